@@ -1,0 +1,2 @@
+//! Linearizability checking of concurrent histories.
+#![deny(missing_docs)]

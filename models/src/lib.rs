@@ -1,0 +1,1 @@
+//! Models used by weft's checkers and scenarios.

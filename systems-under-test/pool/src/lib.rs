@@ -1,0 +1,1 @@
+//! A worker pool in the spirit of Erlang's poolboy.
