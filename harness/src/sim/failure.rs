@@ -1,0 +1,105 @@
+//! Named failure kinds, each reported with node, task and simulated time.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What kind of bug a failing run found. A reader must know at once which kind it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// Code under test panicked.
+    Panic,
+    /// Nothing runnable, no timer pending, and the test had not finished.
+    Deadlock,
+    /// The step budget ran out (a livelock, or a run far longer than expected).
+    StepsExceeded,
+    /// The simulated-time budget ran out.
+    TimeExceeded,
+    /// A resource limit (tasks, pending events, mailbox capacity) was exceeded.
+    LimitExceeded,
+    /// A property, invariant or postcondition was violated.
+    Check,
+}
+
+impl FailureKind {
+    /// The kebab-case name used in JSON and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Panic => "panic",
+            FailureKind::Deadlock => "deadlock",
+            FailureKind::StepsExceeded => "steps-exceeded",
+            FailureKind::TimeExceeded => "time-exceeded",
+            FailureKind::LimitExceeded => "limit-exceeded",
+            FailureKind::Check => "check",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A task that could not make progress when a deadlock was detected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedTask {
+    /// Task id.
+    pub task: u32,
+    /// Task name.
+    pub name: String,
+    /// Node name.
+    pub node: String,
+    /// What it waits on.
+    pub waiting_on: String,
+}
+
+/// A failed run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The kind.
+    pub kind: FailureKind,
+    /// What went wrong.
+    pub message: String,
+    /// Node where it happened, if any.
+    pub node: Option<String>,
+    /// Task where it happened, if any.
+    pub task: Option<String>,
+    /// Simulated time.
+    pub time_ns: u64,
+    /// Scheduling step.
+    pub step: u64,
+    /// For deadlocks: the tasks that wait, and on what.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<BlockedTask>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)?;
+        write!(
+            f,
+            " (at {}, step {}",
+            crate::sim::format_ns(self.time_ns),
+            self.step
+        )?;
+        if let Some(node) = &self.node {
+            write!(f, ", node {node}")?;
+        }
+        if let Some(task) = &self.task {
+            write!(f, ", task {task}")?;
+        }
+        write!(f, ")")?;
+        for b in &self.blocked {
+            write!(
+                f,
+                "\n  task {} '{}' on {} waits on {}",
+                b.task, b.name, b.node, b.waiting_on
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Panic payload used by [`crate::fail`] to report a violated check from inside a task.
+pub(crate) struct CheckFailed(pub String);

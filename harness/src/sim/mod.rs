@@ -1,0 +1,419 @@
+//! The simulator: a deterministic single-threaded executor for many simulated nodes.
+//!
+//! A [`Sim`] is built from a [`Config`] and a [`Source`], nodes are added with their start-up
+//! code, and [`Sim::run`] drives a main future (the test driver, on the `driver` node) until it
+//! finishes or the run fails. The result is a pure function of the configuration and the
+//! decision sequence.
+
+pub(crate) mod config;
+pub(crate) mod failure;
+pub(crate) mod trace;
+pub(crate) mod world;
+
+pub use config::{ClockConfig, Config, DiskConfig, FaultConfig, NetConfig};
+pub use failure::{BlockedTask, Failure, FailureKind};
+pub use trace::{init_subscriber, EventKind, SimTimer, TraceEvent};
+pub use world::ExitReason;
+
+use crate::decision::{DecisionKind, DecisionLog};
+use crate::node::NodeId;
+use crate::source::{Divergence, Source};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use world::{with, BoxFuture, Event, Wait, World, IN_POLL, NONE};
+
+/// A task's identity within one run: tasks are numbered in spawn order from 0 (the main task).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TaskId(pub(crate) u32);
+
+impl TaskId {
+    /// The spawn index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "task {}", self.0)
+    }
+}
+
+/// Whether a run passed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every property held.
+    Pass,
+    /// The run failed.
+    Fail(Failure),
+}
+
+impl Outcome {
+    /// The failure, if any.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Outcome::Pass => None,
+            Outcome::Fail(f) => Some(f),
+        }
+    }
+}
+
+/// What a run produced.
+pub struct RunReport {
+    /// Pass or failure.
+    pub outcome: Outcome,
+    /// Scheduling steps taken.
+    pub steps: u64,
+    /// Simulated time at the end.
+    pub sim_time_ns: u64,
+    /// Stable hash of the event trace.
+    pub trace_hash: u64,
+    /// The decisions taken (replaying them reproduces the run).
+    pub log: DecisionLog,
+    /// In strict replay: where the recording stopped fitting the run.
+    pub divergence: Option<Divergence>,
+    /// The trace, when `Config::record_trace` was set.
+    pub trace: Option<Vec<TraceEvent>>,
+    /// Task names by index (for reports).
+    pub task_names: Vec<String>,
+    /// Node names by index.
+    pub node_names: Vec<String>,
+}
+
+/// A simulation being set up.
+pub struct Sim {
+    world: World,
+}
+
+impl Sim {
+    /// A simulation with one node, `driver`, where the main future runs. The driver node is
+    /// never crashed or paused by background faults.
+    pub fn new(cfg: Config, source: Source) -> Sim {
+        let mut world = World::new(cfg, source);
+        world.add_node("driver", None);
+        Sim { world }
+    }
+
+    /// Adds a node whose start-up code `init` runs when the simulation starts and again after
+    /// each restart. Its clock offset and drift are drawn now when clock skew is enabled.
+    pub fn add_node<F, Fut>(&mut self, name: &str, init: F) -> NodeId
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let init: world::NodeInit = Rc::new(move || Box::pin(init()) as BoxFuture);
+        NodeId(self.world.add_node(name, Some(init)))
+    }
+
+    /// The driver node.
+    pub fn driver(&self) -> NodeId {
+        NodeId(0)
+    }
+
+    /// Runs `main` on the driver node until it returns or the run fails.
+    pub fn run<T: 'static>(
+        self,
+        main: impl Future<Output = T> + 'static,
+    ) -> (RunReport, Option<T>) {
+        world::install_panic_hook();
+        let output: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
+        let slot = output.clone();
+        let mut world = self.world;
+        let main: BoxFuture = Box::pin(async move {
+            let value = main.await;
+            *slot.borrow_mut() = Some(value);
+        });
+        world.spawn_task(0, Some("main".into()), main);
+        for node in 1..world.nodes.len() as u32 {
+            world.start_node(node);
+        }
+        world.start_faults();
+        world::install(world);
+        drive();
+        let report = teardown();
+        let value = output.borrow_mut().take();
+        (report, value)
+    }
+}
+
+enum Next {
+    Poll(u32, BoxFuture),
+    Stop,
+}
+
+fn drive() {
+    let mut options: Vec<TaskId> = Vec::new();
+    loop {
+        let next = with(|w| w.next_step(&mut options));
+        let (task, mut future) = match next {
+            Next::Poll(task, future) => (task, future),
+            Next::Stop => return,
+        };
+        let waker = world::task_waker(task);
+        let mut cx = Context::from_waker(&waker);
+        IN_POLL.with(|p| p.set(true));
+        let result = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        IN_POLL.with(|p| p.set(false));
+        let dead = with(|w| w.after_poll(task, future, result));
+        drop(dead);
+    }
+}
+
+fn teardown() -> RunReport {
+    // Drop every remaining future while the world is still installed: their destructors may
+    // call into weft (an endpoint unbinding itself).
+    loop {
+        let futures: Vec<BoxFuture> = with(|w| {
+            let mut all = std::mem::take(&mut w.graveyard);
+            for t in &mut w.tasks {
+                if let Some(f) = t.future.take() {
+                    all.push(f);
+                }
+            }
+            all
+        });
+        if futures.is_empty() {
+            break;
+        }
+        drop(futures);
+    }
+    let mut w = world::uninstall();
+    w.source.finish();
+    let failure = w.failure.take();
+    let task_names = w
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.name
+                .as_deref()
+                .map_or_else(|| format!("task {i}"), str::to_string)
+        })
+        .collect();
+    let node_names = w.nodes.iter().map(|n| n.name.to_string()).collect();
+    let source = std::mem::replace(&mut w.source, Source::zeros());
+    let divergence = source.divergence().cloned();
+    let trace = w.trace.events.take();
+    RunReport {
+        outcome: failure.map_or(Outcome::Pass, Outcome::Fail),
+        steps: w.step,
+        sim_time_ns: w.now,
+        trace_hash: w.trace.hash,
+        log: source.into_log(),
+        divergence,
+        trace,
+        task_names,
+        node_names,
+    }
+}
+
+impl World {
+    fn next_step(&mut self, options: &mut Vec<TaskId>) -> Next {
+        loop {
+            if self.failure.is_some() || self.main_done {
+                return Next::Stop;
+            }
+            self.collect_woken();
+            self.fire_due_events();
+            self.settle();
+            self.collect_woken();
+            if self.failure.is_some() || self.main_done {
+                return Next::Stop;
+            }
+            self.runnable.retain(|&t| self.tasks[t as usize].queued);
+            if !self.runnable.is_empty() {
+                break;
+            }
+            match self.next_event_time() {
+                Some(at) if at > self.cfg.sim_time_max_ns => {
+                    self.fail(
+                        FailureKind::TimeExceeded,
+                        format!(
+                            "simulated time budget of {} exceeded (sim_time_max_ns)",
+                            format_ns(self.cfg.sim_time_max_ns)
+                        ),
+                    );
+                    return Next::Stop;
+                }
+                Some(at) => {
+                    self.now = at;
+                    self.event(NONE, NONE, EventKind::Time, at, 0);
+                }
+                None => {
+                    self.deadlock();
+                    return Next::Stop;
+                }
+            }
+        }
+        self.step += 1;
+        if self.step > self.cfg.steps_max {
+            self.fail(
+                FailureKind::StepsExceeded,
+                format!(
+                    "step budget of {} exceeded (steps_max): a livelock?",
+                    self.cfg.steps_max
+                ),
+            );
+            return Next::Stop;
+        }
+        // Options: the default first (the task that ran last if it is runnable again, else the
+        // most recently woken), then the others, most recently woken first.
+        options.clear();
+        let last = self.last_polled;
+        let last_runnable = last != NONE && self.tasks[last as usize].queued;
+        if last_runnable {
+            options.push(TaskId(last));
+        }
+        options.extend(
+            self.runnable
+                .iter()
+                .rev()
+                .filter(|&&t| !(last_runnable && t == last))
+                .map(|&t| TaskId(t)),
+        );
+        let index = self.source.task(options);
+        let chosen = options[index].0;
+        if options.len() > 1 {
+            self.event(
+                NONE,
+                chosen,
+                EventKind::Decision,
+                DecisionKind::Schedule as u64,
+                index as u64,
+            );
+        }
+        let position = self
+            .runnable
+            .iter()
+            .position(|&t| t == chosen)
+            .expect("chosen task is runnable");
+        self.runnable.remove(position);
+        let task = &mut self.tasks[chosen as usize];
+        task.queued = false;
+        task.wait = Wait::Unknown;
+        let future = task.future.take().expect("runnable task has its future");
+        let node = task.node;
+        self.current = chosen;
+        self.last_polled = chosen;
+        self.event(node, chosen, EventKind::Poll, 0, 0);
+        Next::Poll(chosen, future)
+    }
+
+    fn after_poll(
+        &mut self,
+        task: u32,
+        future: BoxFuture,
+        result: std::thread::Result<Poll<()>>,
+    ) -> Vec<BoxFuture> {
+        match result {
+            Ok(Poll::Pending) => {
+                if self.tasks[task as usize].alive {
+                    self.tasks[task as usize].future = Some(future);
+                } else {
+                    self.graveyard.push(future);
+                }
+            }
+            Ok(Poll::Ready(())) => {
+                self.graveyard.push(future);
+                self.end_task(task, ExitReason::Normal);
+            }
+            Err(payload) => {
+                self.graveyard.push(future);
+                self.task_panicked(task, payload);
+            }
+        }
+        self.current = NONE;
+        self.settle();
+        std::mem::take(&mut self.graveyard)
+    }
+
+    fn collect_woken(&mut self) {
+        let mut woken = std::mem::take(&mut self.net.scratch_woken);
+        world::drain_woken(&mut woken);
+        for &t in &woken {
+            self.make_runnable(t);
+        }
+        woken.clear();
+        self.net.scratch_woken = woken;
+    }
+
+    /// Fires every event due now. When several messages are due at the same instant, the
+    /// order in which they are delivered is a decision (0: FIFO).
+    fn fire_due_events(&mut self) {
+        let mut deliveries = std::mem::take(&mut self.net.scratch_deliveries);
+        while let Some((_, event)) = self.pop_event(self.now) {
+            match event {
+                Event::Wake(waker) => waker.wake(),
+                Event::Deliver(envelope) => deliveries.push(envelope),
+                Event::FaultTick => self.fault_tick(),
+                Event::Heal => self.heal_all(),
+            }
+        }
+        while !deliveries.is_empty() {
+            let index = self.decide(DecisionKind::EventOrder, deliveries.len() as u64) as usize;
+            let envelope = deliveries.remove(index);
+            self.deliver(envelope);
+        }
+        self.net.scratch_deliveries = deliveries;
+    }
+
+    fn deadlock(&mut self) {
+        let mut blocked = Vec::new();
+        for (i, t) in self.tasks.iter().enumerate() {
+            if !t.alive {
+                continue;
+            }
+            let waiting_on = match &t.wait {
+                Wait::Unknown => "an unknown event (a future outside weft)".to_string(),
+                Wait::Sleep(until) => format!("a timer at {}", format_ns(*until)),
+                Wait::Recv(node, port) => {
+                    format!("a message on {}:{}", self.nodes[*node as usize].name, port)
+                }
+                Wait::Join(task) => format!("task {task} to end"),
+            };
+            let node = &self.nodes[t.node as usize];
+            let waiting_on = if node.state == world::NodeState::Paused {
+                format!("{waiting_on} (node paused)")
+            } else {
+                waiting_on
+            };
+            blocked.push(BlockedTask {
+                task: i as u32,
+                name: t.name.as_deref().unwrap_or("").to_string(),
+                node: node.name.to_string(),
+                waiting_on,
+            });
+        }
+        self.fail(
+            FailureKind::Deadlock,
+            "nothing is runnable, no timer is pending, and the test has not finished".to_string(),
+        );
+        if let Some(f) = &mut self.failure {
+            f.blocked = blocked;
+        }
+    }
+}
+
+/// Formats nanoseconds as a short human duration ("1.5ms", "12s").
+pub fn format_ns(ns: u64) -> String {
+    if ns == 0 {
+        "0s".to_string()
+    } else if ns < 1_000 {
+        format!("{ns}ns")
+    } else if ns < 1_000_000 {
+        format!("{}µs", trim(ns as f64 / 1e3))
+    } else if ns < 1_000_000_000 {
+        format!("{}ms", trim(ns as f64 / 1e6))
+    } else {
+        format!("{}s", trim(ns as f64 / 1e9))
+    }
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}

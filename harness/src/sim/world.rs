@@ -1,0 +1,586 @@
+//! The state of a running simulation and the thread-local context through which code under
+//! test reaches it.
+//!
+//! Architecture invariant: the world is only borrowed for short, non-reentrant sections; no
+//! future is polled and no user value is dropped while it is borrowed. Wakers never touch the
+//! world: they push the task index onto a separate thread-local list that the executor drains.
+
+use super::config::Config;
+use super::failure::{CheckFailed, Failure, FailureKind};
+use super::trace::{EventKind, Trace, TraceEvent};
+use crate::decision::DecisionKind;
+use crate::source::Source;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type NodeInit = Rc<dyn Fn() -> BoxFuture>;
+
+/// Index value meaning "none" in compact fields.
+pub(crate) const NONE: u32 = u32::MAX;
+
+thread_local! {
+    static WORLD: RefCell<Option<World>> = const { RefCell::new(None) };
+    static WOKEN: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    pub(crate) static IN_POLL: Cell<bool> = const { Cell::new(false) };
+    pub(crate) static LAST_PANIC: RefCell<Option<(String, bool)>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the current world. Panics outside a simulation: the APIs of `weft::time`,
+/// `weft::net` and friends only make sense inside `Sim::run`.
+#[track_caller]
+pub(crate) fn with<R>(f: impl FnOnce(&mut World) -> R) -> R {
+    WORLD.with(|cell| {
+        let mut guard = cell.try_borrow_mut().expect(
+            "weft: the simulation is already borrowed (a weft call from a Drop inside weft?)",
+        );
+        let world = guard
+            .as_mut()
+            .expect("weft: this call must run inside a simulation (Sim::run)");
+        f(world)
+    })
+}
+
+/// Like [`with`], but returns `None` outside a simulation or while the world is borrowed.
+pub(crate) fn try_with<R>(f: impl FnOnce(&mut World) -> R) -> Option<R> {
+    WORLD.with(|cell| {
+        let mut guard = cell.try_borrow_mut().ok()?;
+        guard.as_mut().map(f)
+    })
+}
+
+pub(crate) fn install(world: World) {
+    WORLD.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        assert!(
+            slot.is_none(),
+            "weft: a simulation is already running on this thread"
+        );
+        *slot = Some(world);
+    });
+    WOKEN.with(|w| w.borrow_mut().clear());
+}
+
+pub(crate) fn uninstall() -> World {
+    WORLD.with(|cell| {
+        cell.borrow_mut()
+            .take()
+            .expect("weft: no simulation installed")
+    })
+}
+
+pub(crate) fn drain_woken(into: &mut Vec<u32>) {
+    WOKEN.with(|w| into.append(&mut w.borrow_mut()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wakers: the data pointer is the task index.
+
+fn waker_clone(data: *const ()) -> RawWaker {
+    RawWaker::new(data, &VTABLE)
+}
+fn waker_wake(data: *const ()) {
+    let task = data as usize as u32;
+    WOKEN.with(|w| w.borrow_mut().push(task));
+}
+fn waker_drop(_: *const ()) {}
+
+static VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake, waker_drop);
+
+pub(crate) fn task_waker(task: u32) -> Waker {
+    // SAFETY: the vtable functions never dereference the data pointer; it is an integer.
+    unsafe { Waker::from_raw(RawWaker::new(task as usize as *const (), &VTABLE)) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+
+/// Why a task ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// It returned.
+    Normal,
+    /// It panicked (the message).
+    Panicked(String),
+    /// It was killed or aborted.
+    Killed,
+    /// Its node crashed.
+    NodeCrashed,
+    /// The monitored task did not exist or had already been collected.
+    NoSuchTask,
+}
+
+impl ExitReason {
+    pub(crate) fn code(&self) -> u64 {
+        match self {
+            ExitReason::Normal => 0,
+            ExitReason::Panicked(_) => 1,
+            ExitReason::Killed => 2,
+            ExitReason::NodeCrashed => 3,
+            ExitReason::NoSuchTask => 4,
+        }
+    }
+}
+
+/// Shared between a task and its join handles and monitors.
+#[derive(Default)]
+pub(crate) struct ExitCell {
+    pub reason: RefCell<Option<ExitReason>>,
+    pub waiters: RefCell<Vec<Waker>>,
+}
+
+/// What a blocked task waits on (for deadlock reports).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    Unknown,
+    Sleep(u64),
+    Recv(u32, u32),
+    Join(u32),
+}
+
+pub(crate) type ExitHook = Box<dyn FnOnce(&mut World, &ExitReason)>;
+
+pub(crate) struct Task {
+    pub node: u32,
+    pub name: Option<Box<str>>,
+    pub future: Option<BoxFuture>,
+    pub alive: bool,
+    pub queued: bool,
+    pub wait: Wait,
+    pub exit: Rc<ExitCell>,
+    pub on_exit: Vec<ExitHook>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NodeState {
+    Up,
+    Crashed,
+    Paused,
+}
+
+pub(crate) struct Node {
+    pub name: Box<str>,
+    pub state: NodeState,
+    pub incarnation: u32,
+    pub init: Option<NodeInit>,
+    /// Tasks woken while the node was paused.
+    pub parked: Vec<u32>,
+    pub clock_offset_ns: i64,
+    pub clock_drift_ppm: i64,
+    pub disk: crate::disk::DiskState,
+    pub next_port: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+pub(crate) struct Envelope {
+    pub id: u64,
+    pub from: crate::net::Addr,
+    pub to: crate::net::Addr,
+    pub payload: Box<dyn crate::net::Payload>,
+    pub type_name: &'static str,
+}
+
+pub(crate) enum Event {
+    Wake(Waker),
+    Deliver(Box<Envelope>),
+    FaultTick,
+    Heal,
+}
+
+pub(crate) struct EventSlot {
+    pub generation: u32,
+    pub event: Option<Event>,
+}
+
+/// A handle to a scheduled event, for cancellation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EventKey {
+    pub slot: u32,
+    pub generation: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world
+
+pub(crate) enum Deferred {
+    Kill(u32, ExitReason),
+    Crash(u32),
+}
+
+pub(crate) struct World {
+    pub cfg: Config,
+    pub source: Source,
+    pub trace: Trace,
+    pub now: u64,
+    pub step: u64,
+    pub tasks: Vec<Task>,
+    /// Runnable tasks in wake order (oldest first). May hold dead tasks; they are skipped.
+    pub runnable: Vec<u32>,
+    pub current: u32,
+    pub last_polled: u32,
+    pub heap: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
+    pub events: Vec<EventSlot>,
+    pub free_events: Vec<u32>,
+    pub pending_events: usize,
+    pub event_seq: u64,
+    pub nodes: Vec<Node>,
+    pub net: crate::net::NetState,
+    pub failure: Option<Failure>,
+    pub deferred: VecDeque<Deferred>,
+    pub main_done: bool,
+    pub graveyard: Vec<BoxFuture>,
+}
+
+impl World {
+    pub fn new(cfg: Config, source: Source) -> World {
+        let trace = Trace::new(cfg.record_trace);
+        World {
+            cfg,
+            source,
+            trace,
+            now: 0,
+            step: 0,
+            tasks: Vec::new(),
+            runnable: Vec::new(),
+            current: NONE,
+            last_polled: NONE,
+            heap: BinaryHeap::new(),
+            events: Vec::new(),
+            free_events: Vec::new(),
+            pending_events: 0,
+            event_seq: 0,
+            nodes: Vec::new(),
+            net: crate::net::NetState::default(),
+            failure: None,
+            deferred: VecDeque::new(),
+            main_done: false,
+            graveyard: Vec::new(),
+        }
+    }
+
+    /// Records a trace event at the current step and time.
+    #[inline]
+    pub fn event(&mut self, node: u32, task: u32, kind: EventKind, a: u64, b: u64) {
+        self.trace.record(TraceEvent {
+            step: self.step,
+            time_ns: self.now,
+            node,
+            task,
+            kind,
+            a,
+            b,
+        });
+    }
+
+    /// Draws a value and traces it.
+    pub fn decide(&mut self, kind: DecisionKind, bound: u64) -> u64 {
+        if bound < 2 {
+            return 0;
+        }
+        let value = self.source.value(kind, bound);
+        let (node, task) = self.here();
+        self.event(node, task, EventKind::Decision, kind as u64, value);
+        value
+    }
+
+    /// The current node and task (NONE outside a poll).
+    pub fn here(&self) -> (u32, u32) {
+        if self.current == NONE {
+            (NONE, NONE)
+        } else {
+            (self.tasks[self.current as usize].node, self.current)
+        }
+    }
+
+    /// The node of the task being polled.
+    #[track_caller]
+    pub fn current_node(&self) -> u32 {
+        assert!(
+            self.current != NONE,
+            "weft: this call must come from a simulated task"
+        );
+        self.tasks[self.current as usize].node
+    }
+
+    pub fn set_wait(&mut self, wait: Wait) {
+        if self.current != NONE {
+            self.tasks[self.current as usize].wait = wait;
+        }
+    }
+
+    /// Records the first failure of the run; later ones are ignored.
+    pub fn fail(&mut self, kind: FailureKind, message: String) {
+        if self.failure.is_some() {
+            return;
+        }
+        let (node, task) = self.here();
+        self.failure = Some(Failure {
+            kind,
+            message,
+            node: (node != NONE).then(|| self.nodes[node as usize].name.to_string()),
+            task: (task != NONE).then(|| self.task_label(task)),
+            time_ns: self.now,
+            step: self.step,
+            blocked: Vec::new(),
+        });
+    }
+
+    pub fn task_label(&self, task: u32) -> String {
+        match &self.tasks[task as usize].name {
+            Some(name) => format!("{task} ({name})"),
+            None => task.to_string(),
+        }
+    }
+
+    // -- events --------------------------------------------------------------------------------
+
+    /// Schedules `event` at `at` (clamped to now). Fails the run if too many are pending.
+    pub fn schedule(&mut self, at: u64, event: Event) -> Option<EventKey> {
+        if self.pending_events >= self.cfg.events_max {
+            self.fail(
+                FailureKind::LimitExceeded,
+                format!(
+                    "more than {} pending timers and messages (events_max)",
+                    self.cfg.events_max
+                ),
+            );
+            return None;
+        }
+        let at = at.max(self.now);
+        let slot = match self.free_events.pop() {
+            Some(slot) => slot,
+            None => {
+                self.events.push(EventSlot {
+                    generation: 0,
+                    event: None,
+                });
+                (self.events.len() - 1) as u32
+            }
+        };
+        let s = &mut self.events[slot as usize];
+        s.event = Some(event);
+        let key = EventKey {
+            slot,
+            generation: s.generation,
+        };
+        self.event_seq += 1;
+        self.heap
+            .push(Reverse((at, self.event_seq, slot, s.generation)));
+        self.pending_events += 1;
+        Some(key)
+    }
+
+    /// Cancels a scheduled event if it has not fired.
+    pub fn cancel(&mut self, key: EventKey) -> Option<Event> {
+        let s = self.events.get_mut(key.slot as usize)?;
+        if s.generation != key.generation || s.event.is_none() {
+            return None;
+        }
+        let event = s.event.take();
+        s.generation = s.generation.wrapping_add(1);
+        self.free_events.push(key.slot);
+        self.pending_events -= 1;
+        event
+    }
+
+    /// Replaces the waker of a pending wake event.
+    pub fn rearm(&mut self, key: EventKey, waker: &Waker) -> bool {
+        match self.events.get_mut(key.slot as usize) {
+            Some(s) if s.generation == key.generation => match &mut s.event {
+                Some(Event::Wake(w)) => {
+                    if !w.will_wake(waker) {
+                        *w = waker.clone();
+                    }
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Pops the next live event due at or before `limit`, returning (time, event).
+    pub fn pop_event(&mut self, limit: u64) -> Option<(u64, Event)> {
+        while let Some(&Reverse((at, _, slot, generation))) = self.heap.peek() {
+            if at > limit {
+                return None;
+            }
+            self.heap.pop();
+            let s = &mut self.events[slot as usize];
+            if s.generation != generation {
+                continue; // cancelled
+            }
+            let event = s.event.take().expect("live event slot");
+            s.generation = s.generation.wrapping_add(1);
+            self.free_events.push(slot);
+            self.pending_events -= 1;
+            return Some((at, event));
+        }
+        None
+    }
+
+    /// Time of the next live event.
+    pub fn next_event_time(&mut self) -> Option<u64> {
+        while let Some(&Reverse((at, _, slot, generation))) = self.heap.peek() {
+            if self.events[slot as usize].generation == generation {
+                return Some(at);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    // -- tasks ---------------------------------------------------------------------------------
+
+    /// Creates a task on `node`; it is runnable at once.
+    pub fn spawn_task(
+        &mut self,
+        node: u32,
+        name: Option<Box<str>>,
+        future: BoxFuture,
+    ) -> Option<(u32, Rc<ExitCell>)> {
+        if self.tasks.len() >= self.cfg.tasks_max {
+            self.fail(
+                FailureKind::LimitExceeded,
+                format!("more than {} tasks spawned (tasks_max)", self.cfg.tasks_max),
+            );
+            self.graveyard.push(future);
+            return None;
+        }
+        let id = self.tasks.len() as u32;
+        let exit = Rc::new(ExitCell::default());
+        self.tasks.push(Task {
+            node,
+            name,
+            future: Some(future),
+            alive: true,
+            queued: false,
+            wait: Wait::Unknown,
+            exit: exit.clone(),
+            on_exit: Vec::new(),
+        });
+        let parent = self.current;
+        self.event(node, id, EventKind::Spawn, u64::from(parent), 0);
+        self.make_runnable(id);
+        Some((id, exit))
+    }
+
+    /// Marks a task runnable (once), unless its node is paused.
+    pub fn make_runnable(&mut self, task: u32) {
+        let Some(t) = self.tasks.get_mut(task as usize) else {
+            return;
+        };
+        if !t.alive || t.queued {
+            return;
+        }
+        let node = &mut self.nodes[t.node as usize];
+        if node.state == NodeState::Paused {
+            if !node.parked.contains(&task) {
+                node.parked.push(task);
+            }
+            return;
+        }
+        t.queued = true;
+        self.runnable.push(task);
+    }
+
+    /// Ends a task: wakes joiners, runs exit hooks (monitors), and fails the run for a panic.
+    /// The future, if any, goes to the graveyard, to be dropped outside the world borrow.
+    pub fn end_task(&mut self, task: u32, reason: ExitReason) {
+        let t = &mut self.tasks[task as usize];
+        if !t.alive {
+            return;
+        }
+        t.alive = false;
+        t.queued = false;
+        let node = t.node;
+        if let Some(f) = t.future.take() {
+            self.graveyard.push(f);
+        }
+        let hooks = std::mem::take(&mut t.on_exit);
+        let exit = t.exit.clone();
+        self.event(node, task, EventKind::Exit, reason.code(), 0);
+        *exit.reason.borrow_mut() = Some(reason.clone());
+        for w in exit.waiters.borrow_mut().drain(..) {
+            w.wake();
+        }
+        for hook in hooks {
+            hook(self, &reason);
+        }
+        if task == 0 {
+            self.main_done = true;
+        }
+    }
+
+    /// Turns a caught panic payload into a failure (or a check failure).
+    pub fn task_panicked(&mut self, task: u32, payload: Box<dyn Any + Send>) {
+        let (message, is_check) = if let Some(c) = payload.downcast_ref::<CheckFailed>() {
+            (c.0.clone(), true)
+        } else {
+            let location = LAST_PANIC.with(|p| p.borrow_mut().take());
+            let text = if let Some(s) = payload.downcast_ref::<&str>() {
+                s.to_string()
+            } else if let Some(s) = payload.downcast_ref::<String>() {
+                s.clone()
+            } else {
+                "panic with a non-string payload".to_string()
+            };
+            match location {
+                Some((loc, _)) => (format!("{text} ({loc})"), false),
+                None => (text, false),
+            }
+        };
+        let kind = if is_check {
+            FailureKind::Check
+        } else {
+            FailureKind::Panic
+        };
+        let saved = self.current;
+        self.current = task;
+        self.fail(kind, message.clone());
+        self.current = saved;
+        self.end_task(task, ExitReason::Panicked(message));
+    }
+
+    /// Applies deferred kills and crashes.
+    pub fn settle(&mut self) {
+        while let Some(d) = self.deferred.pop_front() {
+            match d {
+                Deferred::Kill(task, reason) => self.end_task(task, reason),
+                Deferred::Crash(node) => self.crash_now(node),
+            }
+        }
+    }
+}
+
+/// Installs (once per process) a panic hook that keeps panics inside simulated tasks quiet
+/// and records their location; panics elsewhere go to the previous hook.
+pub(crate) fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_POLL.with(|p| p.get()) {
+                let location = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some((location, true)));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}

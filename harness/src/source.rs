@@ -1,0 +1,217 @@
+//! The one source of every nondeterministic decision in a run.
+//!
+//! Three modes: generate from a [`Strategy`], replay a recorded [`DecisionLog`] strictly
+//! (a recorded decision that does not fit the live one is a [`Divergence`]), and replay with
+//! fallback, which is what shrinking uses: recorded values are reused where they fit (clamped
+//! to the live bound), and once a class of decisions runs out every further choice is 0.
+//! Whatever the mode, the decisions actually taken are recorded, so any run can be replayed.
+
+use crate::decision::{Decision, DecisionKind, DecisionLog};
+use crate::sim::TaskId;
+use crate::strategy::Strategy;
+use serde::Serialize;
+use std::fmt;
+
+/// A recorded decision that does not fit the live run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Divergence {
+    /// Position in the recorded sequence.
+    pub position: usize,
+    /// What the recording holds at that position (`None`: it had ended).
+    pub recorded: Option<(DecisionKind, u64)>,
+    /// What the live run asked for (`None`: the run ended before using the whole recording).
+    pub live: Option<(DecisionKind, u64)>,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |x: &Option<(DecisionKind, u64)>| match x {
+            Some((k, b)) => format!("a {} decision with {} options", k.name(), b),
+            None => "nothing".to_string(),
+        };
+        write!(
+            f,
+            "replay diverged at decision {}: the recording has {}, the run asked for {}",
+            self.position,
+            show(&self.recorded),
+            show(&self.live)
+        )
+    }
+}
+
+enum Mode {
+    Generate(Box<dyn Strategy>),
+    Replay {
+        recorded: Vec<Decision>,
+        position: usize,
+    },
+    Fallback {
+        generation: Vec<Decision>,
+        execution: Vec<Decision>,
+        generation_pos: usize,
+        execution_pos: usize,
+    },
+}
+
+/// The decision source of one run.
+pub struct Source {
+    mode: Mode,
+    log: Vec<Decision>,
+    divergence: Option<Divergence>,
+}
+
+impl Source {
+    /// Generates decisions with `strategy`.
+    pub fn generate(strategy: Box<dyn Strategy>) -> Source {
+        Source::with_mode(Mode::Generate(strategy))
+    }
+
+    /// Replays `log` exactly; any mismatch is a divergence.
+    pub fn replay(log: DecisionLog) -> Source {
+        Source::with_mode(Mode::Replay {
+            recorded: log.decisions,
+            position: 0,
+        })
+    }
+
+    /// Replays `log` where it fits, then answers 0 to everything.
+    pub fn replay_with_fallback(log: &DecisionLog) -> Source {
+        let (generation, execution) = log.decisions.iter().partition(|d| d.kind.is_generation());
+        Source::with_mode(Mode::Fallback {
+            generation,
+            execution,
+            generation_pos: 0,
+            execution_pos: 0,
+        })
+    }
+
+    /// All zeros: the sequential, fault-free run.
+    pub fn zeros() -> Source {
+        Source::replay_with_fallback(&DecisionLog::default())
+    }
+
+    fn with_mode(mode: Mode) -> Source {
+        Source {
+            mode,
+            log: Vec::new(),
+            divergence: None,
+        }
+    }
+
+    /// Name of the mode or strategy, for reports.
+    pub fn name(&self) -> &'static str {
+        match &self.mode {
+            Mode::Generate(s) => s.name(),
+            Mode::Replay { .. } => "replay",
+            Mode::Fallback { .. } => "replay-with-fallback",
+        }
+    }
+
+    /// Picks among `options` (runnable tasks, default first). Draws only if there is a choice.
+    pub(crate) fn task(&mut self, options: &[TaskId]) -> usize {
+        let bound = options.len() as u64;
+        if bound < 2 {
+            return 0;
+        }
+        let value = match &mut self.mode {
+            Mode::Generate(strategy) => strategy.next_task(options) as u64,
+            _ => self.replayed(DecisionKind::Schedule, bound),
+        };
+        self.push(DecisionKind::Schedule, bound, value);
+        value as usize
+    }
+
+    /// Draws a value below `bound` for a decision of `kind`. A bound below 2 is no choice:
+    /// 0 is returned and nothing is recorded.
+    pub(crate) fn value(&mut self, kind: DecisionKind, bound: u64) -> u64 {
+        if bound < 2 {
+            return 0;
+        }
+        let value = match &mut self.mode {
+            Mode::Generate(strategy) => strategy.next_value(kind, bound),
+            _ => self.replayed(kind, bound),
+        };
+        self.push(kind, bound, value);
+        value
+    }
+
+    fn push(&mut self, kind: DecisionKind, bound: u64, value: u64) {
+        debug_assert!(value < bound);
+        self.log.push(Decision { kind, bound, value });
+    }
+
+    fn replayed(&mut self, kind: DecisionKind, bound: u64) -> u64 {
+        match &mut self.mode {
+            Mode::Generate(_) => unreachable!("replayed() in generate mode"),
+            Mode::Replay { recorded, position } => {
+                let at = *position;
+                *position += 1;
+                match recorded.get(at) {
+                    Some(d) if d.kind == kind && d.bound == bound => d.value,
+                    other => {
+                        if self.divergence.is_none() {
+                            self.divergence = Some(Divergence {
+                                position: at,
+                                recorded: other.map(|d| (d.kind, d.bound)),
+                                live: Some((kind, bound)),
+                            });
+                        }
+                        0
+                    }
+                }
+            }
+            Mode::Fallback {
+                generation,
+                execution,
+                generation_pos,
+                execution_pos,
+            } => {
+                let (seq, pos) = if kind.is_generation() {
+                    (generation, generation_pos)
+                } else {
+                    (execution, execution_pos)
+                };
+                let value = seq.get(*pos).map_or(0, |d| d.value.min(bound - 1));
+                *pos += 1;
+                value
+            }
+        }
+    }
+
+    /// Called when the run ends: in strict replay, an unused tail of the recording is a
+    /// divergence too.
+    pub(crate) fn finish(&mut self) {
+        if let Mode::Replay { recorded, position } = &self.mode {
+            if self.divergence.is_none() && *position < recorded.len() {
+                let d = recorded[*position];
+                self.divergence = Some(Divergence {
+                    position: *position,
+                    recorded: Some((d.kind, d.bound)),
+                    live: None,
+                });
+            }
+        }
+    }
+
+    /// The first divergence, in strict replay.
+    pub fn divergence(&self) -> Option<&Divergence> {
+        self.divergence.as_ref()
+    }
+
+    /// Number of decisions taken so far.
+    pub fn taken(&self) -> usize {
+        self.log.len()
+    }
+
+    /// The decisions taken.
+    pub fn into_log(self) -> DecisionLog {
+        DecisionLog {
+            decisions: self.log,
+        }
+    }
+
+    /// The decisions taken so far.
+    pub fn log(&self) -> &[Decision] {
+        &self.log
+    }
+}
