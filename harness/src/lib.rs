@@ -26,11 +26,14 @@
 #![deny(missing_docs)]
 
 pub mod decision;
+pub mod determinism;
 pub mod disk;
 pub mod fault;
 pub mod net;
 pub mod node;
 pub mod rand;
+pub mod replay;
+pub mod scenario;
 pub(crate) mod sim;
 pub mod source;
 pub mod strategy;

@@ -231,6 +231,17 @@ impl<Q: Clone, R> Clone for Request<Q, R> {
 }
 
 impl<Q, R: Clone + 'static> Request<Q, R> {
+    /// A request to `server` whose reply goes to `reply_to` (for one-way messages to an
+    /// endpoint that also serves calls, pass the sender's own address).
+    pub fn new(body: Q, server: Addr, reply_to: Addr) -> Self {
+        Request {
+            body,
+            reply_to,
+            server,
+            _reply: PhantomData,
+        }
+    }
+
     /// Where the reply goes.
     pub fn reply_to(&self) -> Addr {
         self.reply_to

@@ -1,10 +1,11 @@
 //! The `weft` command-line tool.
 //!
-//! Exit codes, shared by every subcommand: 0 success (property holds / history
+//! Exit codes, shared by every subcommand: 0 success (every property holds, the history is
 //! linearizable), 1 a property failed (not linearizable), 2 bad usage or bad input,
 //! 3 unknown (a checker bound was reached).
 
 mod check_history;
+mod commands;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,6 +23,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// List the bundled scenarios, one per line.
+    List,
+    /// Run a scenario once from a seed.
+    Run(commands::RunArgs),
+    /// Replay a replay file exactly.
+    Replay(commands::ReplayArgs),
+    /// Run seeds twice each and report the first divergence (nondeterminism in the code).
+    Determinism(commands::DeterminismArgs),
     /// Check a recorded history for linearizability.
     CheckHistory(check_history::Args),
 }
@@ -36,6 +45,10 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::List => commands::list(),
+        Command::Run(args) => commands::run(args),
+        Command::Replay(args) => commands::replay(args),
+        Command::Determinism(args) => commands::determinism(args),
         Command::CheckHistory(args) => check_history::run(args),
     };
     ExitCode::from(code)

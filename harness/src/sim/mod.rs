@@ -241,6 +241,7 @@ impl World {
                 }
                 Some(at) => {
                     self.now = at;
+                    world::SIM_NOW.with(|n| n.set(at));
                     self.event(NONE, NONE, EventKind::Time, at, 0);
                 }
                 None => {

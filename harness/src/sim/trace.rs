@@ -95,17 +95,75 @@ impl Trace {
         if let Some(events) = &mut self.events {
             events.push(e);
         }
-        tracing::trace!(
-            target: "weft",
-            step = e.step,
-            node = e.node,
-            task = e.task,
-            a = e.a,
-            b = e.b,
-            "{:?}",
-            e.kind
-        );
     }
+}
+
+/// A readable line for a trace event (names resolved by the caller).
+pub(crate) fn describe(e: &TraceEvent, node: &str, task: &str) -> String {
+    use crate::decision::DecisionKind;
+    let what = match e.kind {
+        EventKind::Spawn => "spawned".to_string(),
+        EventKind::Poll => "polled".to_string(),
+        EventKind::Exit => match e.a {
+            0 => "ended".to_string(),
+            1 => "panicked".to_string(),
+            2 => "was killed".to_string(),
+            _ => "died with its node".to_string(),
+        },
+        EventKind::Send if e.b == u64::MAX => {
+            format!("sent message #{} (lost: partition or drop)", e.a)
+        }
+        EventKind::Send => format!(
+            "sent message #{}, arrives at {}",
+            e.a,
+            crate::sim::format_ns(e.b)
+        ),
+        EventKind::Deliver => format!("message #{} delivered to port {}", e.a, e.b),
+        EventKind::Lost => format!(
+            "message #{} lost ({})",
+            e.a,
+            ["partition", "node down", "no endpoint"][e.b.min(2) as usize]
+        ),
+        EventKind::Crash => "node crashed".to_string(),
+        EventKind::Restart => format!("node restarted (incarnation {})", e.a),
+        EventKind::Pause => "node paused".to_string(),
+        EventKind::Resume => "node resumed".to_string(),
+        EventKind::Link => format!(
+            "link n{} -> n{} {}",
+            e.a,
+            e.b,
+            if e.task == 1 { "blocked" } else { "repaired" }
+        ),
+        EventKind::Decision => {
+            let kind = DecisionKind::ALL
+                .get(e.a as usize)
+                .map_or("?", |k| k.name());
+            format!("decision {kind} = {}", e.b)
+        }
+        EventKind::Time => format!("time advances to {}", crate::sim::format_ns(e.a)),
+        EventKind::Disk => match e.a {
+            0 => format!("disk write of {} bytes", e.b),
+            1 => "disk fsync".to_string(),
+            2 => format!("disk read of {} bytes", e.b),
+            _ => "disk error injected".to_string(),
+        },
+        EventKind::DiskCrash => match e.a {
+            0 => "unsynced write survived the crash".to_string(),
+            1 => "unsynced write lost in the crash".to_string(),
+            _ => format!("unsynced write torn in the crash ({} bytes kept)", e.b),
+        },
+        EventKind::Buggify => "fault point fired".to_string(),
+    };
+    let mut line = format!("step {:>5}", e.step);
+    if !node.is_empty() {
+        line.push_str(&format!(" [{node}]"));
+    }
+    if !task.is_empty() {
+        line.push_str(&format!(" {task}:"));
+    }
+    line.push(' ');
+    line.push_str(&what);
+    line
 }
 
 /// A stable 64-bit mixing step (the splitmix64 finaliser over an FNV-style accumulator): the
@@ -124,9 +182,9 @@ pub struct SimTimer;
 
 impl tracing_subscriber::fmt::time::FormatTime for SimTimer {
     fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
-        match crate::sim::world::try_with(|w| w.now) {
-            Some(ns) => write!(w, "{:>14}", crate::sim::format_ns(ns)),
-            None => write!(w, "{:>14}", "-"),
+        match crate::sim::world::SIM_NOW.with(|n| n.get()) {
+            u64::MAX => write!(w, "{:>10}", "-"),
+            ns => write!(w, "{:>10}", crate::sim::format_ns(ns)),
         }
     }
 }

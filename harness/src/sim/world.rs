@@ -29,6 +29,8 @@ thread_local! {
     static WORLD: RefCell<Option<World>> = const { RefCell::new(None) };
     static WOKEN: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
     pub(crate) static IN_POLL: Cell<bool> = const { Cell::new(false) };
+    /// Simulated time of the running simulation (u64::MAX: none), for log timestamps.
+    pub(crate) static SIM_NOW: Cell<u64> = const { Cell::new(u64::MAX) };
     pub(crate) static LAST_PANIC: RefCell<Option<(String, bool)>> = const { RefCell::new(None) };
 }
 
@@ -65,9 +67,11 @@ pub(crate) fn install(world: World) {
         *slot = Some(world);
     });
     WOKEN.with(|w| w.borrow_mut().clear());
+    SIM_NOW.with(|n| n.set(0));
 }
 
 pub(crate) fn uninstall() -> World {
+    SIM_NOW.with(|n| n.set(u64::MAX));
     WORLD.with(|cell| {
         cell.borrow_mut()
             .take()
@@ -273,7 +277,7 @@ impl World {
     /// Records a trace event at the current step and time.
     #[inline]
     pub fn event(&mut self, node: u32, task: u32, kind: EventKind, a: u64, b: u64) {
-        self.trace.record(TraceEvent {
+        let e = TraceEvent {
             step: self.step,
             time_ns: self.now,
             node,
@@ -281,7 +285,17 @@ impl World {
             kind,
             a,
             b,
-        });
+        };
+        self.trace.record(e);
+        if tracing::enabled!(target: "weft", tracing::Level::TRACE) {
+            let node = self.nodes.get(node as usize).map_or("", |n| &n.name);
+            let task = match kind {
+                EventKind::Link => String::new(),
+                _ if task == NONE => String::new(),
+                _ => self.task_label(task),
+            };
+            tracing::trace!(target: "weft", "{}", super::trace::describe(&e, node, &task));
+        }
     }
 
     /// Draws a value and traces it.

@@ -1,0 +1,328 @@
+//! `weft list`, `run`, `replay` and `determinism`.
+
+use serde_json::json;
+use std::path::PathBuf;
+use weft::replay::ReplayFile;
+use weft::scenario::{Scenario, Setup};
+use weft::strategy::{Rates, StrategyKind};
+use weft::{Outcome, RunReport, Source};
+
+/// Exit code: usage or input error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Prints an error and returns exit code 2.
+pub fn usage_error(message: impl std::fmt::Display) -> u8 {
+    eprintln!("weft: {message}");
+    EXIT_USAGE
+}
+
+pub fn list() -> u8 {
+    for s in weft_scenarios::all() {
+        let bugs: Vec<&str> = s.bugs().iter().map(|b| b.name).collect();
+        if bugs.is_empty() {
+            println!("{:<12} {}", s.name(), s.about());
+        } else {
+            println!("{:<12} {} [bugs: {}]", s.name(), s.about(), bugs.join(", "));
+        }
+    }
+    0
+}
+
+/// Looks a scenario up, or explains which ones exist.
+pub fn scenario(name: &str) -> Result<&'static dyn Scenario, u8> {
+    weft_scenarios::find(name).ok_or_else(|| {
+        let known: Vec<&str> = weft_scenarios::all().iter().map(|s| s.name()).collect();
+        usage_error(format!(
+            "unknown scenario {name:?}; known scenarios: {}",
+            known.join(", ")
+        ))
+    })
+}
+
+/// Validates bug names against a scenario.
+pub fn setup(scenario: &dyn Scenario, bugs: &[String]) -> Result<Setup, u8> {
+    for bug in bugs {
+        if !scenario.bugs().iter().any(|b| b.name == bug) {
+            let known: Vec<&str> = scenario.bugs().iter().map(|b| b.name).collect();
+            let known = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
+            return Err(usage_error(format!(
+                "unknown bug {bug:?} for scenario {}; known bugs: {known}",
+                scenario.name()
+            )));
+        }
+    }
+    Ok(Setup {
+        bugs: bugs.to_vec(),
+        record_trace: false,
+    })
+}
+
+fn init_trace(on: bool) {
+    if on {
+        weft::init_subscriber(tracing::Level::TRACE);
+    }
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Scenario name (see `weft list`).
+    pub scenario: String,
+    /// Seed of the run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Strategy generating the decisions.
+    #[arg(long, default_value = "random", value_parser = ["random", "pct"])]
+    pub strategy: String,
+    /// PCT bug depth.
+    #[arg(long, default_value_t = 3)]
+    pub depth: u32,
+    /// Switch on a planted bug (repeatable).
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the event trace to stderr, with simulated time.
+    #[arg(long)]
+    pub trace: bool,
+    /// Where to write the replay file of a failing run
+    /// (default: weft-failures/<scenario>-seed<N>.weft-replay.json).
+    #[arg(long)]
+    pub replay_out: Option<PathBuf>,
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    let scenario = match scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let setup = match setup(scenario, &args.bugs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    init_trace(args.trace);
+    let kind = StrategyKind::parse(&args.strategy).expect("clap checked the strategy");
+    let strategy = kind.build(args.seed, Rates::default(), args.depth, 200);
+    let report = scenario.run(&setup, Source::generate(strategy));
+    let mut replay_file = None;
+    if let Outcome::Fail(_) = &report.outcome {
+        let path = args.replay_out.clone().unwrap_or_else(|| {
+            PathBuf::from(format!(
+                "weft-failures/{}-seed{}.weft-replay.json",
+                scenario.name(),
+                args.seed
+            ))
+        });
+        let file = replay_file_of(
+            scenario.name(),
+            &setup,
+            Some(args.seed),
+            kind.name(),
+            &report,
+        );
+        match file.save(&path) {
+            Ok(()) => replay_file = Some(path),
+            Err(e) => eprintln!("weft: {e}"),
+        }
+    }
+    print_report(
+        scenario.name(),
+        Some(args.seed),
+        &report,
+        replay_file.as_ref(),
+        args.json,
+    )
+}
+
+pub fn replay_file_of(
+    name: &str,
+    setup: &Setup,
+    seed: Option<u64>,
+    strategy: &str,
+    report: &RunReport,
+) -> ReplayFile {
+    ReplayFile::new(
+        name,
+        serde_json::to_value(setup).expect("setup serializes"),
+        seed,
+        strategy,
+        &report.log,
+        report.outcome.failure().cloned(),
+        report.trace_hash,
+        report.steps,
+        report.sim_time_ns,
+    )
+}
+
+fn print_report(
+    name: &str,
+    seed: Option<u64>,
+    report: &RunReport,
+    replay: Option<&PathBuf>,
+    as_json: bool,
+) -> u8 {
+    let failure = report.outcome.failure();
+    if as_json {
+        let object = json!({
+            "scenario": name,
+            "seed": seed,
+            "outcome": if failure.is_some() { "fail" } else { "pass" },
+            "failure_kind": failure.map(|f| f.kind.name()),
+            "failure": failure.map(|f| f.to_string()),
+            "steps": report.steps,
+            "sim_time_ns": report.sim_time_ns,
+            "trace_hash": format!("{:016x}", report.trace_hash),
+            "decisions": report.log.len(),
+            "nondefault_decisions": report.log.nondefault_count(),
+            "replay_file": replay.map(|p| p.display().to_string()),
+        });
+        println!("{object}");
+    } else {
+        match failure {
+            None => println!("{name}: pass"),
+            Some(f) => println!("{name}: FAIL\n{f}"),
+        }
+        println!(
+            "steps {}, simulated time {}, {} decisions ({} non-default), trace hash {:016x}",
+            report.steps,
+            weft::format_ns(report.sim_time_ns),
+            report.log.len(),
+            report.log.nondefault_count(),
+            report.trace_hash
+        );
+        if let Some(path) = replay {
+            println!(
+                "replay file: {}\nreplay with: weft replay {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    u8::from(failure.is_some())
+}
+
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// The replay file.
+    pub file: PathBuf,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the event trace to stderr, with simulated time.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+pub fn replay(args: ReplayArgs) -> u8 {
+    let file = match ReplayFile::load(&args.file) {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
+    };
+    let scenario = match scenario(&file.scenario) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let recorded: Setup = match serde_json::from_value(file.config.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            return usage_error(format!(
+                "replay file's scenario configuration is invalid: {e}"
+            ))
+        }
+    };
+    let setup = match setup(scenario, &recorded.bugs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let log = match file.log() {
+        Ok(l) => l,
+        Err(e) => return usage_error(e),
+    };
+    init_trace(args.trace);
+    let report = scenario.run(&setup, Source::replay(log));
+    if let Some(d) = &report.divergence {
+        return usage_error(format!(
+            "{d}: the scenario's code differs from the one that recorded this file"
+        ));
+    }
+    let hash = format!("{:016x}", report.trace_hash);
+    if hash != file.trace_hash {
+        return usage_error(format!(
+            "replay reproduced the decisions but not the trace (hash {hash}, recorded {}): the code changed or is nondeterministic",
+            file.trace_hash
+        ));
+    }
+    print_report(scenario.name(), file.seed, &report, None, args.json)
+}
+
+#[derive(clap::Args)]
+pub struct DeterminismArgs {
+    /// Scenario name.
+    pub scenario: String,
+    /// Number of seeds.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    /// First seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Switch on a planted bug (repeatable).
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn determinism(args: DeterminismArgs) -> u8 {
+    let scenario = match scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut setup = match setup(scenario, &args.bugs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    setup.record_trace = true;
+    let mut failing = 0;
+    for seed in args.seed..args.seed + args.seeds {
+        let run = || {
+            scenario.run(
+                &setup,
+                Source::generate(StrategyKind::Random.build(seed, Rates::default(), 3, 200)),
+            )
+        };
+        let (a, b) = (run(), run());
+        if a.outcome.failure().is_some() {
+            failing += 1;
+        }
+        if let Some(n) = weft::determinism::compare(&a, &b) {
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"scenario": scenario.name(), "deterministic": false, "seed": seed, "divergence": n.to_string()})
+                );
+            } else {
+                println!("{}: seed {seed}: {n}", scenario.name());
+            }
+            return 1;
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({"scenario": scenario.name(), "deterministic": true, "seeds": args.seeds, "failing_seeds": failing})
+        );
+    } else {
+        println!(
+            "{}: {} seeds, each run twice: identical traces ({} of them fail, identically)",
+            scenario.name(),
+            args.seeds,
+            failing
+        );
+    }
+    0
+}

@@ -1,0 +1,16 @@
+//! The scenarios bundled with weft, and the registry the `weft` tool looks them up in.
+
+pub mod canary;
+pub mod chaos;
+
+use weft::scenario::Scenario;
+
+/// Every bundled scenario, in `weft list` order.
+pub fn all() -> Vec<&'static dyn Scenario> {
+    vec![&canary::Canary, &chaos::Chaos]
+}
+
+/// The scenario called `name`.
+pub fn find(name: &str) -> Option<&'static dyn Scenario> {
+    all().into_iter().find(|s| s.name() == name)
+}
