@@ -1,0 +1,302 @@
+//! The acceptance checks of the simulation core, on the bundled scenarios.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use weft::scenario::{Scenario, Setup};
+use weft::strategy::{Rates, StrategyKind};
+use weft::{EventKind, RunReport, Source};
+use weft_scenarios::{canary::Canary, chaos::Chaos};
+
+fn random(seed: u64) -> Source {
+    Source::generate(StrategyKind::Random.build(seed, Rates::default(), 3, 200))
+}
+
+fn traced() -> Setup {
+    Setup {
+        record_trace: true,
+        ..Setup::default()
+    }
+}
+
+fn weft() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+}
+
+/// 1,000 seeds of the chaos workload (three nodes, every fault kind on), each run twice, give
+/// identical traces; and across the seeds every fault kind really happened.
+#[test]
+fn chaos_is_deterministic_over_1000_seeds_with_every_fault_kind() {
+    let mut seen = BTreeSet::new();
+    for seed in 0..1000 {
+        let a = Chaos.run(&traced(), random(seed));
+        let b = Chaos.run(&traced(), random(seed));
+        if let Some(n) = weft::determinism::compare(&a, &b) {
+            panic!("seed {seed}: {n}");
+        }
+        assert_eq!(a.trace_hash, b.trace_hash);
+        assert!(
+            a.outcome.failure().is_none(),
+            "seed {seed}: {:?}",
+            a.outcome
+        );
+        for e in a.trace.as_ref().unwrap() {
+            let what = match e.kind {
+                EventKind::Crash => "crash",
+                EventKind::Restart => "restart",
+                EventKind::Pause => "pause",
+                EventKind::Resume => "resume",
+                EventKind::Link if e.task == 1 => "partition",
+                EventKind::Lost => "message lost",
+                EventKind::Send if e.b == u64::MAX => "message dropped",
+                EventKind::DiskCrash if e.a == 2 => "torn write",
+                EventKind::DiskCrash if e.a == 1 => "lost write",
+                EventKind::Disk if e.a == 3 => "disk error",
+                EventKind::Buggify => "fault point",
+                EventKind::Decision if e.b != 0 => match e.a {
+                    a if a == weft::DecisionKind::Duplicate as u64 => "duplicate",
+                    a if a == weft::DecisionKind::Reorder as u64 => "reorder",
+                    a if a == weft::DecisionKind::ClockOffset as u64 => "clock offset",
+                    a if a == weft::DecisionKind::ClockDrift as u64 => "clock drift",
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            seen.insert(what);
+        }
+    }
+    let all = [
+        "clock drift",
+        "clock offset",
+        "crash",
+        "disk error",
+        "duplicate",
+        "fault point",
+        "lost write",
+        "message dropped",
+        "message lost",
+        "partition",
+        "pause",
+        "reorder",
+        "restart",
+        "resume",
+        "torn write",
+    ];
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), all);
+}
+
+fn json_of(output: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout}"))
+}
+
+/// A fresh process running the binary computes the same trace hash as this process.
+#[test]
+fn a_fresh_process_reproduces_the_trace_hash() {
+    for seed in [0, 1, 7, 42, 999] {
+        for (scenario, expected) in [
+            ("chaos", Chaos.run(&Setup::default(), random(seed))),
+            ("canary", Canary.run(&Setup::default(), random(seed))),
+        ] {
+            let dir = tempdir();
+            let out = weft()
+                .args([
+                    "run",
+                    scenario,
+                    "--seed",
+                    &seed.to_string(),
+                    "--json",
+                    "--replay-out",
+                ])
+                .arg(dir.join("r.json"))
+                .output()
+                .unwrap();
+            let v = json_of(&out);
+            assert_eq!(
+                v["trace_hash"],
+                format!("{:016x}", expected.trace_hash),
+                "{scenario} seed {seed}"
+            );
+            assert_eq!(v["steps"], expected.steps);
+            assert_eq!(
+                v["outcome"],
+                if expected.outcome.failure().is_some() {
+                    "fail"
+                } else {
+                    "pass"
+                }
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(i32::from(expected.outcome.failure().is_some()))
+            );
+        }
+    }
+}
+
+fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "weft-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A failing seed, its replay file, and the replay reproduce the failure and the hash.
+#[test]
+fn replay_round_trip_through_the_binary() {
+    let dir = tempdir();
+    let file = dir.join("canary.weft-replay.json");
+    let run = weft()
+        .args(["run", "canary", "--seed", "3", "--json", "--replay-out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let run = json_of(&run);
+    assert_eq!(run["outcome"], "fail");
+    assert_eq!(run["replay_file"], file.display().to_string());
+    let replay = weft()
+        .arg("replay")
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        replay.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let replay = json_of(&replay);
+    for field in [
+        "outcome",
+        "failure_kind",
+        "failure",
+        "trace_hash",
+        "steps",
+        "sim_time_ns",
+    ] {
+        assert_eq!(replay[field], run[field], "{field}");
+    }
+
+    // The same file damaged in different ways: a clear error and exit 2, never a panic.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let decisions_line = text
+        .lines()
+        .find(|l| l.contains("\"decisions\""))
+        .unwrap()
+        .to_string();
+    let damaged = [
+        text[..text.len() / 2].to_string(),
+        text.replace("\"canary\"", "\"no-such-scenario\""),
+        text.replace(&decisions_line, "  \"decisions\": \"s0/2 zz\","),
+        text.replace("\"trace_hash\": \"", "\"trace_hash\": \"0"),
+        "not json at all".to_string(),
+    ];
+    for (i, bad) in damaged.iter().enumerate() {
+        let path = dir.join(format!("bad{i}.json"));
+        std::fs::write(&path, bad).unwrap();
+        let out = weft().arg("replay").arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "case {i}: {stderr}");
+        assert!(
+            stderr.starts_with("weft: ") && !stderr.contains("panicked"),
+            "case {i}: {stderr}"
+        );
+    }
+}
+
+/// In-process replay round trip on many failing seeds, with strict replay.
+#[test]
+fn replaying_a_failing_run_reproduces_failure_and_hash() {
+    let mut failing = 0;
+    for seed in 0..50 {
+        let original = Canary.run(&Setup::default(), random(seed));
+        let Some(failure) = original.outcome.failure().cloned() else {
+            continue;
+        };
+        failing += 1;
+        let replayed: RunReport =
+            Canary.run(&Setup::default(), Source::replay(original.log.clone()));
+        assert_eq!(replayed.divergence, None);
+        assert_eq!(replayed.outcome.failure(), Some(&failure));
+        assert_eq!(replayed.trace_hash, original.trace_hash);
+    }
+    assert!(
+        failing >= 25,
+        "only {failing} of 50 random seeds failed the canary"
+    );
+}
+
+/// All-zero decisions are the sequential, fault-free run: the canary passes.
+#[test]
+fn the_canary_passes_when_run_sequentially_and_fails_under_random_scheduling() {
+    let sequential = Canary.run(&Setup::default(), Source::zeros());
+    assert!(
+        sequential.outcome.failure().is_none(),
+        "{:?}",
+        sequential.outcome
+    );
+    let mut runs_to_failure = Vec::new();
+    for seed in 0..20u64 {
+        let found = (0..1000u64).position(|case| {
+            let report = Canary.run(
+                &Setup::default(),
+                random(weft::strategy::case_seed(seed, case)),
+            );
+            report
+                .outcome
+                .failure()
+                .is_some_and(|f| f.kind == weft::FailureKind::Check)
+        });
+        runs_to_failure.push(found.expect("random finds the canary within 1,000 runs") + 1);
+    }
+    assert!(runs_to_failure.iter().all(|&n| n <= 1000));
+}
+
+#[test]
+fn bad_usage_is_exit_2_with_a_clear_message() {
+    let cases: &[&[&str]] = &[
+        &["run", "no-such-scenario"],
+        &["run", "canary", "--bug", "no-such-bug"],
+        &["run", "canary", "--seed", "minus-one"],
+        &["run", "canary", "--strategy", "dfs"],
+        &["replay", "/no/such/file.json"],
+        &["frobnicate"],
+        &[],
+    ];
+    for args in cases {
+        let out = weft().args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            !stderr.is_empty() && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = weft()
+        .args(["run", "canary", "--bug", "x"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known bugs"));
+}
+
+#[test]
+fn list_prints_one_scenario_per_line() {
+    let out = weft().arg("list").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = weft_scenarios::all()
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
+    assert_eq!(names, expected);
+}
