@@ -215,7 +215,7 @@ impl DecisionLog {
                 return Err(err("repeat count out of range"));
             }
             let d = Decision { kind, bound, value };
-            decisions.extend(std::iter::repeat(d).take(repeat));
+            decisions.extend(std::iter::repeat_n(d, repeat));
         }
         Ok(DecisionLog { decisions })
     }

@@ -95,7 +95,7 @@ pub(crate) struct NetState {
     link_last: BTreeMap<(Addr, Addr), u64>,
     next_message: u64,
     pub(crate) scratch_woken: Vec<u32>,
-    pub(crate) scratch_deliveries: Vec<Box<Envelope>>,
+    pub(crate) scratch_deliveries: Vec<Envelope>,
 }
 
 impl NetState {
@@ -510,14 +510,14 @@ impl World {
     }
 
     /// Delivers a message whose time has come.
-    pub(crate) fn deliver(&mut self, envelope: Box<Envelope>) {
+    pub(crate) fn deliver(&mut self, envelope: Envelope) {
         let Envelope {
             id,
             from,
             to,
             payload,
             type_name,
-        } = *envelope;
+        } = envelope;
         if self.net.link_last.get(&(from, to)) == Some(&self.now) {
             self.net.link_last.remove(&(from, to));
         }

@@ -283,8 +283,8 @@ fn torn_writes_keep_a_prefix_chosen_by_a_decision() {
     let n = sim.add_node("store", move || {
         let seen = s2.clone();
         async move {
-            seen.borrow_mut()
-                .push(weft::disk::read("f").await.unwrap_or_default());
+            let data = weft::disk::read("f").await.unwrap_or_default();
+            seen.borrow_mut().push(data);
             if seen.borrow().len() == 1 {
                 weft::disk::write("f", 0, b"abcdefgh").await.unwrap();
             }

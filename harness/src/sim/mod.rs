@@ -349,7 +349,7 @@ impl World {
         while let Some((_, event)) = self.pop_event(self.now) {
             match event {
                 Event::Wake(waker) => waker.wake(),
-                Event::Deliver(envelope) => deliveries.push(envelope),
+                Event::Deliver(envelope) => deliveries.push(*envelope),
                 Event::FaultTick => self.fault_tick(),
                 Event::Heal => self.heal_all(),
             }
