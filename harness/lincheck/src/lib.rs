@@ -55,17 +55,25 @@
 //! ```
 //!
 //! Recorded histories (Jepsen logs, Jepsen EDN, weft's JSON Lines: see `FORMATS.md`) are read
-//! by [`formats`] into a [`History`]; [`Report`] turns a result into a serializable,
-//! model-independent description, and [`html`] draws it as a self-contained page.
+//! by [`formats`] into a [`History`]; [`Report`] describes a result independently of the
+//! model's types (for JSON output and the HTML page).
 #![deny(missing_docs)]
 
 mod check;
+pub mod formats;
+mod history;
 mod model;
+mod report;
 mod search;
 mod table;
+mod value;
 
 pub use check::{
     check, CheckConfig, CheckError, CheckResult, PartOutcome, PartResult, SearchStats,
     UnknownReason, Verdict,
 };
+pub use formats::Format;
+pub use history::{Event, EventType, History, HistoryOp, ParseError, Status};
 pub use model::{Model, Operation};
+pub use report::{Report, ReportOp, ReportPart, ReportStep};
+pub use value::Value;
