@@ -1,0 +1,77 @@
+//! Every verdict on Porcupine's public histories (../shared/data/porcupine) must match.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use weft_lincheck::{CheckConfig, Format};
+use weft_models::catalog::{check_history, Params};
+
+/// `shared/data/porcupine`, beside the repository (CI) or inside it.
+fn data_dir() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = [root.join("../shared/data/porcupine"), root.join("shared/data/porcupine")];
+    for c in &candidates {
+        if c.join("README.md").is_file() {
+            return c.clone();
+        }
+    }
+    panic!(
+        "the ground-truth histories are missing: looked for {} and {}",
+        candidates[0].display(),
+        candidates[1].display()
+    );
+}
+
+fn verdict(file: &PathBuf, format: Format, model: &str) -> String {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let history = format.parse(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let config = CheckConfig {
+        timeout: Some(Duration::from_secs(120)),
+        ..CheckConfig::default()
+    };
+    let report = check_history(model, &history, &Params::default(), &config)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    report.verdict.to_string()
+}
+
+#[test]
+fn jepsen_etcd_verdicts_match() {
+    let dir = data_dir().join("jepsen-etcd");
+    let verdicts = std::fs::read_to_string(dir.join("VERDICTS")).expect("VERDICTS");
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for line in verdicts.lines().filter(|l| !l.trim().is_empty()) {
+        let mut words = line.split_whitespace();
+        let (Some(file), Some(expected)) = (words.next(), words.next()) else {
+            panic!("bad VERDICTS line {line:?}");
+        };
+        let got = verdict(&dir.join(file), Format::JepsenLog, "cas-register");
+        if got != expected {
+            wrong.push(format!("{file}: expected {expected}, got {got}"));
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 50, "VERDICTS should list etcd_000 to etcd_049");
+    assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn kv_verdicts_match_per_key() {
+    let dir = data_dir().join("kv");
+    for clients in ["c01", "c10", "c50"] {
+        for (suffix, expected) in [("ok", "linearizable"), ("bad", "not-linearizable")] {
+            let file = dir.join(format!("{clients}-{suffix}.txt"));
+            assert_eq!(verdict(&file, Format::Edn, "kv"), expected, "{}", file.display());
+        }
+    }
+}
+
+#[test]
+fn kv_verdicts_match_unpartitioned() {
+    let dir = data_dir().join("kv");
+    for clients in ["c01", "c10"] {
+        for (suffix, expected) in [("ok", "linearizable"), ("bad", "not-linearizable")] {
+            let file = dir.join(format!("{clients}-{suffix}.txt"));
+            assert_eq!(verdict(&file, Format::Edn, "kv-whole"), expected, "{}", file.display());
+        }
+    }
+}
