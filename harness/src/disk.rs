@@ -55,6 +55,14 @@ async fn operation<R>(
     let (result, latency) = with(|w| {
         let node = w.current_node();
         let failed = w.cfg.disk.errors && w.decide(DecisionKind::DiskError, 2) == 1;
+        if failed {
+            w.note(DecisionKind::DiskError, 1, |w| {
+                format!(
+                    "a disk operation of {} failed (injected error)",
+                    w.task_name(w.current)
+                )
+            });
+        }
         let result = if failed {
             w.event(node, w.current, EventKind::Disk, 3, 0);
             Err(DiskError::Io)
@@ -163,6 +171,17 @@ impl World {
                     (1, 0)
                 };
                 self.event(node, u32::MAX, EventKind::DiskCrash, fate, kept as u64);
+                self.note(DecisionKind::DiskTorn, fate, |w| {
+                    let what = if fate == 1 {
+                        "lost".to_string()
+                    } else {
+                        format!("torn ({kept} of {} bytes kept)", data.len())
+                    };
+                    format!(
+                        "an unsynced write on {} was {what} in the crash",
+                        w.nodes[node as usize].name
+                    )
+                });
                 apply(&mut image, offset, &data[..kept]);
             }
             file.durable.clone_from(&image);

@@ -22,6 +22,10 @@ pub fn buggify(name: &str) -> bool {
         }
         let fired = w.decide(DecisionKind::Buggify, 2) == 1;
         if fired {
+            w.note(DecisionKind::Buggify, 1, |w| {
+                let (_, task) = w.here();
+                format!("fault point {name:?} fired in {}", w.task_name(task))
+            });
             let (node, task) = w.here();
             w.event(node, task, EventKind::Buggify, name.len() as u64, 0);
             tracing::debug!(target: "weft", point = name, "fault point fired");
@@ -77,6 +81,16 @@ impl World {
             // Targets are the nodes other than the driver.
             let targets = self.nodes.len() as u64 - 1;
             let node = 1 + self.decide(DecisionKind::FaultTarget, targets) as u32;
+            let action = actions[choice - 1];
+            self.note(DecisionKind::Fault, choice as u64, |w| {
+                format!("fault injected: {action:?} {}", w.nodes[node as usize].name)
+            });
+            self.note(DecisionKind::FaultTarget, u64::from(node - 1), |w| {
+                format!(
+                    "the fault hit {} rather than {}",
+                    w.nodes[node as usize].name, w.nodes[1].name
+                )
+            });
             match actions[choice - 1] {
                 Action::Crash => {
                     if self.nodes[node as usize].state != NodeState::Crashed {

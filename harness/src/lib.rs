@@ -29,11 +29,14 @@ pub mod decision;
 pub mod determinism;
 pub mod disk;
 pub mod fault;
+pub mod fuzz;
+pub mod model;
 pub mod net;
 pub mod node;
 pub mod rand;
 pub mod replay;
 pub mod scenario;
+pub mod shrink;
 pub(crate) mod sim;
 pub mod source;
 pub mod strategy;
@@ -43,9 +46,11 @@ pub mod time;
 pub use weft_lincheck as lincheck;
 
 pub use decision::{Decision, DecisionKind, DecisionLog};
+pub use model::check;
 pub use sim::{
     format_ns, init_subscriber, BlockedTask, ClockConfig, Config, DiskConfig, EventKind, Failure,
-    FailureKind, FaultConfig, NetConfig, Outcome, RunReport, Sim, SimTimer, TaskId, TraceEvent,
+    FailureKind, FaultConfig, NetConfig, Note, Outcome, RunReport, Sim, SimTimer, TaskId,
+    TraceEvent,
 };
 pub use source::{Divergence, Source};
 pub use task::{spawn, spawn_named};

@@ -58,23 +58,29 @@ impl fmt::Display for NetError {
 
 impl std::error::Error for NetError {}
 
-/// A message payload: any `Clone` value (duplication needs a copy).
+/// A message payload: any `Clone + Debug` value (duplication needs a copy; counterexamples
+/// show messages with `Debug`).
 pub(crate) trait Payload: Any {
     fn clone_box(&self) -> Box<dyn Payload>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    fn describe(&self) -> String;
 }
 
-impl<T: Any + Clone> Payload for T {
+impl<T: Any + Clone + fmt::Debug> Payload for T {
     fn clone_box(&self) -> Box<dyn Payload> {
         Box::new(self.clone())
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 pub(crate) struct Mailbox {
     addr: Addr,
+    owner: u32,
     generation: u32,
     open: bool,
     expects: TypeId,
@@ -123,7 +129,7 @@ pub struct Endpoint<M> {
     _message: PhantomData<fn() -> M>,
 }
 
-impl<M: Clone + 'static> Endpoint<M> {
+impl<M: Clone + std::fmt::Debug + 'static> Endpoint<M> {
     /// Binds `port` on the calling node. Ports from 65536 up are used for ephemeral endpoints.
     pub fn bind(port: u32) -> Result<Endpoint<M>, NetError> {
         with(|w| {
@@ -163,7 +169,7 @@ impl<M: Clone + 'static> Endpoint<M> {
     }
 
     /// Sends `message` from this endpoint's address.
-    pub fn send<T: Clone + 'static>(&self, to: Addr, message: T) {
+    pub fn send<T: Clone + std::fmt::Debug + 'static>(&self, to: Addr, message: T) {
         with(|w| w.send(self.addr, to, Box::new(message), std::any::type_name::<T>()));
     }
 }
@@ -187,7 +193,7 @@ pub struct Recv<'a, M> {
     endpoint: &'a Endpoint<M>,
 }
 
-impl<M: Clone + 'static> Future for Recv<'_, M> {
+impl<M: Clone + std::fmt::Debug + 'static> Future for Recv<'_, M> {
     type Output = (Addr, M);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Addr, M)> {
@@ -200,7 +206,7 @@ impl<M: Clone + 'static> Future for Recv<'_, M> {
 }
 
 /// Sends `message` to `to` from the calling node's anonymous address (port 0).
-pub fn send<T: Clone + 'static>(to: Addr, message: T) {
+pub fn send<T: Clone + std::fmt::Debug + 'static>(to: Addr, message: T) {
     with(|w| {
         let from = Addr {
             node: NodeId(w.current_node()),
@@ -219,6 +225,12 @@ pub struct Request<Q, R> {
     _reply: PhantomData<fn(R)>,
 }
 
+impl<Q: fmt::Debug, R> fmt::Debug for Request<Q, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.body.fmt(f)
+    }
+}
+
 impl<Q: Clone, R> Clone for Request<Q, R> {
     fn clone(&self) -> Self {
         Request {
@@ -230,7 +242,7 @@ impl<Q: Clone, R> Clone for Request<Q, R> {
     }
 }
 
-impl<Q, R: Clone + 'static> Request<Q, R> {
+impl<Q, R: Clone + std::fmt::Debug + 'static> Request<Q, R> {
     /// A request to `server` whose reply goes to `reply_to` (for one-way messages to an
     /// endpoint that also serves calls, pass the sender's own address).
     pub fn new(body: Q, server: Addr, reply_to: Addr) -> Self {
@@ -271,7 +283,7 @@ impl std::error::Error for CallError {}
 
 /// Sends `body` to a server endpoint of type `Endpoint<Request<Q, R>>` and waits for its reply
 /// for at most `timeout`.
-pub async fn call<Q: Clone + 'static, R: Clone + 'static>(
+pub async fn call<Q: Clone + std::fmt::Debug + 'static, R: Clone + std::fmt::Debug + 'static>(
     to: Addr,
     body: Q,
     timeout: Duration,
@@ -350,8 +362,10 @@ impl World {
         if self.net.bound.contains_key(&addr) {
             return Err(NetError::AddrInUse(addr));
         }
+        let owner = self.current;
         let mailbox = |generation| Mailbox {
             addr,
+            owner,
             generation,
             open: true,
             expects: TypeId::of::<M>(),
@@ -456,9 +470,15 @@ impl World {
         }
         if self.cfg.net.drop && self.decide(DecisionKind::Drop, 2) == 1 {
             self.event(node, task, EventKind::Send, id, u64::MAX);
+            self.note(DecisionKind::Drop, 1, |w| {
+                format!("{} was dropped", w.describe(from, to, &*payload))
+            });
             return;
         }
         let duplicate = if self.cfg.net.duplicate && self.decide(DecisionKind::Duplicate, 2) == 1 {
+            self.note(DecisionKind::Duplicate, 1, |w| {
+                format!("{} was duplicated", w.describe(from, to, &*payload))
+            });
             Some(payload.clone_box())
         } else {
             None
@@ -485,11 +505,28 @@ impl World {
         );
         let latency = if max > min && buckets > 1 {
             let v = self.decide(DecisionKind::Latency, buckets);
-            min + (max - min) * v / (buckets - 1)
+            let latency = min + (max - min) * v / (buckets - 1);
+            self.note(DecisionKind::Latency, v, |w| {
+                format!(
+                    "{} took {} instead of {}",
+                    w.describe(from, to, &*payload),
+                    crate::sim::format_ns(latency),
+                    crate::sim::format_ns(min)
+                )
+            });
+            latency
         } else {
             min
         };
         let overtake = self.cfg.net.reorder && self.decide(DecisionKind::Reorder, 2) == 1;
+        if overtake {
+            self.note(DecisionKind::Reorder, 1, |w| {
+                format!(
+                    "{} may overtake earlier messages on its link",
+                    w.describe(from, to, &*payload)
+                )
+            });
+        }
         let mut at = self.now + latency;
         if !overtake {
             // FIFO link: strictly after the previous message still in flight on it.
@@ -507,6 +544,33 @@ impl World {
             type_name,
         });
         self.schedule(at, Event::Deliver(envelope));
+    }
+
+    /// Who owns an address, for people: the task that bound it, else the node and port.
+    pub(crate) fn addr_label(&self, addr: Addr) -> String {
+        match self.net.bound.get(&addr) {
+            Some(&slot) if self.net.mailboxes[slot as usize].owner != NONE => {
+                self.task_name(self.net.mailboxes[slot as usize].owner)
+            }
+            _ => match self.nodes.get(addr.node.index()) {
+                Some(n) if addr.port == 0 => n.name.to_string(),
+                Some(n) => format!("{}:{}", n.name, addr.port),
+                None => addr.to_string(),
+            },
+        }
+    }
+
+    fn describe(&self, from: Addr, to: Addr, payload: &dyn Payload) -> String {
+        format!(
+            "{}'s {} to {}",
+            self.addr_label(from),
+            payload.describe(),
+            self.addr_label(to)
+        )
+    }
+
+    pub(crate) fn describe_message(&self, e: &Envelope) -> String {
+        self.describe(e.from, e.to, &*e.payload)
     }
 
     /// Delivers a message whose time has come.

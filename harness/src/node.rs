@@ -128,6 +128,13 @@ impl World {
         } else {
             0
         };
+        let name = format!("node {}", self.nodes.len());
+        self.note(DecisionKind::ClockOffset, u64::from(offset != 0), |_| {
+            format!("{name}'s clock is offset by {}ms", offset / 1_000_000)
+        });
+        self.note(DecisionKind::ClockDrift, u64::from(drift != 0), |_| {
+            format!("{name}'s clock drifts by {drift}ppm")
+        });
         (offset, drift)
     }
 

@@ -6,7 +6,17 @@ use crate::sim::world::with;
 
 /// A value in `0..bound` (0 when `bound` is 0 or 1).
 pub fn below(bound: u64) -> u64 {
-    with(|w| w.decide(DecisionKind::Rand, bound))
+    with(|w| {
+        let value = w.decide(DecisionKind::Rand, bound);
+        w.note(DecisionKind::Rand, value, |w| {
+            let (_, task) = w.here();
+            format!(
+                "{} drew random value {value} (of 0..{bound})",
+                w.task_name(task)
+            )
+        });
+        value
+    })
 }
 
 /// A value in `range` (its start when the range is empty).

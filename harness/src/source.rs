@@ -57,6 +57,7 @@ enum Mode {
 pub struct Source {
     mode: Mode,
     log: Vec<Decision>,
+    generated: usize,
     divergence: Option<Divergence>,
 }
 
@@ -94,6 +95,7 @@ impl Source {
         Source {
             mode,
             log: Vec::new(),
+            generated: 0,
             divergence: None,
         }
     }
@@ -137,6 +139,9 @@ impl Source {
 
     fn push(&mut self, kind: DecisionKind, bound: u64, value: u64) {
         debug_assert!(value < bound);
+        if kind.is_generation() {
+            self.generated += 1;
+        }
         self.log.push(Decision { kind, bound, value });
     }
 
@@ -196,6 +201,11 @@ impl Source {
     /// The first divergence, in strict replay.
     pub fn divergence(&self) -> Option<&Divergence> {
         self.divergence.as_ref()
+    }
+
+    /// Number of `Generate` decisions taken so far.
+    pub(crate) fn generated(&self) -> usize {
+        self.generated
     }
 
     /// Number of decisions taken so far.

@@ -206,7 +206,7 @@ impl Future for Monitor {
 /// When `task` ends, sends `make(reason)` to `to`, from the task's node (port 0), through the
 /// network: the notice can be delayed, reordered with other messages, or lost to a partition.
 /// If the task has already ended, the notice is sent at once.
-pub fn monitor_notify<M: Clone + 'static>(
+pub fn monitor_notify<M: Clone + std::fmt::Debug + 'static>(
     task: TaskId,
     to: Addr,
     make: impl FnOnce(ExitReason) -> M + 'static,
@@ -215,7 +215,7 @@ pub fn monitor_notify<M: Clone + 'static>(
 }
 
 impl World {
-    fn on_exit<M: Clone + 'static>(
+    fn on_exit<M: Clone + std::fmt::Debug + 'static>(
         &mut self,
         task: u32,
         to: Addr,

@@ -78,7 +78,11 @@ impl fmt::Display for CatalogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CatalogError::UnknownModel(name) => {
-                write!(f, "unknown model {name:?} (known models: {})", model_names())
+                write!(
+                    f,
+                    "unknown model {name:?} (known models: {})",
+                    model_names()
+                )
             }
             CatalogError::BadParameter(m) => f.write_str(m),
             CatalogError::BadOperation(e) => write!(f, "{e}"),
@@ -131,7 +135,8 @@ pub fn check_history(
                 None | Some(Value::Nil) => Vec::new(),
                 Some(Value::List(items)) => items.clone(),
                 Some(other) => {
-                    let msg = format!("--init for model set must be a list of elements, not {other}");
+                    let msg =
+                        format!("--init for model set must be a list of elements, not {other}");
                     return Err(CatalogError::BadParameter(msg));
                 }
             };
@@ -183,7 +188,9 @@ fn convert<I, O>(
         let (input, output) =
             map(h).map_err(|m| CatalogError::BadOperation(ParseError::new(h.call_line, m)))?;
         let op = match output {
-            Some(out) if !h.is_unknown() => Operation::new(h.process, input, out, h.call, h.ret.unwrap_or(u64::MAX)),
+            Some(out) if !h.is_unknown() => {
+                Operation::new(h.process, input, out, h.call, h.ret.unwrap_or(u64::MAX))
+            }
             _ => Operation::unknown(h.process, input, h.call),
         };
         ops.push(op);
@@ -193,14 +200,22 @@ fn convert<I, O>(
 }
 
 fn unknown_f(h: &HistoryOp, model: &str, known: &str) -> String {
-    format!("operation {:?} is not one the {model} model knows ({known})", h.f)
+    format!(
+        "operation {:?} is not one the {model} model knows ({known})",
+        h.f
+    )
 }
 
-fn register_op(cas: bool) -> impl FnMut(&HistoryOp) -> Result<Mapped<RegisterOp<Value>, RegisterResult<Value>>, String> {
+fn register_op(
+    cas: bool,
+) -> impl FnMut(&HistoryOp) -> Result<Mapped<RegisterOp<Value>, RegisterResult<Value>>, String> {
     move |h| {
         let ok = Some(RegisterResult::Ok);
         Ok(match h.f.as_str() {
-            "read" | "r" | "get" => (RegisterOp::Read, Some(RegisterResult::Read(h.result.clone()))),
+            "read" | "r" | "get" => (
+                RegisterOp::Read,
+                Some(RegisterResult::Read(h.result.clone())),
+            ),
             "write" | "w" | "put" => (RegisterOp::Write(h.value.clone()), ok),
             "cas" | "compare-and-set" if cas => match h.value.as_list() {
                 Some([from, to]) => {
@@ -257,7 +272,11 @@ fn set_op(h: &HistoryOp) -> Result<Mapped<SetOp<Value>, SetResult<Value>>, Strin
             let items: BTreeSet<Value> = match &h.result {
                 Value::List(items) => items.iter().cloned().collect(),
                 Value::Nil => BTreeSet::new(),
-                other => return Err(format!("a read's result must be a list or set, not {other}")),
+                other => {
+                    return Err(format!(
+                        "a read's result must be a list or set, not {other}"
+                    ))
+                }
             };
             (SetOp::Read, Some(SetResult::Read(items)))
         }

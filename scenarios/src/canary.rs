@@ -1,10 +1,13 @@
-//! The canary: a racy read-modify-write counter (read, await, write) incremented by two
-//! clients. It must fail: a harness that cannot find this lost update is broken.
+//! The canary: a racy read-modify-write counter (read, await, write) incremented by clients in
+//! parallel. It must fail: a harness that cannot find this lost update is broken. Shrunk, it
+//! is two clients with one increment each and the single preemption that matters.
 
+use std::rc::Rc;
 use std::time::Duration;
+use weft::model::{Gen, Shape, StateMachine, Var, Vars};
 use weft::net::{call, Addr, Endpoint, Request};
 use weft::scenario::{Scenario, Setup};
-use weft::{Config, NetConfig, RunReport, Sim, Source};
+use weft::{Config, RunReport, Sim, Source};
 
 /// A request to the counter server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +39,7 @@ pub async fn counter_server() {
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The racy increment: read, then write the value read plus one.
+/// The racy increment: read, then write the value read plus one. Returns the value written.
 pub async fn increment(server: Addr) -> Result<u64, weft::net::CallError> {
     let value: u64 = call(server, CounterOp::Get, TIMEOUT).await?;
     call(server, CounterOp::Put(value + 1), TIMEOUT).await
@@ -47,16 +50,88 @@ pub async fn read(server: Addr) -> Result<u64, weft::net::CallError> {
     call(server, CounterOp::Get, TIMEOUT).await
 }
 
-/// The simulation configuration of the canary: messages take 0 to 1 ms.
-pub fn config() -> Config {
-    Config {
-        net: NetConfig {
-            latency_min_ns: 0,
-            latency_max_ns: 1_000_000,
-            latency_buckets: 4,
-            ..NetConfig::default()
-        },
-        ..Config::default()
+/// A command of the counter model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Increment the counter.
+    Incr,
+    /// Read it.
+    Read,
+}
+
+/// The model: the counter's value. An increment returns the value it wrote.
+pub struct CounterModel;
+
+impl StateMachine for CounterModel {
+    type State = u64;
+    type Command = Command;
+    type Result = Result<u64, weft::net::CallError>;
+    type System = Addr;
+
+    fn config(&self) -> Config {
+        // No latency and no faults: the only decisions are which task runs next.
+        Config::default()
+    }
+
+    fn setup(&self, sim: &mut Sim) -> Addr {
+        Addr::new(sim.add_node("counter", counter_server), PORT)
+    }
+
+    fn init(&self) -> u64 {
+        0
+    }
+
+    fn command(&self, _: &u64, gen: &mut Gen) -> Command {
+        gen.weighted(&[(3, Command::Incr), (1, Command::Read)])
+    }
+
+    fn next_state(&self, state: &u64, command: &Command, _: Var) -> u64 {
+        match command {
+            Command::Incr => state + 1,
+            Command::Read => *state,
+        }
+    }
+
+    fn postcondition(
+        &self,
+        state: &u64,
+        command: &Command,
+        result: &Self::Result,
+        _: &Vars<Self::Result>,
+    ) -> Result<(), String> {
+        let expected = match command {
+            Command::Incr => state + 1,
+            Command::Read => *state,
+        };
+        match result {
+            Ok(v) if *v == expected => Ok(()),
+            other => Err(format!("expected Ok({expected}), got {other:?}")),
+        }
+    }
+
+    async fn run(&self, server: &Addr, command: &Command, _: &Vars<Self::Result>) -> Self::Result {
+        match command {
+            Command::Incr => increment(*server).await,
+            Command::Read => read(*server).await,
+        }
+    }
+
+    fn describe(&self, command: &Command) -> String {
+        match command {
+            Command::Incr => "incr".to_string(),
+            Command::Read => "read".to_string(),
+        }
+    }
+}
+
+/// The shape of canary cases: a short prefix, then two or three clients.
+pub fn shape() -> Shape {
+    Shape {
+        parallel: true,
+        prefix_max: 3,
+        branches_max: 3,
+        branch_max: 4,
+        interleavings_max: 10_000,
     }
 }
 
@@ -69,7 +144,7 @@ impl Scenario for Canary {
     }
 
     fn about(&self) -> &'static str {
-        "racy read-modify-write counter incremented by two clients; must fail"
+        "racy read-modify-write counter incremented by parallel clients; must fail"
     }
 
     fn must_fail(&self) -> bool {
@@ -77,24 +152,6 @@ impl Scenario for Canary {
     }
 
     fn run(&self, setup: &Setup, source: Source) -> RunReport {
-        let mut cfg = config();
-        cfg.record_trace = setup.record_trace;
-        let mut sim = Sim::new(cfg, source);
-        let node = sim.add_node("counter", counter_server);
-        let server = Addr::new(node, PORT);
-        let (report, _) = sim.run(async move {
-            let clients: Vec<_> = (1..=2)
-                .map(|c| weft::spawn_named(format!("client {c}"), increment(server)))
-                .collect();
-            for client in clients {
-                client.await.expect("client task").expect("increment");
-            }
-            let value = read(server).await.expect("final read");
-            weft::check!(
-                value == 2,
-                "lost update: counter is {value} after 2 increments"
-            );
-        });
-        report
+        weft::model::run_case(&Rc::new(CounterModel), &shape(), source, setup.record_trace)
     }
 }

@@ -6,6 +6,7 @@
 
 mod check_history;
 mod commands;
+mod fuzz_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Run(commands::RunArgs),
     /// Replay a replay file exactly.
     Replay(commands::ReplayArgs),
+    /// Run cases until one fails, then shrink and explain it.
+    Fuzz(fuzz_cmd::FuzzArgs),
     /// Run seeds twice each and report the first divergence (nondeterminism in the code).
     Determinism(commands::DeterminismArgs),
     /// Check a recorded history for linearizability.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::List => commands::list(),
         Command::Run(args) => commands::run(args),
         Command::Replay(args) => commands::replay(args),
+        Command::Fuzz(args) => fuzz_cmd::run(args),
         Command::Determinism(args) => commands::determinism(args),
         Command::CheckHistory(args) => check_history::run(args),
     };

@@ -36,7 +36,11 @@ pub(crate) fn check_part<M: Model>(
     for (local, &global) in part.iter().enumerate() {
         let op = &ops[global];
         order.push((op.call, 0, local as u32));
-        let ret = if op.output.is_some() { op.ret } else { u64::MAX };
+        let ret = if op.output.is_some() {
+            op.ret
+        } else {
+            u64::MAX
+        };
         order.push((ret, 1, local as u32));
     }
     order.sort_unstable();
@@ -105,7 +109,14 @@ pub(crate) fn check_part<M: Model>(
         }
     };
     if required_left == 0 {
-        return finish(PartOutcome::Linearizable, best, best_unplaced, stats, &states, &memo);
+        return finish(
+            PartOutcome::Linearizable,
+            best,
+            best_unplaced,
+            stats,
+            &states,
+            &memo,
+        );
     }
 
     let mut e = next[HEAD as usize];
@@ -201,7 +212,13 @@ pub(crate) fn check_part<M: Model>(
 }
 
 /// The operations with a known outcome that could go next: calls before the first return.
-fn candidates(next: &[u32], is_call: &[bool], entry_op: &[u32], required: &[bool], tail: u32) -> Vec<u32> {
+fn candidates(
+    next: &[u32],
+    is_call: &[bool],
+    entry_op: &[u32],
+    required: &[bool],
+    tail: u32,
+) -> Vec<u32> {
     let mut out = Vec::new();
     let mut e = next[HEAD as usize];
     while e != tail && is_call[e as usize] {

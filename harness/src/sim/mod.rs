@@ -13,7 +13,7 @@ pub(crate) mod world;
 pub use config::{ClockConfig, Config, DiskConfig, FaultConfig, NetConfig};
 pub use failure::{BlockedTask, Failure, FailureKind};
 pub use trace::{init_subscriber, EventKind, SimTimer, TraceEvent};
-pub use world::ExitReason;
+pub use world::{ExitReason, Note};
 
 use crate::decision::{DecisionKind, DecisionLog};
 use crate::node::NodeId;
@@ -82,6 +82,10 @@ pub struct RunReport {
     pub task_names: Vec<String>,
     /// Node names by index.
     pub node_names: Vec<String>,
+    /// The non-default decisions in the system's terms (when the trace was recorded).
+    pub notes: Vec<Note>,
+    /// What a model-based test case did (commands, results, structure), if the run was one.
+    pub case: Option<crate::model::CaseInfo>,
 }
 
 /// A simulation being set up.
@@ -129,7 +133,9 @@ impl Sim {
         });
         world.spawn_task(0, Some("main".into()), main);
         for node in 1..world.nodes.len() as u32 {
+            let before = world.tasks.len() as u32;
             world.start_node(node);
+            world.startup.extend(before..world.tasks.len() as u32);
         }
         world.start_faults();
         world::install(world);
@@ -198,6 +204,7 @@ fn teardown() -> RunReport {
     let source = std::mem::replace(&mut w.source, Source::zeros());
     let divergence = source.divergence().cloned();
     let trace = w.trace.events.take();
+    let notes = w.notes.take().unwrap_or_default();
     RunReport {
         outcome: failure.map_or(Outcome::Pass, Outcome::Fail),
         steps: w.step,
@@ -208,6 +215,8 @@ fn teardown() -> RunReport {
         trace,
         task_names,
         node_names,
+        notes,
+        case: None,
     }
 }
 
@@ -261,6 +270,11 @@ impl World {
             );
             return Next::Stop;
         }
+        while let Some(task) = self.startup.pop_front() {
+            if self.tasks[task as usize].queued {
+                return self.poll_task(task);
+            }
+        }
         // Options: the default first (the task that ran last if it is runnable again, else the
         // most recently woken), then the others, most recently woken first.
         options.clear();
@@ -286,7 +300,19 @@ impl World {
                 DecisionKind::Schedule as u64,
                 index as u64,
             );
+            let default = options[0].0;
+            self.note(DecisionKind::Schedule, index as u64, |w| {
+                format!(
+                    "{} ran before {}",
+                    w.task_name(chosen),
+                    w.task_name(default)
+                )
+            });
         }
+        self.poll_task(chosen)
+    }
+
+    fn poll_task(&mut self, chosen: u32) -> Next {
         let position = self
             .runnable
             .iter()
@@ -356,6 +382,15 @@ impl World {
         }
         while !deliveries.is_empty() {
             let index = self.decide(DecisionKind::EventOrder, deliveries.len() as u64) as usize;
+            if index != 0 {
+                let (first, overtaken) = (&deliveries[index], &deliveries[0]);
+                let text = format!(
+                    "{} was delivered before {}",
+                    self.describe_message(first),
+                    self.describe_message(overtaken)
+                );
+                self.note(DecisionKind::EventOrder, index as u64, |_| text);
+            }
             let envelope = deliveries.remove(index);
             self.deliver(envelope);
         }

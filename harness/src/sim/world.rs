@@ -218,6 +218,23 @@ pub(crate) struct EventKey {
 // ---------------------------------------------------------------------------------------------
 // The world
 
+/// A non-default decision, described in the system's terms (recorded when the trace is).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Note {
+    /// Index of the decision in the run's decision log.
+    pub decision: usize,
+    /// Scheduling step.
+    pub step: u64,
+    /// Simulated time.
+    pub time_ns: u64,
+    /// What was decided.
+    pub kind: DecisionKind,
+    /// The value taken.
+    pub value: u64,
+    /// What it meant.
+    pub text: String,
+}
+
 pub(crate) enum Deferred {
     Kill(u32, ExitReason),
     Crash(u32),
@@ -245,11 +262,17 @@ pub(crate) struct World {
     pub deferred: VecDeque<Deferred>,
     pub main_done: bool,
     pub graveyard: Vec<BoxFuture>,
+    /// Descriptions of non-default decisions, when the trace is recorded.
+    pub notes: Option<Vec<Note>>,
+    /// Start-up tasks polled once, in node order and without a decision, before anything else
+    /// runs: servers bind their ports before clients start.
+    pub startup: VecDeque<u32>,
 }
 
 impl World {
     pub fn new(cfg: Config, source: Source) -> World {
         let trace = Trace::new(cfg.record_trace);
+        let explain = cfg.record_trace;
         World {
             cfg,
             source,
@@ -271,6 +294,8 @@ impl World {
             deferred: VecDeque::new(),
             main_done: false,
             graveyard: Vec::new(),
+            notes: explain.then(Vec::new),
+            startup: VecDeque::new(),
         }
     }
 
@@ -307,6 +332,37 @@ impl World {
         let (node, task) = self.here();
         self.event(node, task, EventKind::Decision, kind as u64, value);
         value
+    }
+
+    /// Describes the decision just drawn, if it is non-default and notes are kept.
+    pub fn note(&mut self, kind: DecisionKind, value: u64, text: impl FnOnce(&World) -> String) {
+        if value == 0 || self.notes.is_none() {
+            return;
+        }
+        let text = text(self);
+        let note = Note {
+            decision: self.source.taken().saturating_sub(1),
+            step: self.step,
+            time_ns: self.now,
+            kind,
+            value,
+            text,
+        };
+        if let Some(notes) = &mut self.notes {
+            notes.push(note);
+        }
+    }
+
+    /// A task's name for people: its name, or "task N".
+    pub fn task_name(&self, task: u32) -> String {
+        match self
+            .tasks
+            .get(task as usize)
+            .and_then(|t| t.name.as_deref())
+        {
+            Some(name) => name.to_string(),
+            None => format!("task {task}"),
+        }
     }
 
     /// The current node and task (NONE outside a poll).

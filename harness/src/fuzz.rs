@@ -1,0 +1,160 @@
+//! The search loop shared by `weft::check` and `weft fuzz`: run cases until one fails, save
+//! its replay file at once, shrink it, save again, and explain it.
+
+use crate::model::Counterexample;
+use crate::replay::ReplayFile;
+use crate::shrink::{shrink, ShrinkConfig, Shrunk};
+use crate::sim::RunReport;
+use crate::source::Source;
+use crate::strategy::{case_seed, Rates, StrategyKind};
+use std::path::PathBuf;
+
+/// Runs one case: the decision source, and whether to record the trace (for explanations).
+pub type RunFn<'a> = dyn Fn(Source, bool) -> RunReport + 'a;
+
+/// How to search.
+#[derive(Clone, Debug)]
+pub struct FuzzConfig {
+    /// Name of the test or scenario (in replay files and messages).
+    pub name: String,
+    /// Scenario configuration stored in replay files.
+    pub setup: serde_json::Value,
+    /// Run seed; case `i` uses `case_seed(seed, i)`.
+    pub seed: u64,
+    /// Most cases to run.
+    pub cases: u64,
+    /// The generating strategy.
+    pub strategy: StrategyKind,
+    /// PCT bug depth.
+    pub pct_depth: u32,
+    /// Fault rates of the strategies.
+    pub rates: Rates,
+    /// Shrinking bounds.
+    pub shrink: ShrinkConfig,
+    /// Where to write the replay file of a failure (written before shrinking, rewritten after).
+    pub replay_file: Option<PathBuf>,
+    /// How a person replays a file, with `{}` for its path.
+    pub replay_command: String,
+}
+
+/// A failure found and shrunk.
+pub struct Found {
+    /// 1-based index of the failing case.
+    pub cases_to_failure: u64,
+    /// Seed of the failing case's strategy.
+    pub case_seed: u64,
+    /// The failing run as found.
+    pub original: RunReport,
+    /// The shrink.
+    pub shrunk: Shrunk,
+    /// The shrunk run, replayed with its trace, explained.
+    pub counterexample: Counterexample,
+    /// Where the replay file is.
+    pub replay_file: Option<PathBuf>,
+    /// Errors writing it, if any (the counterexample is still reported).
+    pub save_error: Option<String>,
+}
+
+/// What a search did.
+pub struct FuzzResult {
+    /// Cases run.
+    pub cases_run: u64,
+    /// The failure, if one was found.
+    pub found: Option<Found>,
+}
+
+fn save(cfg: &FuzzConfig, report: &RunReport, strategy: &str) -> Result<(), String> {
+    let Some(path) = &cfg.replay_file else {
+        return Ok(());
+    };
+    let file = ReplayFile::new(
+        &cfg.name,
+        cfg.setup.clone(),
+        Some(cfg.seed),
+        strategy,
+        &report.log,
+        report.outcome.failure().cloned(),
+        report.trace_hash,
+        report.steps,
+        report.sim_time_ns,
+    );
+    file.save(path).map_err(|e| e.to_string())
+}
+
+/// Shrinks and explains a failing run.
+pub fn shrink_and_explain(
+    run: &RunFn<'_>,
+    cfg: &FuzzConfig,
+    failing: RunReport,
+    strategy: &str,
+) -> (Shrunk, Counterexample, Option<String>) {
+    let mut save_error = save(cfg, &failing, strategy).err();
+    let quiet = |source: Source| run(source, false);
+    let shrunk = shrink(&quiet, failing, &cfg.shrink);
+    if let Err(e) = save(cfg, &shrunk.report, "shrunk") {
+        save_error = Some(e);
+    }
+    let explained = run(Source::replay(shrunk.report.log.clone()), true);
+    let replay = cfg
+        .replay_file
+        .as_ref()
+        .map(|p| cfg.replay_command.replace("{}", &p.display().to_string()));
+    let counterexample = if explained.outcome.failure().is_some() {
+        Counterexample::new(&explained, replay)
+    } else {
+        // Cannot happen for deterministic code; say so rather than hide it.
+        let mut c = Counterexample::new(&shrunk.report, replay);
+        c.failure
+            .message
+            .push_str(" [warning: replaying the shrunk run did not fail again: nondeterminism?]");
+        c
+    };
+    (shrunk, counterexample, save_error)
+}
+
+/// Runs up to `cfg.cases` cases; on the first failure, shrinks and explains it.
+pub fn fuzz(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzResult {
+    let mut steps_estimate = 100;
+    for case in 0..cfg.cases {
+        let seed = case_seed(cfg.seed, case);
+        let strategy = cfg
+            .strategy
+            .build(seed, cfg.rates.clone(), cfg.pct_depth, steps_estimate);
+        let report = run(Source::generate(strategy), false);
+        steps_estimate = steps_estimate.max(report.steps);
+        if report.outcome.failure().is_none() {
+            continue;
+        }
+        let original_summary = RunReport {
+            outcome: report.outcome.clone(),
+            steps: report.steps,
+            sim_time_ns: report.sim_time_ns,
+            trace_hash: report.trace_hash,
+            log: report.log.clone(),
+            divergence: None,
+            trace: None,
+            task_names: Vec::new(),
+            node_names: Vec::new(),
+            notes: Vec::new(),
+            case: report.case.clone(),
+        };
+        let (shrunk, counterexample, save_error) =
+            shrink_and_explain(run, cfg, report, cfg.strategy.name());
+        return FuzzResult {
+            cases_run: case + 1,
+            found: Some(Found {
+                cases_to_failure: case + 1,
+                case_seed: seed,
+                original: original_summary,
+                shrunk,
+                counterexample,
+                replay_file: cfg.replay_file.clone(),
+                save_error,
+            }),
+        };
+    }
+    FuzzResult {
+        cases_run: cfg.cases,
+        found: None,
+    }
+}

@@ -1,0 +1,200 @@
+//! Generating a test case from the decision stream.
+//!
+//! The protocol, which the shrinker relies on: before each prefix command a flag is drawn
+//! (0 ends the prefix), then the command; for a parallel test, the number of branches beyond
+//! two, then for each branch a flag before each command (0 ends the branch). Every section
+//! ends with a flag, drawn even when the section is full. Var numbers
+//! follow generation order: the prefix, then branch 1, branch 2...
+
+use super::{Gen, StateMachine, Structure, Var};
+use crate::source::Source;
+use serde::{Deserialize, Serialize};
+
+/// The size and shape of generated test cases.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Shape {
+    /// Generate parallel tests (a prefix, then concurrent branches).
+    pub parallel: bool,
+    /// Most commands in the (sequential) prefix.
+    pub prefix_max: usize,
+    /// Most parallel branches (at least 2).
+    pub branches_max: usize,
+    /// Most commands per branch.
+    pub branch_max: usize,
+    /// Most interleavings visited when checking that preconditions hold in every
+    /// interleaving; a command whose check would visit more is not generated.
+    pub interleavings_max: usize,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape::sequential()
+    }
+}
+
+impl Shape {
+    /// Sequential tests of up to 20 commands.
+    pub fn sequential() -> Shape {
+        Shape {
+            parallel: false,
+            prefix_max: 20,
+            branches_max: 2,
+            branch_max: 0,
+            interleavings_max: 10_000,
+        }
+    }
+
+    /// Parallel tests: up to 5 prefix commands, then 2 branches of up to 4 commands.
+    pub fn parallel() -> Shape {
+        Shape {
+            parallel: true,
+            prefix_max: 5,
+            branches_max: 2,
+            branch_max: 4,
+            interleavings_max: 10_000,
+        }
+    }
+}
+
+/// A generated test case.
+pub(crate) struct TestCase<C> {
+    pub prefix: Vec<C>,
+    pub branches: Vec<Vec<C>>,
+    pub structure: Structure,
+}
+
+impl<C> TestCase<C> {
+    pub fn commands(&self) -> usize {
+        self.prefix.len() + self.branches.iter().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// Generates a test case, drawing from `source`.
+pub(crate) fn generate<M: StateMachine>(
+    model: &M,
+    source: &mut Source,
+    shape: &Shape,
+) -> TestCase<M::Command> {
+    let mut gen = Gen::new(source);
+    let mut structure = Structure::default();
+    let mut state = model.init();
+    let mut prefix = Vec::new();
+    loop {
+        // Every section ends with a flag draw, even when full (then the flag is ignored), so
+        // that deleting a command's decisions never shifts the decisions after the section.
+        let start = gen.position();
+        let more = gen.bool();
+        if !more || prefix.len() >= shape.prefix_max {
+            structure.prefix_end = start;
+            break;
+        }
+        let command = model.command(&state, &mut gen);
+        if !model.precondition(&state, &command) {
+            continue;
+        }
+        state = model.next_state(&state, &command, Var(prefix.len()));
+        prefix.push(command);
+        structure.prefix.push((start, gen.position()));
+    }
+    let mut branches: Vec<Vec<(Var, M::Command)>> = Vec::new();
+    if shape.parallel {
+        let mut next_var = prefix.len();
+        let count = if shape.branches_max > 2 {
+            structure.branch_count_at = Some(gen.position());
+            2 + gen.below(shape.branches_max as u64 - 1) as usize
+        } else {
+            2
+        };
+        for _ in 0..count {
+            let branch_start = gen.position();
+            let mut spans = Vec::new();
+            let mut branch: Vec<(Var, M::Command)> = Vec::new();
+            let mut branch_state = state.clone();
+            loop {
+                let start = gen.position();
+                let more = gen.bool();
+                if !more || branch.len() >= shape.branch_max {
+                    break;
+                }
+                let command = model.command(&branch_state, &mut gen);
+                if !model.precondition(&branch_state, &command) {
+                    continue;
+                }
+                let var = Var(next_var);
+                branch.push((var, command));
+                if !every_interleaving_allowed(
+                    model,
+                    &state,
+                    &branches,
+                    &branch,
+                    shape.interleavings_max,
+                ) {
+                    branch.pop();
+                    continue;
+                }
+                let (_, command) = branch.last().expect("just pushed");
+                branch_state = model.next_state(&branch_state, command, var);
+                next_var += 1;
+                spans.push((start, gen.position()));
+            }
+            structure
+                .branches
+                .push(((branch_start, gen.position()), spans));
+            branches.push(branch);
+        }
+    }
+    TestCase {
+        prefix,
+        branches: branches
+            .into_iter()
+            .map(|b| b.into_iter().map(|(_, c)| c).collect())
+            .collect(),
+        structure,
+    }
+}
+
+/// Whether every precondition holds in every interleaving of `done` branches and `current`.
+fn every_interleaving_allowed<M: StateMachine>(
+    model: &M,
+    state: &M::State,
+    done: &[Vec<(Var, M::Command)>],
+    current: &[(Var, M::Command)],
+    budget: usize,
+) -> bool {
+    let mut all: Vec<&[(Var, M::Command)]> = done.iter().map(Vec::as_slice).collect();
+    all.push(current);
+    let mut positions = vec![0; all.len()];
+    let mut visited = 0;
+    explore(model, state, &all, &mut positions, &mut visited, budget)
+}
+
+fn explore<M: StateMachine>(
+    model: &M,
+    state: &M::State,
+    branches: &[&[(Var, M::Command)]],
+    positions: &mut [usize],
+    visited: &mut usize,
+    budget: usize,
+) -> bool {
+    *visited += 1;
+    if *visited > budget {
+        return false;
+    }
+    for b in 0..branches.len() {
+        let Some((var, command)) = branches[b].get(positions[b]) else {
+            continue;
+        };
+        if !model.precondition(state, command) {
+            return false;
+        }
+        let next = model.next_state(state, command, *var);
+        positions[b] += 1;
+        let ok = explore(model, &next, branches, positions, visited, budget);
+        positions[b] -= 1;
+        if !ok {
+            return false;
+        }
+    }
+    true
+}

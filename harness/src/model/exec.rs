@@ -1,0 +1,303 @@
+//! Running a test case against the real system inside a simulation.
+//!
+//! The prefix runs in the main task, checking each postcondition and the invariant after each
+//! command. The branches run as client tasks ("client 1", "client 2"...); each command's
+//! invocation and return are stamped with a logical clock shared by the clients, so real-time
+//! order is exact. Afterwards the parallel results must be explained by some linearization
+//! (weft-lincheck), with commands that never returned (their client was killed or the run
+//! ended) taken as of unknown outcome.
+
+use super::{CaseInfo, ClientOps, OpRecord, StateMachine, TestCase, Var, Vars};
+use crate::sim::{Config, RunReport, Sim};
+use crate::source::Source;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use weft_lincheck::{CheckConfig, Operation, Verdict};
+
+struct Shared {
+    info: CaseInfo,
+}
+
+/// Runs `case` with decisions from `source`. The report's `case` holds what happened.
+pub(crate) fn execute<M: StateMachine + Sync>(
+    model: &Rc<M>,
+    case: TestCase<M::Command>,
+    source: Source,
+    record_trace: bool,
+) -> RunReport {
+    let cfg = Config {
+        record_trace,
+        ..model.config()
+    };
+    let mut sim = Sim::new(cfg, source);
+    let system = model.setup(&mut sim);
+    let commands = case.commands();
+    let parallel = !case.branches.is_empty();
+    let shared = Rc::new(RefCell::new(Shared {
+        info: CaseInfo {
+            clients: Vec::new(),
+            branches: case.branches.len(),
+            commands,
+            structure: case.structure.clone(),
+            violation: None,
+        },
+    }));
+    let main = drive(model.clone(), system, case, shared.clone());
+    let (mut report, _) = sim.run(main);
+    let mut info = std::mem::take(&mut shared.borrow_mut().info);
+    if !parallel {
+        info.branches = 0;
+    }
+    report.case = Some(info);
+    report
+}
+
+fn violation(shared: &Rc<RefCell<Shared>>, text: String) -> ! {
+    shared.borrow_mut().info.violation = Some(text.clone());
+    crate::fail(text)
+}
+
+async fn drive<M: StateMachine + Sync>(
+    model: Rc<M>,
+    system: M::System,
+    case: TestCase<M::Command>,
+    shared: Rc<RefCell<Shared>>,
+) {
+    let TestCase {
+        prefix, branches, ..
+    } = case;
+    let mut state = model.init();
+    let mut vars: Vars<M::Result> = Vars::default();
+    shared.borrow_mut().info.clients.push(ClientOps {
+        client: "prefix".to_string(),
+        ops: Vec::new(),
+    });
+    for (i, command) in prefix.iter().enumerate() {
+        let var = Var(i);
+        let blocking = model.blocking(&state, command);
+        shared.borrow_mut().info.clients[0].ops.push(OpRecord {
+            var: i,
+            command: model.describe(command),
+            result: None,
+            blocking,
+        });
+        let result = model.run(&system, command, &vars).await;
+        shared.borrow_mut().info.clients[0].ops[i].result = Some(format!("{result:?}"));
+        if let Err(why) = model.postcondition(&state, command, &result, &vars) {
+            violation(
+                &shared,
+                format!(
+                    "postcondition of {} (var {i}) failed: {why}",
+                    model.describe(command)
+                ),
+            );
+        }
+        vars.set(var, result);
+        state = model.next_state(&state, command, var);
+        if let Err(why) = model.invariant(&system, &state, &vars).await {
+            violation(
+                &shared,
+                format!(
+                    "invariant failed after {} (var {i}): {why}",
+                    model.describe(command)
+                ),
+            );
+        }
+    }
+    if branches.is_empty() {
+        return;
+    }
+
+    // The parallel part.
+    let clock = Rc::new(Cell::new(0u64));
+    let ops: Rc<RefCell<Vec<Operation<(Var, M::Command), M::Result>>>> =
+        Rc::new(RefCell::new(Vec::new()));
+    let mut handles = Vec::new();
+    let mut next_var = prefix.len();
+    for (b, branch) in branches.into_iter().enumerate() {
+        let client = b + 1;
+        shared.borrow_mut().info.clients.push(ClientOps {
+            client: format!("client {client}"),
+            ops: Vec::new(),
+        });
+        let first_var = next_var;
+        next_var += branch.len();
+        let (model, system, clock, ops, shared) = (
+            model.clone(),
+            system.clone(),
+            clock.clone(),
+            ops.clone(),
+            shared.clone(),
+        );
+        let mut local = vars.clone();
+        let mut branch_state = state.clone();
+        handles.push(crate::spawn_named(format!("client {client}"), async move {
+            for (k, command) in branch.into_iter().enumerate() {
+                let var = Var(first_var + k);
+                let blocking = model.blocking(&branch_state, &command);
+                branch_state = model.next_state(&branch_state, &command, var);
+                let index = {
+                    let mut ops = ops.borrow_mut();
+                    clock.set(clock.get() + 1);
+                    ops.push(Operation::unknown(
+                        client as u64,
+                        (var, command.clone()),
+                        clock.get(),
+                    ));
+                    ops.len() - 1
+                };
+                shared.borrow_mut().info.clients[client].ops.push(OpRecord {
+                    var: var.0,
+                    command: model.describe(&command),
+                    result: None,
+                    blocking,
+                });
+                let result = model.run(&system, &command, &local).await;
+                clock.set(clock.get() + 1);
+                {
+                    let mut ops = ops.borrow_mut();
+                    ops[index].output = Some(result.clone());
+                    ops[index].ret = clock.get();
+                }
+                shared.borrow_mut().info.clients[client].ops[k].result =
+                    Some(format!("{result:?}"));
+                local.set(var, result);
+            }
+        }));
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+    let ops = std::mem::take(&mut *ops.borrow_mut());
+    for op in &ops {
+        if let Some(result) = &op.output {
+            vars.set(op.input.0, result.clone());
+        }
+    }
+    let adapter = Adapter {
+        model: &*model,
+        init: state.clone(),
+        vars: &vars,
+    };
+    let config = CheckConfig {
+        threads: 1,
+        timeout: Some(std::time::Duration::from_secs(10)), // hygiene: allowed (a checker bound, not simulated time)
+        ..CheckConfig::default()
+    };
+    let result = match weft_lincheck::check(&adapter, &ops, &config) {
+        Ok(r) => r,
+        Err(e) => violation(
+            &shared,
+            format!("the parallel history could not be checked: {e}"),
+        ),
+    };
+    match result.verdict {
+        Verdict::Linearizable => {}
+        Verdict::Unknown => violation(
+            &shared,
+            "the linearizability check of the parallel branches reached its bound".to_string(),
+        ),
+        Verdict::NotLinearizable => {
+            let part = &result.parts[0];
+            let describe = |i: usize| {
+                let op = &ops[i];
+                let result = op
+                    .output
+                    .as_ref()
+                    .map_or("no result".to_string(), |r| format!("{r:?}"));
+                format!(
+                    "client {}: {} -> {}",
+                    op.client,
+                    model.describe(&op.input.1),
+                    result
+                )
+            };
+            let mut s = state.clone();
+            for &i in &part.linearization {
+                s = adapter.apply(&s, i, &ops).unwrap_or(s);
+            }
+            let placed: Vec<String> = part.linearization.iter().map(|&i| describe(i)).collect();
+            let unplaced: Vec<String> = part.unplaced.iter().map(|&i| describe(i)).collect();
+            violation(
+                &shared,
+                format!(
+                    "no interleaving of the clients' commands explains their results (not linearizable): after [{}] the model state is {:?}, and none of [{}] can come next",
+                    placed.join("; "),
+                    s,
+                    unplaced.join("; ")
+                ),
+            );
+        }
+    }
+    // The invariant, in the state after the linearization found.
+    let mut final_state = state;
+    for &i in &result.parts[0].linearization {
+        if let Some(next) = adapter.apply(&final_state, i, &ops) {
+            final_state = next;
+        }
+    }
+    if let Err(why) = model.invariant(&system, &final_state, &vars).await {
+        violation(
+            &shared,
+            format!("invariant failed after the parallel branches: {why}"),
+        );
+    }
+}
+
+/// The state machine seen as a sequential specification for the linearizability checker.
+struct Adapter<'a, M: StateMachine> {
+    model: &'a M,
+    init: M::State,
+    vars: &'a Vars<M::Result>,
+}
+
+impl<M: StateMachine> Adapter<'_, M> {
+    fn apply(
+        &self,
+        state: &M::State,
+        i: usize,
+        ops: &[Operation<(Var, M::Command), M::Result>],
+    ) -> Option<M::State> {
+        use weft_lincheck::Model;
+        self.step(state, &ops[i].input, ops[i].output.as_ref())
+    }
+}
+
+impl<M: StateMachine> weft_lincheck::Model for Adapter<'_, M> {
+    type State = M::State;
+    type Input = (Var, M::Command);
+    type Output = M::Result;
+
+    fn init(&self) -> M::State {
+        self.init.clone()
+    }
+
+    fn step(
+        &self,
+        state: &M::State,
+        input: &(Var, M::Command),
+        output: Option<&M::Result>,
+    ) -> Option<M::State> {
+        let (var, command) = input;
+        if !self.model.precondition(state, command) {
+            return None;
+        }
+        if let Some(result) = output {
+            self.model
+                .postcondition(state, command, result, self.vars)
+                .ok()?;
+        }
+        Some(self.model.next_state(state, command, *var))
+    }
+
+    fn describe_operation(&self, input: &(Var, M::Command), output: Option<&M::Result>) -> String {
+        match output {
+            Some(r) => format!("{} -> {r:?}", self.model.describe(&input.1)),
+            None => format!("{} -> ?", self.model.describe(&input.1)),
+        }
+    }
+
+    fn describe_state(&self, state: &M::State) -> String {
+        format!("{state:?}")
+    }
+}

@@ -1,0 +1,199 @@
+//! Model-based testing: the system described as a state machine, as QuickCheck's `eqc_statem`.
+//!
+//! The user implements [`StateMachine`]: a model state, commands generated from it, the
+//! expected next state, postconditions on the real results, and the real system's set-up and
+//! command execution inside the simulation. weft generates command sequences, sequential or
+//! parallel (a prefix, then concurrent branches run as client tasks), runs them under the
+//! deterministic scheduler, checks postconditions (for parallel runs: some linearization
+//! consistent with real-time order satisfies every postcondition) and invariants, and on
+//! failure shrinks both the commands and the interleaving ([`crate::shrink`]).
+//!
+//! Every generated value comes from the decision stream (decisions of kind `Generate`), so a
+//! test case is a pure function of its decisions and shrinking can work on them directly.
+
+mod case;
+mod exec;
+mod explain;
+mod gen;
+mod runner;
+
+pub use case::Shape;
+pub use explain::Counterexample;
+pub use gen::Gen;
+pub use runner::{check, failure_message, run_case, CheckReport, Checker, Mode};
+
+pub(crate) use case::{generate, TestCase};
+pub(crate) use exec::execute;
+
+use crate::sim::{Config, Sim};
+use serde::Serialize;
+use std::fmt::Debug;
+use std::future::Future;
+use std::hash::Hash;
+
+/// A symbolic reference to the result of an earlier command (the worker a checkout returned,
+/// used by a later checkin). Commands and model states hold `Var`s; [`Vars`] resolves them to
+/// real results at run time. Vars stay consistent under shrinking because commands are
+/// regenerated from the model state, which only holds vars of commands that exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Var(pub usize);
+
+/// The real results of the commands run so far, by [`Var`].
+#[derive(Clone, Debug)]
+pub struct Vars<R> {
+    values: Vec<Option<R>>,
+}
+
+impl<R> Default for Vars<R> {
+    fn default() -> Self {
+        Vars { values: Vec::new() }
+    }
+}
+
+impl<R> Vars<R> {
+    /// The result of the command `var` refers to, if it has one yet.
+    pub fn get(&self, var: Var) -> Option<&R> {
+        self.values.get(var.0).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn set(&mut self, var: Var, value: R) {
+        if self.values.len() <= var.0 {
+            self.values.resize_with(var.0 + 1, || None);
+        }
+        self.values[var.0] = Some(value);
+    }
+}
+
+/// A description of a distributed system as a state machine, for model-based testing.
+///
+/// All `State`, `Command` and `Result` values must be plain data: the linearizability check of
+/// parallel runs stores and hashes states, and may run on another thread.
+pub trait StateMachine: 'static {
+    /// The model state.
+    type State: Clone + Debug + Eq + Hash + Send + Sync;
+    /// A command, possibly holding [`Var`]s.
+    type Command: Clone + Debug + Send + Sync;
+    /// The real result of running a command.
+    type Result: Clone + Debug + Send + Sync;
+    /// A handle to the system under test inside the simulation (addresses of its nodes).
+    type System: Clone + 'static;
+
+    /// The simulation configuration (network latency, limits, faults).
+    fn config(&self) -> Config {
+        Config::default()
+    }
+
+    /// Adds the system's nodes to a fresh simulation.
+    fn setup(&self, sim: &mut Sim) -> Self::System;
+
+    /// The initial model state.
+    fn init(&self) -> Self::State;
+
+    /// Generates a command that makes sense in `state`, drawing every choice from `gen`.
+    fn command(&self, state: &Self::State, gen: &mut Gen) -> Self::Command;
+
+    /// Whether `command` may run in `state`. Commands that fail it are not generated; in
+    /// parallel tests it must hold in every interleaving of the branches.
+    fn precondition(&self, state: &Self::State, command: &Self::Command) -> bool {
+        let _ = (state, command);
+        true
+    }
+
+    /// The model state after `command`, whose result is referred to by `result`.
+    fn next_state(&self, state: &Self::State, command: &Self::Command, result: Var) -> Self::State;
+
+    /// Checks the real result of `command` run in model state `state`: `Err` says what was
+    /// expected and what was observed.
+    fn postcondition(
+        &self,
+        state: &Self::State,
+        command: &Self::Command,
+        result: &Self::Result,
+        vars: &Vars<Self::Result>,
+    ) -> Result<(), String>;
+
+    /// Runs `command` against the real system, from a client task of the driver node.
+    fn run(
+        &self,
+        system: &Self::System,
+        command: &Self::Command,
+        vars: &Vars<Self::Result>,
+    ) -> impl Future<Output = Self::Result>;
+
+    /// Checks the real system against the model state (after each sequential command, and
+    /// after the parallel branches). `Err` says what differs.
+    fn invariant(
+        &self,
+        system: &Self::System,
+        state: &Self::State,
+        vars: &Vars<Self::Result>,
+    ) -> impl Future<Output = Result<(), String>> {
+        let _ = (system, state, vars);
+        async { Ok(()) }
+    }
+
+    /// Whether `command` may block in `state` (a checkout waiting for a worker). Blocking
+    /// commands are shown as such in counterexamples; a blocked command's result is checked
+    /// at the point where it is linearized.
+    fn blocking(&self, state: &Self::State, command: &Self::Command) -> bool {
+        let _ = (state, command);
+        false
+    }
+
+    /// How a command reads in a counterexample.
+    fn describe(&self, command: &Self::Command) -> String {
+        format!("{command:?}")
+    }
+}
+
+/// What a model-based test case did, attached to its [`crate::RunReport`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CaseInfo {
+    /// Commands of the sequential prefix, then of each branch (client 1, 2...).
+    pub clients: Vec<ClientOps>,
+    /// Number of parallel branches (0 for a sequential test).
+    pub branches: usize,
+    /// Total number of commands.
+    pub commands: usize,
+    /// Spans of generation decisions, for the shrinker.
+    #[serde(skip)]
+    pub structure: Structure,
+    /// The violated postcondition or invariant, with expected and observed values.
+    pub violation: Option<String>,
+}
+
+/// The commands one client ran.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClientOps {
+    /// "prefix" or "client N".
+    pub client: String,
+    /// Each command with its result ("…" if it never returned).
+    pub ops: Vec<OpRecord>,
+}
+
+/// One command and what it returned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OpRecord {
+    /// The command's var number.
+    pub var: usize,
+    /// The command.
+    pub command: String,
+    /// Its result, if it returned.
+    pub result: Option<String>,
+    /// Whether the model said it may block.
+    pub blocking: bool,
+}
+
+/// Where each command's and each branch's generation decisions are, as indices among the
+/// run's `Generate` decisions: `[start, end)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Structure {
+    /// Spans of the prefix commands (each begins with its "one more command" flag).
+    pub prefix: Vec<(usize, usize)>,
+    /// Index of the flag that ends the prefix (or the prefix length limit).
+    pub prefix_end: usize,
+    /// Index of the branch-count decision, if one was drawn.
+    pub branch_count_at: Option<usize>,
+    /// Per branch: its whole span and its command spans.
+    pub branches: Vec<((usize, usize), Vec<(usize, usize)>)>,
+}

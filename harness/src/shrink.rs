@@ -1,0 +1,401 @@
+//! Shrinking a failing run, PULSE-style: both the commands and the interleaving.
+//!
+//! Shrinking works on the recorded decision sequence (internal shrinking, as Hypothesis
+//! does), with structure: for model-based cases it deletes whole commands, deletes branches,
+//! moves commands from a branch into the prefix, and lowers generation choices; for every run
+//! it sets non-default execution decisions (preemptions, delays, drops, faults) to 0, deletes
+//! them, and lowers them. Each candidate runs with replay-with-fallback; it is kept only if it
+//! fails with the same failure kind and is strictly smaller (fewer commands, then fewer
+//! branches, then fewer non-default decisions, then smaller values).
+//!
+//! The result is a local minimum: no single command can be removed, and no single non-default
+//! execution decision set to 0, without losing the failure. Shrinking is deterministic; only
+//! its time and candidate bounds can cut it short, and then it says so.
+
+use crate::decision::{Decision, DecisionKind, DecisionLog};
+use crate::model::Structure;
+use crate::sim::{FailureKind, RunReport};
+use crate::source::Source;
+use std::time::{Duration, Instant}; // hygiene: allowed (shrinking runs outside the simulation)
+
+/// Bounds of a shrink.
+#[derive(Clone, Debug)]
+pub struct ShrinkConfig {
+    /// Wall-clock bound.
+    pub time_max: Duration,
+    /// Most candidates tried.
+    pub candidates_max: usize,
+}
+
+impl Default for ShrinkConfig {
+    fn default() -> Self {
+        ShrinkConfig {
+            time_max: Duration::from_secs(60),
+            candidates_max: 200_000,
+        }
+    }
+}
+
+/// The result of a shrink.
+pub struct Shrunk {
+    /// The smallest failing run found.
+    pub report: RunReport,
+    /// Candidates run.
+    pub candidates: usize,
+    /// Candidates kept.
+    pub accepted: usize,
+    /// Time spent.
+    pub elapsed: Duration,
+    /// Why shrinking stopped before a local minimum, if it did.
+    pub cut_short: Option<String>,
+}
+
+/// The size order of failing runs: smaller is simpler.
+pub fn size_key(r: &RunReport) -> [u64; 7] {
+    let (mut gen_nondefault, mut gen_sum, mut exec_nondefault, mut exec_sum) = (0, 0, 0, 0);
+    for d in &r.log.decisions {
+        if d.kind.is_generation() {
+            gen_nondefault += u64::from(d.value != 0);
+            gen_sum += d.value.min(1 << 20);
+        } else {
+            exec_nondefault += u64::from(d.value != 0);
+            exec_sum += d.value.min(1 << 20);
+        }
+    }
+    let (commands, branches) = r.case.as_ref().map_or((0, 0), |c| {
+        let non_empty = c
+            .clients
+            .iter()
+            .skip(1)
+            .filter(|b| !b.ops.is_empty())
+            .count();
+        (c.commands as u64, non_empty as u64)
+    });
+    [
+        commands,
+        branches,
+        exec_nondefault,
+        exec_sum,
+        gen_nondefault,
+        gen_sum,
+        r.log.len() as u64,
+    ]
+}
+
+struct Shrinker<'a> {
+    run: &'a dyn Fn(Source) -> RunReport,
+    kind: FailureKind,
+    current: RunReport,
+    key: [u64; 7],
+    config: ShrinkConfig,
+    started: Instant,
+    candidates: usize,
+    accepted: usize,
+    cut_short: Option<String>,
+}
+
+fn split(log: &DecisionLog) -> (Vec<Decision>, Vec<Decision>) {
+    log.decisions.iter().partition(|d| d.kind.is_generation())
+}
+
+fn join(generation: &[Decision], execution: &[Decision]) -> DecisionLog {
+    DecisionLog {
+        decisions: generation.iter().chain(execution).copied().collect(),
+    }
+}
+
+impl Shrinker<'_> {
+    fn out_of_budget(&mut self) -> bool {
+        if self.cut_short.is_some() {
+            return true;
+        }
+        if self.candidates >= self.config.candidates_max {
+            self.cut_short = Some(format!(
+                "the candidate bound ({}) was reached",
+                self.config.candidates_max
+            ));
+        } else if self.started.elapsed() >= self.config.time_max {
+            self.cut_short = Some(format!(
+                "the time bound ({:?}) was reached",
+                self.config.time_max
+            ));
+        }
+        self.cut_short.is_some()
+    }
+
+    /// Runs a candidate; keeps it if it fails the same way and is smaller.
+    fn attempt(&mut self, generation: &[Decision], execution: &[Decision]) -> bool {
+        if self.out_of_budget() {
+            return false;
+        }
+        self.candidates += 1;
+        let log = join(generation, execution);
+        let report = (self.run)(Source::replay_with_fallback(&log));
+        let same = report
+            .outcome
+            .failure()
+            .is_some_and(|f| f.kind == self.kind);
+        if !same {
+            return false;
+        }
+        let key = size_key(&report);
+        if key >= self.key {
+            return false;
+        }
+        self.key = key;
+        self.current = report;
+        self.accepted += 1;
+        true
+    }
+
+    fn structure(&self) -> Option<Structure> {
+        self.current.case.as_ref().map(|c| c.structure.clone())
+    }
+
+    /// Deletes whole commands, largest groups first; then branches; then moves branch
+    /// commands into the prefix.
+    fn commands_pass(&mut self) -> bool {
+        let mut progress = false;
+        'restart: loop {
+            let Some(s) = self.structure() else {
+                return progress;
+            };
+            let (generation, execution) = split(&self.current.log);
+            // Every command span, prefix first, and groups of consecutive prefix commands.
+            let mut spans: Vec<Vec<(usize, usize)>> = Vec::new();
+            let n = s.prefix.len();
+            let mut size = n / 2;
+            while size > 1 {
+                for start in (0..=n - size).rev().step_by(size) {
+                    spans.push(s.prefix[start..start + size].to_vec());
+                }
+                size /= 2;
+            }
+            for (_, branch) in s.branches.iter().rev() {
+                for &span in branch.iter().rev() {
+                    spans.push(vec![span]);
+                }
+            }
+            for &span in s.prefix.iter().rev() {
+                spans.push(vec![span]);
+            }
+            for group in spans {
+                let (start, end) = (group[0].0, group[group.len() - 1].1);
+                let mut g = generation.clone();
+                g.drain(start..end);
+                if self.attempt(&g, &execution) {
+                    progress = true;
+                    continue 'restart;
+                }
+                // A deleted command takes its steps with it, so the decisions that matter
+                // may now come earlier: try again with them shifted.
+                for e in shifted(&execution) {
+                    if self.attempt(&g, &e) {
+                        progress = true;
+                        continue 'restart;
+                    }
+                }
+            }
+            // Whole branches.
+            for (b, &((start, end), ref commands)) in s.branches.iter().enumerate().rev() {
+                let mut g = generation.clone();
+                match s.branch_count_at {
+                    Some(at) if g[at].value > 0 && s.branches.len() > 2 => {
+                        g.drain(start..end);
+                        g[at].value -= 1;
+                    }
+                    _ => {
+                        if commands.is_empty() {
+                            continue;
+                        }
+                        g.drain(commands[0].0..commands[commands.len() - 1].1);
+                    }
+                }
+                let _ = b;
+                if self.attempt(&g, &execution) {
+                    progress = true;
+                    continue 'restart;
+                }
+            }
+            // Move the first command of a branch to the end of the prefix.
+            for (_, commands) in s.branches.iter() {
+                let Some(&(start, end)) = commands.first() else {
+                    continue;
+                };
+                let mut g = generation.clone();
+                let moved: Vec<Decision> = g.drain(start..end).collect();
+                let at = s.prefix_end.min(g.len());
+                g.splice(at..at, moved);
+                if self.attempt(&g, &execution) {
+                    progress = true;
+                    continue 'restart;
+                }
+            }
+            return progress;
+        }
+    }
+
+    /// Execution decisions: zero a whole suffix, then each non-default decision; delete it;
+    /// lower it.
+    fn execution_pass(&mut self) -> bool {
+        let mut progress = false;
+        'restart: loop {
+            let (generation, execution) = split(&self.current.log);
+            let nondefault: Vec<usize> = (0..execution.len())
+                .filter(|&i| execution[i].value != 0)
+                .collect();
+            // Zero everything from a point on (halving the point).
+            let mut from = nondefault.first().copied().unwrap_or(0);
+            while !nondefault.is_empty() && from < execution.len() {
+                let mut e = execution.clone();
+                for d in &mut e[from..] {
+                    d.value = 0;
+                }
+                if e != execution && self.attempt(&generation, &e) {
+                    progress = true;
+                    continue 'restart;
+                }
+                from = from + (execution.len() - from).div_ceil(2);
+                if from >= execution.len() {
+                    break;
+                }
+            }
+            for &i in &nondefault {
+                let mut e = execution.clone();
+                e[i].value = 0;
+                if self.attempt(&generation, &e) {
+                    progress = true;
+                    continue 'restart;
+                }
+            }
+            for &i in nondefault.iter().rev() {
+                let mut e = execution.clone();
+                e.remove(i);
+                if self.attempt(&generation, &e) {
+                    progress = true;
+                    continue 'restart;
+                }
+            }
+            for &i in &nondefault {
+                for lower in [execution[i].value / 2, execution[i].value - 1] {
+                    if lower == 0 || lower == execution[i].value {
+                        continue;
+                    }
+                    let mut e = execution.clone();
+                    e[i].value = lower;
+                    if self.attempt(&generation, &e) {
+                        progress = true;
+                        continue 'restart;
+                    }
+                }
+            }
+            return progress;
+        }
+    }
+
+    /// Generation choices inside commands (arguments, which command): toward 0.
+    fn generation_pass(&mut self) -> bool {
+        let mut progress = false;
+        'restart: loop {
+            let (generation, execution) = split(&self.current.log);
+            let flags = self.flag_positions();
+            for i in 0..generation.len() {
+                let value = generation[i].value;
+                if value == 0 || flags.contains(&i) {
+                    continue;
+                }
+                let mut lowers = vec![0, value / 2, value - 1];
+                lowers.dedup();
+                for lower in lowers {
+                    let mut g = generation.clone();
+                    g[i].value = lower;
+                    if self.attempt(&g, &execution) {
+                        progress = true;
+                        continue 'restart;
+                    }
+                }
+            }
+            return progress;
+        }
+    }
+
+    /// Positions of the "one more command" flags (lowering them would delete commands, which
+    /// the commands pass does with structure).
+    fn flag_positions(&self) -> Vec<usize> {
+        let Some(s) = self.structure() else {
+            return Vec::new();
+        };
+        let mut flags: Vec<usize> = s.prefix.iter().map(|p| p.0).collect();
+        flags.push(s.prefix_end);
+        for ((_, end), commands) in &s.branches {
+            flags.extend(commands.iter().map(|c| c.0));
+            flags.push(end.saturating_sub(1));
+        }
+        flags
+    }
+}
+
+/// Variants of an execution sequence whose non-default decisions come 1 to 8 positions
+/// earlier (zero-valued decisions in front of the first non-default one are removed).
+fn shifted(execution: &[Decision]) -> Vec<Vec<Decision>> {
+    let Some(first) = execution.iter().position(|d| d.value != 0) else {
+        return Vec::new();
+    };
+    (1..=first.min(8))
+        .map(|d| {
+            let mut e = execution.to_vec();
+            e.drain(first - d..first);
+            e
+        })
+        .collect()
+}
+
+/// Shrinks `failing`, a failing run of `run`, to a local minimum (or until a bound).
+pub fn shrink(
+    run: &dyn Fn(Source) -> RunReport,
+    failing: RunReport,
+    config: &ShrinkConfig,
+) -> Shrunk {
+    let kind = failing
+        .outcome
+        .failure()
+        .expect("shrink needs a failing run")
+        .kind;
+    let key = size_key(&failing);
+    let mut s = Shrinker {
+        run,
+        kind,
+        current: failing,
+        key,
+        config: config.clone(),
+        started: Instant::now(),
+        candidates: 0,
+        accepted: 0,
+        cut_short: None,
+    };
+    loop {
+        let mut progress = s.commands_pass();
+        progress |= s.execution_pass();
+        progress |= s.generation_pass();
+        if !progress || s.cut_short.is_some() {
+            break;
+        }
+    }
+    Shrunk {
+        elapsed: s.started.elapsed(),
+        report: s.current,
+        candidates: s.candidates,
+        accepted: s.accepted,
+        cut_short: s.cut_short,
+    }
+}
+
+/// The decisions that matter: the non-default execution decisions of a log.
+pub fn nondefault_execution(log: &DecisionLog) -> Vec<(usize, Decision)> {
+    log.decisions
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, d)| d.value != 0 && d.kind != DecisionKind::Generate)
+        .collect()
+}

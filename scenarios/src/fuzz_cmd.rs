@@ -1,0 +1,127 @@
+//! `weft fuzz`: run cases until one fails, shrink it, explain it.
+
+use crate::commands::{scenario, setup};
+use serde_json::json;
+use std::path::PathBuf;
+use weft::fuzz::{fuzz, FuzzConfig};
+use weft::scenario::Setup;
+use weft::shrink::ShrinkConfig;
+use weft::strategy::{Rates, StrategyKind};
+use weft::Source;
+
+#[derive(clap::Args)]
+pub struct FuzzArgs {
+    /// Scenario name (see `weft list`).
+    pub scenario: String,
+    /// Switch on a planted bug (repeatable).
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
+    /// Most cases to run.
+    #[arg(long, default_value_t = 10_000)]
+    pub cases: u64,
+    /// Run seed (case i uses a seed derived from it).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Strategy generating schedules and faults.
+    #[arg(long, default_value = "random", value_parser = ["random", "pct"])]
+    pub strategy: String,
+    /// PCT bug depth.
+    #[arg(long, default_value_t = 3)]
+    pub depth: u32,
+    /// Shrink time bound, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub shrink_time: u64,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write the replay file (default: weft-failures/<scenario>-seed<N>.weft-replay.json).
+    #[arg(long)]
+    pub replay_out: Option<PathBuf>,
+}
+
+pub fn run(args: FuzzArgs) -> u8 {
+    let scenario = match scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let base = match setup(scenario, &args.bugs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let strategy = StrategyKind::parse(&args.strategy).expect("clap checked the strategy");
+    let replay_file = args.replay_out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "weft-failures/{}-seed{}.weft-replay.json",
+            scenario.name(),
+            args.seed
+        ))
+    });
+    let cfg = FuzzConfig {
+        name: scenario.name().to_string(),
+        setup: serde_json::to_value(&base).expect("setup serializes"),
+        seed: args.seed,
+        cases: args.cases,
+        strategy,
+        pct_depth: args.depth,
+        rates: Rates::default(),
+        shrink: ShrinkConfig {
+            time_max: std::time::Duration::from_secs(args.shrink_time),
+            ..ShrinkConfig::default()
+        },
+        replay_file: Some(replay_file),
+        replay_command: "weft replay {}".to_string(),
+    };
+    let run = |source: Source, record_trace: bool| {
+        let setup = Setup {
+            record_trace,
+            ..base.clone()
+        };
+        scenario.run(&setup, source)
+    };
+    let result = fuzz(&run, &cfg);
+    let found = result.found.as_ref();
+    if args.json {
+        let shrunk = found.map(|f| {
+            let case = f.shrunk.report.case.as_ref();
+            json!({
+                "commands": case.map_or(0, |c| c.commands),
+                "branches": case.map_or(0, |c| c.clients.iter().skip(1).filter(|b| !b.ops.is_empty()).count()),
+                "nondefault_decisions": weft::shrink::nondefault_execution(&f.shrunk.report.log).len(),
+                "shrink_ms": f.shrunk.elapsed.as_millis() as u64,
+                "candidates": f.shrunk.candidates,
+                "cut_short": f.shrunk.cut_short,
+            })
+        });
+        let object = json!({
+            "scenario": scenario.name(),
+            "bugs": args.bugs,
+            "strategy": strategy.name(),
+            "seed": args.seed,
+            "cases_run": result.cases_run,
+            "found": found.is_some(),
+            "cases_to_failure": found.map(|f| f.cases_to_failure),
+            "failure_kind": found.map(|f| f.counterexample.failure.kind.name()),
+            "shrunk": shrunk,
+            "replay_file": found.and_then(|f| f.replay_file.as_ref()).map(|p| p.display().to_string()),
+            "counterexample": found.map(|f| f.counterexample.to_string()),
+        });
+        println!("{object}");
+    } else {
+        match found {
+            None => println!(
+                "{}: no failure in {} cases (seed {})",
+                scenario.name(),
+                result.cases_run,
+                args.seed
+            ),
+            Some(f) => println!(
+                "{}",
+                weft::model::failure_message(scenario.name(), args.seed, f)
+            ),
+        }
+    }
+    if let Some(e) = found.and_then(|f| f.save_error.as_ref()) {
+        eprintln!("weft: could not save the replay file: {e}");
+    }
+    u8::from(found.is_some())
+}
