@@ -62,15 +62,11 @@ pub fn size_key(r: &RunReport) -> [u64; 7] {
             exec_sum += d.value.min(1 << 20);
         }
     }
-    let (commands, branches) = r.case.as_ref().map_or((0, 0), |c| {
-        let non_empty = c
-            .clients
-            .iter()
-            .skip(1)
-            .filter(|b| !b.ops.is_empty())
-            .count();
-        (c.commands as u64, non_empty as u64)
-    });
+    // Every branch counts, empty or not: each is a client task that takes part in scheduling.
+    let (commands, branches) = r
+        .case
+        .as_ref()
+        .map_or((0, 0), |c| (c.commands as u64, c.branches as u64));
     [
         commands,
         branches,
@@ -161,27 +157,30 @@ impl Shrinker<'_> {
                 return progress;
             };
             let (generation, execution) = split(&self.current.log);
-            // Every command span, prefix first, and groups of consecutive prefix commands.
-            let mut spans: Vec<Vec<(usize, usize)>> = Vec::new();
+            // Each deletion: the spans to delete and the index of their section's end flag.
+            // The end flag is set to 0: a section that was full drew its end flag without
+            // reading it, and once shorter it would read it.
+            let mut deletions: Vec<(Vec<(usize, usize)>, usize)> = Vec::new();
             let n = s.prefix.len();
             let mut size = n / 2;
             while size > 1 {
                 for start in (0..=n - size).rev().step_by(size) {
-                    spans.push(s.prefix[start..start + size].to_vec());
+                    deletions.push((s.prefix[start..start + size].to_vec(), s.prefix_end));
                 }
                 size /= 2;
             }
-            for (_, branch) in s.branches.iter().rev() {
+            for &((_, branch_end), ref branch) in s.branches.iter().rev() {
                 for &span in branch.iter().rev() {
-                    spans.push(vec![span]);
+                    deletions.push((vec![span], branch_end - 1));
                 }
             }
             for &span in s.prefix.iter().rev() {
-                spans.push(vec![span]);
+                deletions.push((vec![span], s.prefix_end));
             }
-            for group in spans {
+            for (group, end_flag) in deletions {
                 let (start, end) = (group[0].0, group[group.len() - 1].1);
                 let mut g = generation.clone();
+                g[end_flag].value = 0;
                 g.drain(start..end);
                 if self.attempt(&g, &execution) {
                     progress = true;
@@ -189,7 +188,7 @@ impl Shrinker<'_> {
                 }
                 // A deleted command takes its steps with it, so the decisions that matter
                 // may now come earlier: try again with them shifted.
-                for e in shifted(&execution) {
+                for e in variants(&execution) {
                     if self.attempt(&g, &e) {
                         progress = true;
                         continue 'restart;
@@ -197,7 +196,7 @@ impl Shrinker<'_> {
                 }
             }
             // Whole branches.
-            for (b, &((start, end), ref commands)) in s.branches.iter().enumerate().rev() {
+            for &((start, end), ref commands) in s.branches.iter().rev() {
                 let mut g = generation.clone();
                 match s.branch_count_at {
                     Some(at) if g[at].value > 0 && s.branches.len() > 2 => {
@@ -208,21 +207,28 @@ impl Shrinker<'_> {
                         if commands.is_empty() {
                             continue;
                         }
+                        g[end - 1].value = 0;
                         g.drain(commands[0].0..commands[commands.len() - 1].1);
                     }
                 }
-                let _ = b;
                 if self.attempt(&g, &execution) {
                     progress = true;
                     continue 'restart;
                 }
+                for e in variants(&execution) {
+                    if self.attempt(&g, &e) {
+                        progress = true;
+                        continue 'restart;
+                    }
+                }
             }
             // Move the first command of a branch to the end of the prefix.
-            for (_, commands) in s.branches.iter() {
+            for &((_, branch_end), ref commands) in s.branches.iter() {
                 let Some(&(start, end)) = commands.first() else {
                     continue;
                 };
                 let mut g = generation.clone();
+                g[branch_end - 1].value = 0;
                 let moved: Vec<Decision> = g.drain(start..end).collect();
                 let at = s.prefix_end.min(g.len());
                 g.splice(at..at, moved);
@@ -293,12 +299,78 @@ impl Shrinker<'_> {
         }
     }
 
-    /// Generation choices inside commands (arguments, which command): toward 0.
+    /// Generation choices inside commands (arguments, which command): toward 0, first every
+    /// copy of a repeated value together (the same key in several commands), then one by one.
     fn generation_pass(&mut self) -> bool {
         let mut progress = false;
         'restart: loop {
             let (generation, execution) = split(&self.current.log);
             let flags = self.flag_positions();
+            // Offsets of decisions within their command's span: the same field of several
+            // commands (the key) is lowered together.
+            let mut offset = vec![usize::MAX; generation.len()];
+            if let Some(s) = self.structure() {
+                let spans = s
+                    .prefix
+                    .iter()
+                    .chain(s.branches.iter().flat_map(|(_, c)| c.iter()));
+                for &(start, end) in spans {
+                    for (j, o) in offset
+                        .iter_mut()
+                        .enumerate()
+                        .take(end.min(generation.len()))
+                        .skip(start)
+                    {
+                        *o = j - start;
+                    }
+                }
+            }
+            let same = |j: usize, o: usize, d: &Decision, value: u64| {
+                offset[j] == o
+                    && !flags.contains(&j)
+                    && generation[j].value == value
+                    && generation[j].bound == d.bound
+            };
+            let mut groups: Vec<(usize, u64, u64)> = Vec::new();
+            for (i, d) in generation.iter().enumerate() {
+                let o = offset[i];
+                if d.value == 0
+                    || o == usize::MAX
+                    || flags.contains(&i)
+                    || groups.contains(&(o, d.value, d.bound))
+                {
+                    continue;
+                }
+                if (0..generation.len())
+                    .filter(|&j| same(j, o, d, d.value))
+                    .count()
+                    > 1
+                {
+                    groups.push((o, d.value, d.bound));
+                }
+            }
+            for (o, value, bound) in groups {
+                let members: Vec<usize> = (0..generation.len())
+                    .filter(|&j| {
+                        offset[j] == o
+                            && !flags.contains(&j)
+                            && generation[j].value == value
+                            && generation[j].bound == bound
+                    })
+                    .collect();
+                let mut lowers = vec![0, value / 2, value - 1];
+                lowers.dedup();
+                for lower in lowers {
+                    let mut g = generation.clone();
+                    for &j in &members {
+                        g[j].value = lower;
+                    }
+                    if self.attempt(&g, &execution) {
+                        progress = true;
+                        continue 'restart;
+                    }
+                }
+            }
             for i in 0..generation.len() {
                 let value = generation[i].value;
                 if value == 0 || flags.contains(&i) {
@@ -350,6 +422,25 @@ fn shifted(execution: &[Decision]) -> Vec<Vec<Decision>> {
         .collect()
 }
 
+/// Execution sequences to pair with a structural edit that failed on its own: shifted
+/// earlier, with one non-default decision set to 0, and both (at most 48 variants).
+fn variants(execution: &[Decision]) -> Vec<Vec<Decision>> {
+    let mut out = shifted(execution);
+    let nondefault: Vec<usize> = (0..execution.len())
+        .filter(|&i| execution[i].value != 0)
+        .collect();
+    if nondefault.len() > 1 {
+        for &i in &nondefault {
+            let mut e = execution.to_vec();
+            e[i].value = 0;
+            out.extend(shifted(&e));
+            out.push(e);
+        }
+    }
+    out.truncate(48);
+    out
+}
+
 /// Shrinks `failing`, a failing run of `run`, to a local minimum (or until a bound).
 pub fn shrink(
     run: &dyn Fn(Source) -> RunReport,
@@ -398,4 +489,57 @@ pub fn nondefault_execution(log: &DecisionLog) -> Vec<(usize, Decision)> {
         .enumerate()
         .filter(|(_, d)| d.value != 0 && d.kind != DecisionKind::Generate)
         .collect()
+}
+
+/// Checks the local-minimum property of a shrunk failing run, independently of the shrinker:
+/// no single command can be deleted, and no single non-default execution decision set to 0,
+/// without losing the failure (of the same kind). Returns the first counter-proof.
+pub fn check_local_minimum(
+    run: &dyn Fn(Source) -> RunReport,
+    shrunk: &RunReport,
+) -> Result<(), String> {
+    let kind = shrunk
+        .outcome
+        .failure()
+        .ok_or("the run does not fail")?
+        .kind;
+    let fails = |g: &[Decision], e: &[Decision]| {
+        run(Source::replay_with_fallback(&join(g, e)))
+            .outcome
+            .failure()
+            .is_some_and(|f| f.kind == kind)
+    };
+    let (generation, execution) = split(&shrunk.log);
+    if let Some(case) = &shrunk.case {
+        let s = &case.structure;
+        let sections = s.prefix.iter().map(|&span| (span, s.prefix_end)).chain(
+            s.branches
+                .iter()
+                .flat_map(|&((_, end), ref c)| c.iter().map(move |&span| (span, end - 1))),
+        );
+        for ((start, end), end_flag) in sections {
+            let mut g = generation.clone();
+            g[end_flag].value = 0;
+            g.drain(start..end);
+            if fails(&g, &execution) {
+                return Err(format!(
+                    "deleting the command at generation decisions {start}..{end} keeps the failure"
+                ));
+            }
+        }
+    }
+    for (i, d) in execution.iter().enumerate() {
+        if d.value != 0 {
+            let mut e = execution.clone();
+            e[i].value = 0;
+            if fails(&generation, &e) {
+                return Err(format!(
+                    "setting execution decision {i} ({} = {}) to 0 keeps the failure",
+                    d.kind.name(),
+                    d.value
+                ));
+            }
+        }
+    }
+    Ok(())
 }

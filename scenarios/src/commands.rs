@@ -177,7 +177,7 @@ fn print_report(
             "sim_time_ns": report.sim_time_ns,
             "trace_hash": format!("{:016x}", report.trace_hash),
             "decisions": report.log.len(),
-            "nondefault_decisions": report.log.nondefault_count(),
+            "nondefault_decisions": weft::shrink::nondefault_execution(&report.log).len(),
             "replay_file": replay.map(|p| p.display().to_string()),
         });
         println!("{object}");
@@ -191,7 +191,7 @@ fn print_report(
             report.steps,
             weft::format_ns(report.sim_time_ns),
             report.log.len(),
-            report.log.nondefault_count(),
+            weft::shrink::nondefault_execution(&report.log).len(),
             report.trace_hash
         );
         if let Some(path) = replay {

@@ -151,8 +151,24 @@ fn tempdir() -> std::path::PathBuf {
 fn replay_round_trip_through_the_binary() {
     let dir = tempdir();
     let file = dir.join("canary.weft-replay.json");
+    let seed = (0..100)
+        .find(|&seed| {
+            Canary
+                .run(&Setup::default(), random(seed))
+                .outcome
+                .failure()
+                .is_some()
+        })
+        .expect("a failing canary seed among the first 100");
     let run = weft()
-        .args(["run", "canary", "--seed", "3", "--json", "--replay-out"])
+        .args([
+            "run",
+            "canary",
+            "--seed",
+            &seed.to_string(),
+            "--json",
+            "--replay-out",
+        ])
         .arg(&file)
         .output()
         .unwrap();

@@ -70,6 +70,13 @@ impl<C> TestCase<C> {
     }
 }
 
+/// The "one more command?" flag: 0 stops (the default, so shrinking toward 0 shortens), any
+/// other value goes on. With `max` options the expected length is about `max - 1` (at most
+/// 10 options), so random cases are long enough to find bugs that need several commands.
+fn flag(gen: &mut Gen, max: usize) -> bool {
+    gen.below(max.clamp(2, 10) as u64) != 0
+}
+
 /// Generates a test case, drawing from `source`.
 pub(crate) fn generate<M: StateMachine>(
     model: &M,
@@ -84,7 +91,7 @@ pub(crate) fn generate<M: StateMachine>(
         // Every section ends with a flag draw, even when full (then the flag is ignored), so
         // that deleting a command's decisions never shifts the decisions after the section.
         let start = gen.position();
-        let more = gen.bool();
+        let more = flag(&mut gen, shape.prefix_max);
         if !more || prefix.len() >= shape.prefix_max {
             structure.prefix_end = start;
             break;
@@ -113,7 +120,7 @@ pub(crate) fn generate<M: StateMachine>(
             let mut branch_state = state.clone();
             loop {
                 let start = gen.position();
-                let more = gen.bool();
+                let more = flag(&mut gen, shape.branch_max);
                 if !more || branch.len() >= shape.branch_max {
                     break;
                 }

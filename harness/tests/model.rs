@@ -1,0 +1,412 @@
+//! Model-based testing and shrinking, on small systems with planted bugs.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+use weft::fuzz::{fuzz, FuzzConfig};
+use weft::model::{run_case, Gen, Shape, StateMachine, Var, Vars};
+use weft::net::{call, Addr, Endpoint, Request};
+use weft::shrink::{nondefault_execution, shrink, ShrinkConfig};
+use weft::strategy::{Rates, StrategyKind};
+use weft::{Config, FailureKind, RunReport, Sim, Source};
+
+// ---------------------------------------------------------------------------------------------
+// A key/value store. Planted bug: a delete pops only the newest version, so after two puts and
+// a delete, a get returns the first value again (a tombstone bug). Minimal counterexample:
+// put, put, delete, get: exactly 4 commands.
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KvOp {
+    Put(u8, u8),
+    Get(u8),
+    Delete(u8),
+}
+
+async fn kv_server(buggy: bool) {
+    let endpoint = Endpoint::<Request<KvOp, Option<u8>>>::bind(1).unwrap();
+    let mut versions: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
+    loop {
+        let (_, request) = endpoint.recv().await;
+        let reply = match request.body {
+            KvOp::Put(k, v) => {
+                versions.entry(k).or_default().push(v);
+                None
+            }
+            KvOp::Get(k) => versions.get(&k).and_then(|vs| vs.last().copied()),
+            KvOp::Delete(k) => {
+                if buggy {
+                    versions.get_mut(&k).map(|vs| vs.pop());
+                } else {
+                    versions.remove(&k);
+                }
+                None
+            }
+        };
+        request.reply(reply);
+    }
+}
+
+struct Kv {
+    buggy: bool,
+}
+
+impl StateMachine for Kv {
+    type State = BTreeMap<u8, u8>;
+    type Command = KvOp;
+    type Result = Option<u8>;
+    type System = Addr;
+
+    fn setup(&self, sim: &mut Sim) -> Addr {
+        let buggy = self.buggy;
+        Addr::new(sim.add_node("kv", move || kv_server(buggy)), 1)
+    }
+
+    fn init(&self) -> Self::State {
+        BTreeMap::new()
+    }
+
+    fn command(&self, _: &Self::State, gen: &mut Gen) -> KvOp {
+        let key = gen.below(3) as u8;
+        match gen.below(3) {
+            0 => KvOp::Get(key),
+            1 => KvOp::Put(key, gen.below(10) as u8),
+            _ => KvOp::Delete(key),
+        }
+    }
+
+    fn next_state(&self, state: &Self::State, command: &KvOp, _: Var) -> Self::State {
+        let mut s = state.clone();
+        match command {
+            KvOp::Put(k, v) => {
+                s.insert(*k, *v);
+            }
+            KvOp::Delete(k) => {
+                s.remove(k);
+            }
+            KvOp::Get(_) => {}
+        }
+        s
+    }
+
+    fn postcondition(
+        &self,
+        state: &Self::State,
+        command: &KvOp,
+        result: &Option<u8>,
+        _: &Vars<Option<u8>>,
+    ) -> Result<(), String> {
+        match command {
+            KvOp::Get(k) if state.get(k) != result.as_ref() => {
+                Err(format!("expected {:?}, got {result:?}", state.get(k)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn run(&self, server: &Addr, command: &KvOp, _: &Vars<Option<u8>>) -> Option<u8> {
+        call(*server, command.clone(), Duration::from_secs(1))
+            .await
+            .expect("no faults here")
+    }
+}
+
+fn fuzz_config(name: &str, seed: u64, cases: u64) -> FuzzConfig {
+    FuzzConfig {
+        name: name.to_string(),
+        setup: serde_json::Value::Null,
+        seed,
+        cases,
+        strategy: StrategyKind::Random,
+        pct_depth: 3,
+        rates: Rates::default(),
+        shrink: ShrinkConfig::default(),
+        replay_file: None,
+        replay_command: String::new(),
+    }
+}
+
+fn assert_local_minimum(run: &dyn Fn(Source) -> RunReport, shrunk: &RunReport) {
+    if let Err(why) = weft::shrink::check_local_minimum(run, shrunk) {
+        panic!("not a local minimum: {why}");
+    }
+}
+
+#[test]
+fn a_sequential_bug_shrinks_to_its_minimal_command_count() {
+    let model = Rc::new(Kv { buggy: true });
+    let shape = Shape::sequential();
+    let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+    for seed in 0..5 {
+        let result = fuzz(&run, &fuzz_config("kv", seed, 2000));
+        let found = result.found.expect("the tombstone bug is found");
+        let case = found.shrunk.report.case.as_ref().unwrap();
+        assert_eq!(case.commands, 4, "seed {seed}:\n{}", found.counterexample);
+        let ops: Vec<&str> = case.clients[0]
+            .ops
+            .iter()
+            .map(|o| o.command.as_str())
+            .collect();
+        // Keys and values shrink to the smallest that still fail.
+        assert_eq!(
+            ops,
+            ["Put(0, 0)", "Put(0, 0)", "Delete(0)", "Get(0)"],
+            "seed {seed}"
+        );
+        assert!(found.shrunk.cut_short.is_none());
+        assert_local_minimum(&|s| run(s, false), &found.shrunk.report);
+        // Replaying the shrunk counterexample reproduces it.
+        let again = run(Source::replay(found.shrunk.report.log.clone()), false);
+        assert_eq!(again.outcome, found.shrunk.report.outcome);
+        assert_eq!(again.trace_hash, found.shrunk.report.trace_hash);
+    }
+}
+
+#[test]
+fn shrinking_is_deterministic() {
+    let model = Rc::new(Kv { buggy: true });
+    let shape = Shape::sequential();
+    let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+    let a = fuzz(&run, &fuzz_config("kv", 11, 2000)).found.unwrap();
+    let b = fuzz(&run, &fuzz_config("kv", 11, 2000)).found.unwrap();
+    assert_eq!(a.shrunk.report.log, b.shrunk.report.log);
+    assert_eq!(a.shrunk.candidates, b.shrunk.candidates);
+    assert_eq!(a.counterexample.to_string(), b.counterexample.to_string());
+}
+
+#[test]
+fn a_correct_system_passes_2000_sequential_and_2000_parallel_cases() {
+    let model = Rc::new(Kv { buggy: false });
+    for shape in [Shape::sequential(), Shape::parallel()] {
+        let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+        let result = fuzz(&run, &fuzz_config("kv-correct", 5, 2000));
+        if let Some(found) = &result.found {
+            panic!("false alarm:\n{}", found.counterexample);
+        }
+        assert_eq!(result.cases_run, 2000);
+    }
+}
+
+#[test]
+fn parallel_mode_finds_and_shrinks_the_same_bug() {
+    // In parallel mode the bug can show in the prefix (a postcondition) or across clients (no
+    // linearization explains the results); either way it is found and shrunk to a local
+    // minimum of at most the 4 commands it needs.
+    let model = Rc::new(Kv { buggy: true });
+    let shape = Shape::parallel();
+    let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+    let found = fuzz(&run, &fuzz_config("kv-parallel", 3, 5000))
+        .found
+        .expect("found in parallel mode too");
+    assert_eq!(found.counterexample.failure.kind, FailureKind::Check);
+    assert!(
+        found.shrunk.report.case.as_ref().unwrap().commands <= 4,
+        "{}",
+        found.counterexample
+    );
+    assert_local_minimum(&|s| run(s, false), &found.shrunk.report);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A planted bug that needs one specific order of three messages: a file server that reuses a
+// stale handle when Close, then Open, then Write arrive in that order (and only then). The
+// sender sends Open, Write, Close in that order, each from its own endpoint (three links).
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum FileOp {
+    Open,
+    Write,
+    Close,
+}
+
+async fn file_server() {
+    let endpoint = Endpoint::<FileOp>::bind(1).unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let (_, op) = endpoint.recv().await;
+        seen.push(op);
+        if seen == [FileOp::Close, FileOp::Open, FileOp::Write] {
+            panic!("write through a handle reused after close");
+        }
+    }
+}
+
+fn three_messages(source: Source) -> RunReport {
+    let cfg = Config {
+        net: weft::NetConfig {
+            latency_min_ns: 0,
+            latency_max_ns: 3_000_000,
+            latency_buckets: 4,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, source);
+    let server = Addr::new(sim.add_node("files", file_server), 1);
+    sim.run(async move {
+        let endpoints: Vec<Endpoint<FileOp>> = (0..3).map(|_| Endpoint::ephemeral()).collect();
+        for (endpoint, op) in endpoints
+            .iter()
+            .zip([FileOp::Open, FileOp::Write, FileOp::Close])
+        {
+            endpoint.send(server, op);
+        }
+        weft::time::sleep(Duration::from_millis(10)).await;
+    })
+    .0
+}
+
+#[test]
+fn a_bug_needing_one_specific_reordering_of_three_messages_is_found_and_shrunk() {
+    assert!(
+        three_messages(Source::zeros()).outcome.failure().is_none(),
+        "FIFO order is fine"
+    );
+    let run = |source: Source, _record: bool| three_messages(source);
+    let mut cases = Vec::new();
+    for seed in 0..10 {
+        let found = fuzz(&run, &fuzz_config("files", seed, 1000))
+            .found
+            .expect("found within 1,000 cases");
+        assert_eq!(found.counterexample.failure.kind, FailureKind::Panic);
+        let decisions = nondefault_execution(&found.shrunk.report.log);
+        // Close must overtake both others (one decision at least), Open must still beat Write.
+        assert!(
+            !decisions.is_empty() && decisions.len() <= 2,
+            "{decisions:?}"
+        );
+        assert_local_minimum(&|s| three_messages(s), &found.shrunk.report);
+        cases.push(found.cases_to_failure);
+    }
+    assert!(cases.iter().all(|&c| c <= 1000));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interop: proptest strategies and quickcheck Arbitrary types as argument generators.
+
+struct Interop;
+
+impl StateMachine for Interop {
+    type State = u8;
+    type Command = (String, u16);
+    type Result = ();
+    type System = ();
+
+    fn setup(&self, _: &mut Sim) {}
+    fn init(&self) -> u8 {
+        0
+    }
+    fn command(&self, _: &u8, gen: &mut Gen) -> (String, u16) {
+        (gen.proptest(&"[a-z]{1,5}"), gen.arbitrary::<u16>(100))
+    }
+    fn next_state(&self, s: &u8, _: &(String, u16), _: Var) -> u8 {
+        *s
+    }
+    fn postcondition(&self, _: &u8, _: &(String, u16), _: &(), _: &Vars<()>) -> Result<(), String> {
+        Ok(())
+    }
+    async fn run(&self, _: &(), _: &(String, u16), _: &Vars<()>) {}
+}
+
+#[test]
+fn proptest_and_quickcheck_generators_draw_deterministically_from_the_stream() {
+    let model = Rc::new(Interop);
+    let shape = Shape::sequential();
+    let generate = |seed: u64| {
+        let report = run_case(
+            &model,
+            &shape,
+            Source::generate(StrategyKind::Random.build(seed, Rates::default(), 3, 100)),
+            false,
+        );
+        let ops: Vec<String> = report.case.unwrap().clients[0]
+            .ops
+            .iter()
+            .map(|o| o.command.clone())
+            .collect();
+        (ops, report.log)
+    };
+    let (a, log) = generate(1);
+    assert!(!a.is_empty());
+    assert_eq!(generate(1).0, a, "same seed, same values");
+    assert_ne!(generate(2).0, a);
+    for op in &a {
+        let word = op.trim_start_matches("(\"").split('"').next().unwrap();
+        assert!(
+            (1..=5).contains(&word.len()) && word.chars().all(|c| c.is_ascii_lowercase()),
+            "{op}"
+        );
+    }
+    // And replaying the decisions regenerates the same values.
+    let replayed = run_case(&model, &shape, Source::replay(log), false);
+    let b: Vec<String> = replayed.case.unwrap().clients[0]
+        .ops
+        .iter()
+        .map(|o| o.command.clone())
+        .collect();
+    assert_eq!(a, b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// weft::check in a test: regressions are saved before shrinking ends and replayed first.
+
+#[test]
+fn check_saves_failures_as_regressions_and_replays_them_first() {
+    let dir = std::env::temp_dir().join(format!("weft-regressions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = weft::check(Kv { buggy: true })
+        .name("kv")
+        .cases(2000)
+        .seed(4)
+        .regressions(Some(dir.clone()))
+        .report();
+    let found = report.found.expect("found");
+    let file = dir.join("kv").join("seed-4.weft-replay.json");
+    assert_eq!(found.replay_file.as_deref(), Some(file.as_path()));
+    let saved = weft::replay::ReplayFile::load(&file).unwrap();
+    assert_eq!(saved.strategy, "shrunk");
+    assert_eq!(saved.log().unwrap(), found.shrunk.report.log);
+
+    // Next run, with a seed that would not even get there in 1 case: the regression is first.
+    let again = weft::check(Kv { buggy: true })
+        .name("kv")
+        .cases(1)
+        .seed(999)
+        .regressions(Some(dir.clone()))
+        .report();
+    let found_again = again.found.expect("the regression replays first");
+    assert_eq!(found_again.shrunk.report.log, found.shrunk.report.log);
+    assert_eq!(again.cases_run, 0);
+
+    // With the bug fixed, the regression passes and the search goes on.
+    let fixed = weft::check(Kv { buggy: false })
+        .name("kv")
+        .cases(50)
+        .seed(1)
+        .regressions(Some(dir.clone()))
+        .report();
+    assert!(fixed.found.is_none());
+    assert_eq!(fixed.cases_run, 50);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_panics_with_the_counterexample() {
+    let result = std::panic::catch_unwind(|| {
+        weft::check(Kv { buggy: true })
+            .name("kv-panic")
+            .cases(2000)
+            .seed(4)
+            .regressions(None)
+            .run();
+    });
+    let payload = result.expect_err("the check fails");
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with("weft: kv-panic failed after"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Violation: postcondition of Get(0)"),
+        "{message}"
+    );
+}

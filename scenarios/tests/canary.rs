@@ -1,0 +1,169 @@
+//! The canary, model-based: found, shrunk to 2 clients with 1 increment each and the single
+//! preemption that matters, explained in a stable text pinned by a snapshot.
+
+use std::process::Command;
+use weft::fuzz::{fuzz, FuzzConfig};
+use weft::scenario::{Scenario, Setup};
+use weft::shrink::{nondefault_execution, ShrinkConfig};
+use weft::strategy::{Rates, StrategyKind};
+use weft::{DecisionKind, Source};
+use weft_scenarios::canary::Canary;
+
+fn config(seed: u64, strategy: StrategyKind) -> FuzzConfig {
+    FuzzConfig {
+        name: "canary".to_string(),
+        setup: serde_json::json!({}),
+        seed,
+        cases: 1000,
+        strategy,
+        pct_depth: 3,
+        rates: Rates::default(),
+        shrink: ShrinkConfig::default(),
+        replay_file: None,
+        replay_command: "weft replay {}".to_string(),
+    }
+}
+
+fn run(source: Source, record_trace: bool) -> weft::RunReport {
+    Canary.run(
+        &Setup {
+            record_trace,
+            ..Setup::default()
+        },
+        source,
+    )
+}
+
+#[test]
+fn the_canary_shrinks_to_two_clients_one_increment_each_and_one_preemption() {
+    for strategy in [StrategyKind::Random, StrategyKind::Pct] {
+        for seed in 0..20 {
+            let found = fuzz(&run, &config(seed, strategy))
+                .found
+                .unwrap_or_else(|| panic!("{strategy:?} seed {seed}: not found in 1,000 runs"));
+            let report = &found.shrunk.report;
+            let case = report.case.as_ref().unwrap();
+            let clients: Vec<(String, Vec<String>)> = case
+                .clients
+                .iter()
+                .map(|c| {
+                    (
+                        c.client.clone(),
+                        c.ops.iter().map(|o| o.command.clone()).collect(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                clients,
+                vec![
+                    ("prefix".to_string(), vec![]),
+                    ("client 1".to_string(), vec!["incr".to_string()]),
+                    ("client 2".to_string(), vec!["incr".to_string()]),
+                ],
+                "{strategy:?} seed {seed}:\n{}",
+                found.counterexample
+            );
+            let decisions = nondefault_execution(&report.log);
+            assert_eq!(
+                decisions.len(),
+                1,
+                "{strategy:?} seed {seed}: {decisions:?}"
+            );
+            assert_eq!(
+                decisions[0].1.kind,
+                DecisionKind::Schedule,
+                "the one decision is a preemption"
+            );
+            assert!(found.shrunk.cut_short.is_none());
+            weft::shrink::check_local_minimum(&|s| run(s, false), report)
+                .unwrap_or_else(|why| panic!("{strategy:?} seed {seed}: {why}"));
+        }
+    }
+}
+
+#[test]
+fn the_canary_counterexample_reads_well() {
+    let found = fuzz(&run, &config(2, StrategyKind::Random))
+        .found
+        .expect("found");
+    insta::assert_snapshot!(found.counterexample.to_string());
+}
+
+fn weft() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+}
+
+#[test]
+fn weft_fuzz_reports_json_and_its_replay_file_reproduces_the_shrunk_run() {
+    let dir = std::env::temp_dir().join(format!("weft-fuzz-{}", std::process::id()));
+    let file = dir.join("canary.json");
+    let out = weft()
+        .args(["fuzz", "canary", "--seed", "2", "--json", "--replay-out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in [
+        "scenario",
+        "bugs",
+        "strategy",
+        "seed",
+        "cases_run",
+        "found",
+        "cases_to_failure",
+        "failure_kind",
+        "shrunk",
+        "replay_file",
+    ] {
+        assert!(v.get(field).is_some(), "missing {field}: {v}");
+    }
+    assert_eq!(v["found"], true);
+    assert_eq!(v["failure_kind"], "check");
+    assert_eq!(v["shrunk"]["commands"], 2);
+    assert_eq!(v["shrunk"]["branches"], 2);
+    assert_eq!(v["shrunk"]["nondefault_decisions"], 1);
+    assert!(v["shrunk"]["shrink_ms"].is_u64());
+    let replay = weft()
+        .arg("replay")
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        replay.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(r["failure_kind"], "check");
+    assert_eq!(r["nondefault_decisions"], 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let bad = weft()
+        .args(["fuzz", "canary", "--bug", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let pass = weft()
+        .args(["fuzz", "chaos", "--cases", "20", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        pass.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pass.stdout)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&pass.stdout).unwrap();
+    assert_eq!(
+        (p["found"].as_bool(), p["cases_run"].as_u64()),
+        (Some(false), Some(20))
+    );
+}
