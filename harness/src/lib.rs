@@ -70,3 +70,8 @@ macro_rules! check {
         }
     };
 }
+
+/// The README's example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -125,3 +125,37 @@ pub fn run(args: FuzzArgs) -> u8 {
     }
     u8::from(found.is_some())
 }
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Seed of the search.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// The embedded default job: fuzz the canary, shrink and explain its failure. Exit 0 when the
+/// bug was found and explained (the demo worked), 1 if not (the harness is broken).
+pub fn demo(args: DemoArgs) -> u8 {
+    println!("weft demo: fuzzing the canary (a racy read-modify-write counter, two or three clients in parallel)\n");
+    let code = run(FuzzArgs {
+        scenario: "canary".to_string(),
+        bugs: Vec::new(),
+        cases: 1000,
+        seed: args.seed,
+        strategy: "random".to_string(),
+        depth: 3,
+        shrink_time: 60,
+        json: false,
+        replay_out: None,
+    });
+    match code {
+        1 => {
+            println!("The demo found, shrank and explained the canary's lost update. Try `weft list` for more scenarios.");
+            0
+        }
+        _ => {
+            eprintln!("weft demo: the canary was NOT found: the harness is broken");
+            1
+        }
+    }
+}

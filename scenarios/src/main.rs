@@ -4,6 +4,7 @@
 //! linearizable), 1 a property failed (not linearizable), 2 bad usage or bad input,
 //! 3 unknown (a checker bound was reached).
 
+mod bench;
 mod check_history;
 mod commands;
 mod fuzz_cmd;
@@ -24,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The demo: find a bug in a bundled system, shrink it, explain it.
+    Demo(fuzz_cmd::DemoArgs),
     /// List the bundled scenarios, one per line.
     List,
     /// Run a scenario once from a seed.
@@ -34,6 +37,8 @@ enum Command {
     Fuzz(fuzz_cmd::FuzzArgs),
     /// Run seeds twice each and report the first divergence (nondeterminism in the code).
     Determinism(commands::DeterminismArgs),
+    /// Measure throughput (cases per second) and shrink times.
+    Bench(bench::BenchArgs),
     /// Check a recorded history for linearizability.
     CheckHistory(check_history::Args),
 }
@@ -48,11 +53,13 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::Demo(args) => fuzz_cmd::demo(args),
         Command::List => commands::list(),
         Command::Run(args) => commands::run(args),
         Command::Replay(args) => commands::replay(args),
         Command::Fuzz(args) => fuzz_cmd::run(args),
         Command::Determinism(args) => commands::determinism(args),
+        Command::Bench(args) => bench::run(args),
         Command::CheckHistory(args) => check_history::run(args),
     };
     ExitCode::from(code)

@@ -154,7 +154,7 @@ async fn drive<M: StateMachine + Sync>(
                 });
                 let result = model.run(&system, &command, &local).await;
                 clock.set(clock.get() + 1);
-                {
+                if !model.is_unknown(&result) {
                     let mut ops = ops.borrow_mut();
                     ops[index].output = Some(result.clone());
                     ops[index].ret = clock.get();

@@ -140,6 +140,15 @@ pub trait StateMachine: 'static {
         false
     }
 
+    /// Whether a real result means the outcome is unknown (a timeout: the command may or may
+    /// not have taken effect), as Jepsen's `:info`. In parallel tests such a command may take
+    /// effect at any point after its invocation, or never; commands whose client was killed
+    /// are treated the same way.
+    fn is_unknown(&self, result: &Self::Result) -> bool {
+        let _ = result;
+        false
+    }
+
     /// How a command reads in a counterexample.
     fn describe(&self, command: &Self::Command) -> String {
         format!("{command:?}")

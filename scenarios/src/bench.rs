@@ -1,0 +1,133 @@
+//! `weft bench`: throughput and shrink-time benchmarks (wall-clock, outside any simulation).
+//! Figures in README.md and BENCHMARKS.md come from this command.
+
+use serde_json::json;
+use std::time::Instant;
+use weft::fuzz::{fuzz, FuzzConfig};
+use weft::scenario::{Scenario, Setup};
+use weft::shrink::ShrinkConfig;
+use weft::strategy::{case_seed, Rates, StrategyKind};
+use weft::Source;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Benchmarks to run (default: all). Names: see the output.
+    pub only: Vec<String>,
+    /// Scale every iteration count by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Print one JSON object per benchmark.
+    #[arg(long)]
+    pub json: bool,
+}
+
+struct Row {
+    name: String,
+    value: f64,
+    unit: &'static str,
+    detail: String,
+}
+
+/// Cases per second of a scenario, generating with the random strategy.
+fn throughput(scenario: &dyn Scenario, bugs: &[&str], cases: u64) -> Row {
+    let setup = Setup {
+        bugs: bugs.iter().map(|b| b.to_string()).collect(),
+        record_trace: false,
+    };
+    let started = Instant::now();
+    let mut steps = 0;
+    let mut failures = 0;
+    for case in 0..cases {
+        let strategy = StrategyKind::Random.build(case_seed(1, case), Rates::default(), 3, 100);
+        let report = scenario.run(&setup, Source::generate(strategy));
+        steps += report.steps;
+        failures += u64::from(report.outcome.failure().is_some());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Row {
+        name: format!("{} cases/s", scenario.name()),
+        value: cases as f64 / seconds,
+        unit: "cases/s",
+        detail: format!(
+            "{cases} cases in {seconds:.2}s, {:.0} steps per case, {failures} failing",
+            steps as f64 / cases as f64
+        ),
+    }
+}
+
+/// Median time to find and shrink the canary's failure over several seeds.
+fn canary_shrink(seeds: u64) -> Row {
+    let canary = weft_scenarios::canary::Canary;
+    let run = |source: Source, record: bool| {
+        canary.run(
+            &Setup {
+                record_trace: record,
+                ..Setup::default()
+            },
+            source,
+        )
+    };
+    let mut times = Vec::new();
+    let mut candidates = Vec::new();
+    for seed in 0..seeds {
+        let cfg = FuzzConfig {
+            name: "canary".to_string(),
+            setup: serde_json::Value::Null,
+            seed,
+            cases: 1000,
+            strategy: StrategyKind::Random,
+            pct_depth: 3,
+            rates: Rates::default(),
+            shrink: ShrinkConfig::default(),
+            replay_file: None,
+            replay_command: String::new(),
+        };
+        let found = fuzz(&run, &cfg).found.expect("the canary fails");
+        times.push(found.shrunk.elapsed.as_secs_f64() * 1000.0);
+        candidates.push(found.shrunk.candidates);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    candidates.sort_unstable();
+    Row {
+        name: "canary shrink".to_string(),
+        value: times[times.len() / 2],
+        unit: "ms (median)",
+        detail: format!(
+            "{seeds} seeds; max {:.1} ms; median {} candidates",
+            times[times.len() - 1],
+            candidates[candidates.len() / 2]
+        ),
+    }
+}
+
+pub fn run(args: BenchArgs) -> u8 {
+    let scale = |n: u64| ((n as f64 * args.scale).ceil() as u64).max(1);
+    let wanted =
+        |name: &str| args.only.is_empty() || args.only.iter().any(|o| name.starts_with(o.as_str()));
+    let mut rows = Vec::new();
+    if wanted("canary") {
+        rows.push(throughput(
+            &weft_scenarios::canary::Canary,
+            &[],
+            scale(20_000),
+        ));
+        rows.push(canary_shrink(scale(20)));
+    }
+    if wanted("chaos") {
+        rows.push(throughput(&weft_scenarios::chaos::Chaos, &[], scale(2_000)));
+    }
+    for row in &rows {
+        if args.json {
+            println!(
+                "{}",
+                json!({"benchmark": row.name, "value": row.value, "unit": row.unit, "detail": row.detail})
+            );
+        } else {
+            println!(
+                "{:<28} {:>12.1} {:<12} {}",
+                row.name, row.value, row.unit, row.detail
+            );
+        }
+    }
+    0
+}
