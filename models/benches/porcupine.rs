@@ -12,7 +12,10 @@ use weft_models::catalog::{check_history, Params};
 
 fn data_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    for c in [root.join("../shared/data/porcupine"), root.join("shared/data/porcupine")] {
+    for c in [
+        root.join("../shared/data/porcupine"),
+        root.join("shared/data/porcupine"),
+    ] {
         if c.join("README.md").is_file() {
             return c;
         }
@@ -24,7 +27,9 @@ fn data_dir() -> PathBuf {
 fn load(path: &PathBuf, format: Format) -> (History, Duration) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let started = Instant::now();
-    let history = format.parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let history = format
+        .parse(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (history, started.elapsed())
 }
 
@@ -38,7 +43,12 @@ fn main() {
     let mut rows: Vec<(String, PathBuf, Format, &str)> = Vec::new();
     for i in 0..50 {
         let name = format!("etcd_{i:03}.log");
-        rows.push((name.clone(), dir.join("jepsen-etcd").join(name), Format::JepsenLog, "cas-register"));
+        rows.push((
+            name.clone(),
+            dir.join("jepsen-etcd").join(name),
+            Format::JepsenLog,
+            "cas-register",
+        ));
     }
     for model in ["kv", "kv-whole"] {
         for c in ["c01", "c10", "c50"] {
@@ -52,7 +62,9 @@ fn main() {
         timeout: Some(Duration::from_secs(60)),
         ..CheckConfig::default()
     };
-    println!("| file | model | ops | verdict | parse ms | check ms (median) | check ms (min) | runs |");
+    println!(
+        "| file | model | ops | verdict | parse ms | check ms (median) | check ms (min) | runs |"
+    );
     println!("|---|---|---:|---|---:|---:|---:|---:|");
     let mut etcd_total = Duration::ZERO;
     for (name, path, format, model) in &rows {

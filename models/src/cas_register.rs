@@ -32,7 +32,12 @@ impl<V: Clone + Eq + Hash + Display> Model for CasRegister<V> {
         self.init.clone()
     }
 
-    fn step(&self, state: &V, input: &RegisterOp<V>, output: Option<&RegisterResult<V>>) -> Option<V> {
+    fn step(
+        &self,
+        state: &V,
+        input: &RegisterOp<V>,
+        output: Option<&RegisterResult<V>>,
+    ) -> Option<V> {
         let RegisterOp::Cas { from, to } = input else {
             return step_read_write(state, input, output);
         };
@@ -45,7 +50,11 @@ impl<V: Clone + Eq + Hash + Display> Model for CasRegister<V> {
         }
     }
 
-    fn describe_operation(&self, input: &RegisterOp<V>, output: Option<&RegisterResult<V>>) -> String {
+    fn describe_operation(
+        &self,
+        input: &RegisterOp<V>,
+        output: Option<&RegisterResult<V>>,
+    ) -> String {
         describe(input, output)
     }
 

@@ -78,7 +78,11 @@ impl fmt::Display for CatalogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CatalogError::UnknownModel(name) => {
-                write!(f, "unknown model {name:?} (known models: {})", model_names())
+                write!(
+                    f,
+                    "unknown model {name:?} (known models: {})",
+                    model_names()
+                )
             }
             CatalogError::BadParameter(m) => f.write_str(m),
             CatalogError::BadOperation(e) => write!(f, "{e}"),
@@ -131,7 +135,8 @@ pub fn check_history(
                 None | Some(Value::Nil) => Vec::new(),
                 Some(Value::List(items)) => items.clone(),
                 Some(other) => {
-                    let msg = format!("--init for model set must be a list of elements, not {other}");
+                    let msg =
+                        format!("--init for model set must be a list of elements, not {other}");
                     return Err(CatalogError::BadParameter(msg));
                 }
             };
@@ -167,13 +172,16 @@ where
 /// An input and, for a known outcome, its output.
 type Mapped<I, O> = (I, Option<O>);
 
+/// Operations, and for each the index of the history operation it comes from.
+type Converted<I, O> = (Vec<Operation<I, O>>, Vec<usize>);
+
 /// Maps the history's operations (leaving out failed ones) with `map`, which sees only
 /// operations with status ok, info or pending and returns `Err(message)` for one it cannot
 /// take. Returns the operations and, for each, the index of its history operation.
 fn convert<I, O>(
     history: &History,
     mut map: impl FnMut(&HistoryOp) -> Result<Mapped<I, O>, String>,
-) -> Result<(Vec<Operation<I, O>>, Vec<usize>), CatalogError> {
+) -> Result<Converted<I, O>, CatalogError> {
     let mut ops = Vec::with_capacity(history.ops.len());
     let mut origin = Vec::with_capacity(history.ops.len());
     for (i, h) in history.ops.iter().enumerate() {
@@ -183,7 +191,9 @@ fn convert<I, O>(
         let (input, output) =
             map(h).map_err(|m| CatalogError::BadOperation(ParseError::new(h.call_line, m)))?;
         let op = match output {
-            Some(out) if !h.is_unknown() => Operation::new(h.process, input, out, h.call, h.ret.unwrap_or(u64::MAX)),
+            Some(out) if !h.is_unknown() => {
+                Operation::new(h.process, input, out, h.call, h.ret.unwrap_or(u64::MAX))
+            }
             _ => Operation::unknown(h.process, input, h.call),
         };
         ops.push(op);
@@ -193,14 +203,22 @@ fn convert<I, O>(
 }
 
 fn unknown_f(h: &HistoryOp, model: &str, known: &str) -> String {
-    format!("operation {:?} is not one the {model} model knows ({known})", h.f)
+    format!(
+        "operation {:?} is not one the {model} model knows ({known})",
+        h.f
+    )
 }
 
-fn register_op(cas: bool) -> impl FnMut(&HistoryOp) -> Result<Mapped<RegisterOp<Value>, RegisterResult<Value>>, String> {
+fn register_op(
+    cas: bool,
+) -> impl FnMut(&HistoryOp) -> Result<Mapped<RegisterOp<Value>, RegisterResult<Value>>, String> {
     move |h| {
         let ok = Some(RegisterResult::Ok);
         Ok(match h.f.as_str() {
-            "read" | "r" | "get" => (RegisterOp::Read, Some(RegisterResult::Read(h.result.clone()))),
+            "read" | "r" | "get" => (
+                RegisterOp::Read,
+                Some(RegisterResult::Read(h.result.clone())),
+            ),
             "write" | "w" | "put" => (RegisterOp::Write(h.value.clone()), ok),
             "cas" | "compare-and-set" if cas => match h.value.as_list() {
                 Some([from, to]) => {
@@ -257,7 +275,11 @@ fn set_op(h: &HistoryOp) -> Result<Mapped<SetOp<Value>, SetResult<Value>>, Strin
             let items: BTreeSet<Value> = match &h.result {
                 Value::List(items) => items.iter().cloned().collect(),
                 Value::Nil => BTreeSet::new(),
-                other => return Err(format!("a read's result must be a list or set, not {other}")),
+                other => {
+                    return Err(format!(
+                        "a read's result must be a list or set, not {other}"
+                    ))
+                }
             };
             (SetOp::Read, Some(SetResult::Read(items)))
         }

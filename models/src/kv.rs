@@ -175,7 +175,10 @@ impl Kv {
     /// Compiles `ops` into the model and its operations (same order). With `per_key`, the
     /// model splits the history into one part per key (P-compositionality); otherwise the
     /// whole map is one state.
-    pub fn compile(ops: &[Operation<KvOp, KvResult>], per_key: bool) -> (Kv, Vec<Operation<KvInput, KvOutput>>) {
+    pub fn compile(
+        ops: &[Operation<KvOp, KvResult>],
+        per_key: bool,
+    ) -> (Kv, Vec<Operation<KvInput, KvOutput>>) {
         let mut key_ids: HashMap<&str, u32> = HashMap::new();
         let mut keys: Vec<String> = Vec::new();
         let mut texts: Vec<String> = Vec::new();
@@ -195,7 +198,10 @@ impl Kv {
                 reads[id as usize].push(v.as_str());
             }
         }
-        let tries: Vec<Trie> = reads.iter().map(|r| Trie::build(r.iter().copied())).collect();
+        let tries: Vec<Trie> = reads
+            .iter()
+            .map(|r| Trie::build(r.iter().copied()))
+            .collect();
         let mut owned_ids: HashMap<String, u32> = HashMap::new();
         let mut intern = |s: &str, texts: &mut Vec<String>| -> u32 {
             if let Some(&id) = owned_ids.get(s) {
@@ -226,7 +232,10 @@ impl Kv {
                         node: trie.walk(0, v.as_bytes()),
                         text: intern(v, &mut texts),
                     },
-                    KvResult::Ok => KvOutput { node: DEAD, text: u32::MAX },
+                    KvResult::Ok => KvOutput {
+                        node: DEAD,
+                        text: u32::MAX,
+                    },
                 });
                 Operation {
                     client: op.client,
@@ -323,7 +332,9 @@ impl Model for Kv {
             (KvKind::Get, Some(out)) => format!("get({key:?}) → {:?}", self.text(out.text)),
             (KvKind::Get, None) => format!("get({key:?}) → ?"),
             (KvKind::Put { text, .. }, _) => format!("put({key:?}, {:?}){done}", self.text(*text)),
-            (KvKind::Append { text }, _) => format!("append({key:?}, {:?}){done}", self.text(*text)),
+            (KvKind::Append { text }, _) => {
+                format!("append({key:?}, {:?}){done}", self.text(*text))
+            }
         }
     }
 

@@ -62,7 +62,10 @@ pub(crate) fn step_read_write<V: Clone + Eq>(
 }
 
 /// Describes an operation on a register.
-pub(crate) fn describe<V: Display>(input: &RegisterOp<V>, output: Option<&RegisterResult<V>>) -> String {
+pub(crate) fn describe<V: Display>(
+    input: &RegisterOp<V>,
+    output: Option<&RegisterResult<V>>,
+) -> String {
     let result = match output {
         None => "?".to_string(),
         Some(RegisterResult::Read(v)) => v.to_string(),
@@ -89,11 +92,20 @@ impl<V: Clone + Eq + Hash + Display> Model for Register<V> {
     }
 
     /// A compare-and-set is not an operation of this register: it never applies.
-    fn step(&self, state: &V, input: &RegisterOp<V>, output: Option<&RegisterResult<V>>) -> Option<V> {
+    fn step(
+        &self,
+        state: &V,
+        input: &RegisterOp<V>,
+        output: Option<&RegisterResult<V>>,
+    ) -> Option<V> {
         step_read_write(state, input, output)
     }
 
-    fn describe_operation(&self, input: &RegisterOp<V>, output: Option<&RegisterResult<V>>) -> String {
+    fn describe_operation(
+        &self,
+        input: &RegisterOp<V>,
+        output: Option<&RegisterResult<V>>,
+    ) -> String {
         describe(input, output)
     }
 

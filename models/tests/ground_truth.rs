@@ -8,7 +8,10 @@ use weft_models::catalog::{check_history, Params};
 /// `shared/data/porcupine`, beside the repository (CI) or inside it.
 fn data_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [root.join("../shared/data/porcupine"), root.join("shared/data/porcupine")];
+    let candidates = [
+        root.join("../shared/data/porcupine"),
+        root.join("shared/data/porcupine"),
+    ];
     for c in &candidates {
         if c.join("README.md").is_file() {
             return c.clone();
@@ -23,7 +26,9 @@ fn data_dir() -> PathBuf {
 
 fn verdict(file: &PathBuf, format: Format, model: &str) -> String {
     let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let history = format.parse(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let history = format
+        .parse(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let config = CheckConfig {
         timeout: Some(Duration::from_secs(120)),
         ..CheckConfig::default()
@@ -60,7 +65,12 @@ fn kv_verdicts_match_per_key() {
     for clients in ["c01", "c10", "c50"] {
         for (suffix, expected) in [("ok", "linearizable"), ("bad", "not-linearizable")] {
             let file = dir.join(format!("{clients}-{suffix}.txt"));
-            assert_eq!(verdict(&file, Format::Edn, "kv"), expected, "{}", file.display());
+            assert_eq!(
+                verdict(&file, Format::Edn, "kv"),
+                expected,
+                "{}",
+                file.display()
+            );
         }
     }
 }
@@ -71,7 +81,12 @@ fn kv_verdicts_match_unpartitioned() {
     for clients in ["c01", "c10"] {
         for (suffix, expected) in [("ok", "linearizable"), ("bad", "not-linearizable")] {
             let file = dir.join(format!("{clients}-{suffix}.txt"));
-            assert_eq!(verdict(&file, Format::Edn, "kv-whole"), expected, "{}", file.display());
+            assert_eq!(
+                verdict(&file, Format::Edn, "kv-whole"),
+                expected,
+                "{}",
+                file.display()
+            );
         }
     }
 }

@@ -23,17 +23,41 @@ struct Plan<C> {
     effect: bool,
 }
 
-fn plans<C: std::fmt::Debug + Clone>(cmd: impl Strategy<Value = C>, max: usize) -> impl Strategy<Value = Vec<Plan<C>>> {
-    let plan = (0..4u64, cmd, 0..4u64, 1..4u64, 1..4u64, prop::bool::weighted(0.15), any::<bool>()).prop_map(
-        |(client, cmd, gap, to_effect, to_return, unknown, effect)| Plan { client, cmd, gap, to_effect, to_return, unknown, effect },
-    );
+fn plans<C: std::fmt::Debug + Clone>(
+    cmd: impl Strategy<Value = C>,
+    max: usize,
+) -> impl Strategy<Value = Vec<Plan<C>>> {
+    let plan = (
+        0..4u64,
+        cmd,
+        0..4u64,
+        1..4u64,
+        1..4u64,
+        prop::bool::weighted(0.15),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(client, cmd, gap, to_effect, to_return, unknown, effect)| Plan {
+                client,
+                cmd,
+                gap,
+                to_effect,
+                to_return,
+                unknown,
+                effect,
+            },
+        );
     prop::collection::vec(plan, 1..=max)
 }
 
 /// Runs the plans: each client's operations are sequential; every operation takes effect at
 /// a distinct instant inside its interval (or never, for some unknown outcomes), in the order
 /// of those instants, on the real sequential object `apply`.
-fn execute<C: Clone, O, S>(plans: &[Plan<C>], mut state: S, apply: impl Fn(&mut S, &C) -> O) -> Vec<Operation<C, O>> {
+fn execute<C: Clone, O, S>(
+    plans: &[Plan<C>],
+    mut state: S,
+    apply: impl Fn(&mut S, &C) -> O,
+) -> Vec<Operation<C, O>> {
     let mut cursor: HashMap<u64, u64> = HashMap::new();
     let mut timed = Vec::new();
     for (i, p) in plans.iter().enumerate() {
@@ -72,9 +96,21 @@ fn execute<C: Clone, O, S>(plans: &[Plan<C>], mut state: S, apply: impl Fn(&mut 
 
 /// Independent oracle: tries every order allowed by real time (operations with an unknown
 /// outcome may also be left out), applying the sequential object directly.
-fn brute_force<C, O: PartialEq, S: Clone>(ops: &[Operation<C, O>], state: S, apply: &impl Fn(&mut S, &C) -> O) -> bool {
-    fn go<C, O: PartialEq, S: Clone>(ops: &[Operation<C, O>], done: &mut Vec<bool>, state: S, apply: &impl Fn(&mut S, &C) -> O) -> bool {
-        let required_left = ops.iter().zip(done.iter()).any(|(o, d)| !d && o.output.is_some());
+fn brute_force<C, O: PartialEq, S: Clone>(
+    ops: &[Operation<C, O>],
+    state: S,
+    apply: &impl Fn(&mut S, &C) -> O,
+) -> bool {
+    fn go<C, O: PartialEq, S: Clone>(
+        ops: &[Operation<C, O>],
+        done: &mut Vec<bool>,
+        state: S,
+        apply: &impl Fn(&mut S, &C) -> O,
+    ) -> bool {
+        let required_left = ops
+            .iter()
+            .zip(done.iter())
+            .any(|(o, d)| !d && o.output.is_some());
         if !required_left {
             return true;
         }
@@ -83,7 +119,10 @@ fn brute_force<C, O: PartialEq, S: Clone>(ops: &[Operation<C, O>], state: S, app
                 continue;
             }
             // `i` may go next unless a pending known-outcome operation returned before its call.
-            let blocked = ops.iter().zip(done.iter()).any(|(o, d)| !d && o.output.is_some() && o.ret < ops[i].call);
+            let blocked = ops
+                .iter()
+                .zip(done.iter())
+                .any(|(o, d)| !d && o.output.is_some() && o.ret < ops[i].call);
             if blocked {
                 continue;
             }
@@ -111,7 +150,9 @@ where
     M::Output: Sync,
     M::State: Send,
 {
-    check(model, ops, &CheckConfig::default()).expect("valid operations").verdict
+    check(model, ops, &CheckConfig::default())
+        .expect("valid operations")
+        .verdict
 }
 
 // ---- key/value map ----
@@ -142,7 +183,10 @@ fn kv_apply(map: &mut HashMap<String, String>, cmd: &KvOp) -> KvResult {
 fn kv_verdicts(ops: &[Operation<KvOp, KvResult>]) -> (Verdict, Verdict) {
     let (per_key, compiled) = Kv::compile(ops, true);
     let (whole, compiled_whole) = Kv::compile(ops, false);
-    (verdict(&per_key, &compiled), verdict(&whole, &compiled_whole))
+    (
+        verdict(&per_key, &compiled),
+        verdict(&whole, &compiled_whole),
+    )
 }
 
 // ---- compare-and-set register ----
@@ -239,7 +283,10 @@ fn an_alteration_can_be_caught_or_indistinguishable() {
     assert!(brute_force(&ops, 0, &reg_apply));
     ops[1].output = Some(RegisterResult::Read(0));
     assert!(!brute_force(&ops, 0, &reg_apply));
-    assert_eq!(verdict(&CasRegister::new(0), &ops), Verdict::NotLinearizable);
+    assert_eq!(
+        verdict(&CasRegister::new(0), &ops),
+        Verdict::NotLinearizable
+    );
     // ...but when the read overlaps the write, reading 0 is indistinguishable from a correct run.
     ops[1].call = 5;
     assert!(brute_force(&ops, 0, &reg_apply));

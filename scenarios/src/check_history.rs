@@ -47,7 +47,9 @@ fn models_help() -> String {
     for m in catalog::MODELS {
         s.push_str(&format!("  {:<13} {}\n", m.name, m.about));
     }
-    s.push_str("\nExit status: 0 linearizable, 1 not linearizable, 3 unknown, 2 bad usage or input.");
+    s.push_str(
+        "\nExit status: 0 linearizable, 1 not linearizable, 3 unknown, 2 bad usage or input.",
+    );
     s
 }
 
@@ -66,7 +68,11 @@ pub fn run(args: Args) -> u8 {
     let timeout = match args.timeout {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
-        Some(s) => return fail(format!("--timeout must be a positive number of seconds, not {s}")),
+        Some(s) => {
+            return fail(format!(
+                "--timeout must be a positive number of seconds, not {s}"
+            ))
+        }
     };
     let init = match args.init.as_deref().map(Value::parse_arg).transpose() {
         Ok(v) => v,
@@ -88,22 +94,33 @@ pub fn run(args: Args) -> u8 {
     };
     let history = match format.parse(&text) {
         Ok(h) => h,
-        Err(e) => return fail(format!("{file}:{}: {} (format {format})", e.line, e.message)),
+        Err(e) => {
+            return fail(format!(
+                "{file}:{}: {} (format {format})",
+                e.line, e.message
+            ))
+        }
     };
     let config = CheckConfig {
         timeout: timeout.map(|t| t.saturating_sub(started.elapsed())),
-        max_memory_bytes: usize::try_from(args.max_memory.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+        max_memory_bytes: usize::try_from(args.max_memory.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX),
         threads: args.threads,
         stop_on_violation: true,
     };
     let report = match catalog::check_history(&args.model, &history, &Params { init }, &config) {
         Ok(r) => r,
-        Err(CatalogError::BadOperation(e)) => return fail(format!("{file}:{}: {}", e.line, e.message)),
+        Err(CatalogError::BadOperation(e)) => {
+            return fail(format!("{file}:{}: {}", e.line, e.message))
+        }
         Err(e) => return fail(e),
     };
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     if let Some(out) = &args.html {
-        let name = args.file.file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+        let name = args
+            .file
+            .file_name()
+            .map_or(file.clone(), |n| n.to_string_lossy().into_owned());
         if let Err(e) = std::fs::write(out, html::render(&report, &name)) {
             return fail(format!("{}: {e}", out.display()));
         }
@@ -168,7 +185,9 @@ fn to_json(report: &Report, file: &str, format: Format, elapsed_ms: f64) -> Json
 
 fn print_text(report: &Report, file: &str, elapsed_ms: f64) {
     let verdict = report.verdict.replace('-', " ");
-    let reason = report.unknown_reason.map_or(String::new(), |r| format!(" ({r})"));
+    let reason = report
+        .unknown_reason
+        .map_or(String::new(), |r| format!(" ({r})"));
     println!(
         "{file}: {verdict}{reason} — model {}, {} operations, {} part{}, {elapsed_ms:.1} ms",
         report.model,
@@ -181,7 +200,11 @@ fn print_text(report: &Report, file: &str, elapsed_ms: f64) {
         let line = op.line.map_or(String::new(), |l| format!("line {l}, "));
         format!("[{line}client {}] {}", op.client, op.description)
     };
-    for part in report.parts.iter().filter(|p| p.verdict == "not-linearizable") {
+    for part in report
+        .parts
+        .iter()
+        .filter(|p| p.verdict == "not-linearizable")
+    {
         println!(
             "  {}: not linearizable; the longest partial linearization places {} of {} operations",
             part.label,

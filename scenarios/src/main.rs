@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "weft", version, about = "Deterministic simulation and model-based testing for distributed systems")]
+#[command(
+    name = "weft",
+    version,
+    about = "Deterministic simulation and model-based testing for distributed systems"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -9,13 +9,20 @@ use std::time::{Duration, Instant};
 
 fn data_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [root.join("../shared/data/porcupine"), root.join("shared/data/porcupine")];
+    let candidates = [
+        root.join("../shared/data/porcupine"),
+        root.join("shared/data/porcupine"),
+    ];
     for c in &candidates {
         if c.join("README.md").is_file() {
             return c.clone();
         }
     }
-    panic!("the ground-truth histories are missing: looked for {} and {}", candidates[0].display(), candidates[1].display());
+    panic!(
+        "the ground-truth histories are missing: looked for {} and {}",
+        candidates[0].display(),
+        candidates[1].display()
+    );
 }
 
 fn find_chromium() -> Option<PathBuf> {
@@ -36,10 +43,16 @@ fn find_chromium() -> Option<PathBuf> {
 
 /// Runs headless Chromium on `page` and returns the DOM after the load event.
 fn dump_dom(chromium: &Path, page: &Path, work: &Path) -> String {
-    let profile = work.join(format!("profile-{}", page.file_stem().unwrap().to_string_lossy()));
+    let profile = work.join(format!(
+        "profile-{}",
+        page.file_stem().unwrap().to_string_lossy()
+    ));
     let url = format!("file://{}", page.display());
     // Into a file, not a pipe: a full pipe would block Chromium while we wait for it to exit.
-    let dom_path = work.join(format!("{}.dom", page.file_stem().unwrap().to_string_lossy()));
+    let dom_path = work.join(format!(
+        "{}.dom",
+        page.file_stem().unwrap().to_string_lossy()
+    ));
     let dom_file = std::fs::File::create(&dom_path).expect("create the DOM file");
     let mut child = Command::new(chromium)
         .args([
@@ -96,21 +109,45 @@ fn html_report_renders_without_script_errors() {
         let page = work.join(format!("{}-{model}.html", file.replace('/', "-")));
         let history = data.join(file);
         let out = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["check-history", history.to_str().unwrap(), "--model", model, "--html", page.to_str().unwrap()])
+            .args([
+                "check-history",
+                history.to_str().unwrap(),
+                "--model",
+                model,
+                "--html",
+                page.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(expected), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let html = std::fs::read_to_string(&page).unwrap();
-        assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "{file}: the page is not self-contained");
+        assert!(
+            !html.contains("src=\"http") && !html.contains("href=\"http"),
+            "{file}: the page is not self-contained"
+        );
         let dom = dump_dom(&chromium, &page, &work);
         // The markers are attributes of <html>, set by the page's script.
         let root = dom.lines().find(|l| l.contains("<html")).unwrap_or("");
-        assert!(!dom.contains("data-weft-error=\""), "{file}: script error in the page: {root}");
-        assert!(root.contains("data-weft-rendered=\"ok\""), "{file}: the page did not finish rendering: {root}");
+        assert!(
+            !dom.contains("data-weft-error=\""),
+            "{file}: script error in the page: {root}"
+        );
+        assert!(
+            root.contains("data-weft-rendered=\"ok\""),
+            "{file}: the page did not finish rendering: {root}"
+        );
         assert!(dom.contains("<svg"), "{file}: no timeline drawn");
         assert!(dom.contains("<circle"), "{file}: no linearization drawn");
         if expected == 1 {
-            assert!(dom.contains("<tr class=\"unplaced\">"), "{file}: unplaced operations are not marked");
+            assert!(
+                dom.contains("<tr class=\"unplaced\">"),
+                "{file}: unplaced operations are not marked"
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&work);

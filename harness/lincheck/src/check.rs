@@ -223,7 +223,10 @@ where
     if ops.len() >= 1 << 31 {
         return Err(CheckError::TooManyOperations(ops.len()));
     }
-    if let Some(op) = ops.iter().position(|o| o.output.is_some() && o.ret < o.call) {
+    if let Some(op) = ops
+        .iter()
+        .position(|o| o.output.is_some() && o.ret < o.call)
+    {
         return Err(CheckError::ReturnBeforeCall { op });
     }
     let parts = model.partition(ops);
@@ -292,16 +295,22 @@ where
         .into_iter()
         .zip(parts)
         .map(|(slot, part)| {
-            slot.into_inner().ok().flatten().unwrap_or_else(|| PartResult {
-                ops: part,
-                outcome: PartOutcome::Unknown(UnknownReason::Cancelled),
-                linearization: Vec::new(),
-                unplaced: Vec::new(),
-                stats: SearchStats::default(),
-            })
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| PartResult {
+                    ops: part,
+                    outcome: PartOutcome::Unknown(UnknownReason::Cancelled),
+                    linearization: Vec::new(),
+                    unplaced: Vec::new(),
+                    stats: SearchStats::default(),
+                })
         })
         .collect();
-    let verdict = if parts.iter().any(|p| p.outcome == PartOutcome::NotLinearizable) {
+    let verdict = if parts
+        .iter()
+        .any(|p| p.outcome == PartOutcome::NotLinearizable)
+    {
         Verdict::NotLinearizable
     } else if parts.iter().all(|p| p.outcome == PartOutcome::Linearizable) {
         Verdict::Linearizable

@@ -31,7 +31,11 @@ pub(crate) fn check_part<M: Model>(
     let started = Instant::now();
     let n = part.len();
     // Local numbering: operations with a known outcome first (0..nr), then the others.
-    let mut locals: Vec<usize> = part.iter().copied().filter(|&g| ops[g].output.is_some()).collect();
+    let mut locals: Vec<usize> = part
+        .iter()
+        .copied()
+        .filter(|&g| ops[g].output.is_some())
+        .collect();
     let nr = locals.len();
     locals.extend(part.iter().copied().filter(|&g| ops[g].output.is_none()));
     // Entries 1..=2n, sorted by time; calls before returns at equal times (touching intervals
@@ -40,7 +44,11 @@ pub(crate) fn check_part<M: Model>(
     for (local, &global) in locals.iter().enumerate() {
         let op = &ops[global];
         order.push((op.call, 0, local as u32));
-        let ret = if op.output.is_some() { op.ret } else { u64::MAX };
+        let ret = if op.output.is_some() {
+            op.ret
+        } else {
+            u64::MAX
+        };
         order.push((ret, 1, local as u32));
     }
     order.sort_unstable();
@@ -123,7 +131,14 @@ pub(crate) fn check_part<M: Model>(
         }
     };
     if required_left == 0 {
-        return finish(PartOutcome::Linearizable, best, best_unplaced, stats, &states, &memo);
+        return finish(
+            PartOutcome::Linearizable,
+            best,
+            best_unplaced,
+            stats,
+            &states,
+            &memo,
+        );
     }
 
     let mut e = next[HEAD as usize];
@@ -139,7 +154,10 @@ pub(crate) fn check_part<M: Model>(
             };
             if let Some(reason) = reason {
                 if stack.len() > best.len() {
-                    best = stack.iter().map(|&(c, _, _)| entry_op[c as usize]).collect();
+                    best = stack
+                        .iter()
+                        .map(|&(c, _, _)| entry_op[c as usize])
+                        .collect();
                     best_unplaced = candidates(&next, &is_call, &entry_op, nr, tail);
                 }
                 let r = PartOutcome::Unknown(reason);
@@ -206,7 +224,10 @@ pub(crate) fn check_part<M: Model>(
                 continue;
             }
             if stack.len() > best.len() || best.is_empty() && best_unplaced.is_empty() {
-                best = stack.iter().map(|&(c, _, _)| entry_op[c as usize]).collect();
+                best = stack
+                    .iter()
+                    .map(|&(c, _, _)| entry_op[c as usize])
+                    .collect();
                 best_unplaced = candidates(&next, &is_call, &entry_op, nr, tail);
             }
             let Some((c, before, was)) = stack.pop() else {

@@ -160,7 +160,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
             .map_err(|_| E::custom(format!("integer {u} is too large")))
     }
     fn visit_f64<E: de::Error>(self, f: f64) -> Result<Value, E> {
-        Err(E::custom(format!("{f}: floating-point values are not supported")))
+        Err(E::custom(format!(
+            "{f}: floating-point values are not supported"
+        )))
     }
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {
         Ok(Value::Str(s.to_string()))

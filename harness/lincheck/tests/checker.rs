@@ -1,7 +1,9 @@
 //! Semantics of the checker: unknown outcomes, parts, bounds and errors.
 
 use std::time::Duration;
-use weft_lincheck::{check, CheckConfig, CheckError, Model, Operation, PartOutcome, UnknownReason, Verdict};
+use weft_lincheck::{
+    check, CheckConfig, CheckError, Model, Operation, PartOutcome, UnknownReason, Verdict,
+};
 
 /// Registers indexed by key: `(key, Some(v))` writes v, `(key, None)` reads; outputs are what a
 /// read saw. Split per key when `per_key`.
@@ -38,7 +40,11 @@ impl Model for Registers {
             return vec![(0..ops.len()).collect()];
         }
         (0..4u8)
-            .map(|k| (0..ops.len()).filter(|&i| ops[i].input.0 == k).collect::<Vec<_>>())
+            .map(|k| {
+                (0..ops.len())
+                    .filter(|&i| ops[i].input.0 == k)
+                    .collect::<Vec<_>>()
+            })
             .filter(|p| !p.is_empty())
             .collect()
     }
@@ -56,20 +62,31 @@ fn read(client: u64, key: u8, seen: i64, call: u64, ret: u64) -> Op {
 }
 
 fn verdict(ops: &[Op], per_key: bool) -> Verdict {
-    check(&Registers { per_key }, ops, &CheckConfig::default()).unwrap().verdict
+    check(&Registers { per_key }, ops, &CheckConfig::default())
+        .unwrap()
+        .verdict
 }
 
 #[test]
 fn unknown_outcomes_may_happen_late_or_never() {
     // A write with unknown outcome, called at 0: a read much later may see it or not.
     let w = Operation::unknown(0, (0, Some(5)), 0);
-    assert_eq!(verdict(&[w.clone(), read(1, 0, 5, 10, 11)], false), Verdict::Linearizable);
-    assert_eq!(verdict(&[w.clone(), read(1, 0, 0, 10, 11)], false), Verdict::Linearizable);
+    assert_eq!(
+        verdict(&[w.clone(), read(1, 0, 5, 10, 11)], false),
+        Verdict::Linearizable
+    );
+    assert_eq!(
+        verdict(&[w.clone(), read(1, 0, 0, 10, 11)], false),
+        Verdict::Linearizable
+    );
     // Once seen, it has happened: a later read cannot see the old value again.
     let seen_then_lost = [w.clone(), read(1, 0, 5, 10, 11), read(1, 0, 0, 12, 13)];
     assert_eq!(verdict(&seen_then_lost, false), Verdict::NotLinearizable);
     // It cannot take effect before its call.
-    let before_call = [Operation::unknown(0, (0, Some(5)), 20), read(1, 0, 5, 10, 11)];
+    let before_call = [
+        Operation::unknown(0, (0, Some(5)), 20),
+        read(1, 0, 5, 10, 11),
+    ];
     assert_eq!(verdict(&before_call, false), Verdict::NotLinearizable);
     // A known-outcome write must take effect before its return.
     let must_happen = [write(0, 0, 5, 0, 1), read(1, 0, 0, 10, 11)];
@@ -81,13 +98,23 @@ fn unknown_outcomes_may_happen_late_or_never() {
 
 #[test]
 fn a_success_gives_a_linearization_and_a_violation_the_longest_prefix() {
-    let ops = [write(0, 0, 1, 0, 10), read(1, 0, 1, 1, 2), read(2, 0, 0, 3, 4), write(3, 0, 2, 5, 6)];
+    let ops = [
+        write(0, 0, 1, 0, 10),
+        read(1, 0, 1, 1, 2),
+        read(2, 0, 0, 3, 4),
+        write(3, 0, 2, 5, 6),
+    ];
     let r = check(&Registers { per_key: false }, &ops, &CheckConfig::default()).unwrap();
     assert_eq!(r.verdict, Verdict::NotLinearizable);
     assert_eq!(r.parts[0].linearization, vec![0, 1]);
     assert_eq!(r.parts[0].unplaced, vec![2]);
 
-    let ops = [write(0, 0, 1, 0, 10), read(1, 0, 0, 1, 2), read(2, 0, 1, 3, 4), write(3, 0, 2, 5, 6)];
+    let ops = [
+        write(0, 0, 1, 0, 10),
+        read(1, 0, 0, 1, 2),
+        read(2, 0, 1, 3, 4),
+        write(3, 0, 2, 5, 6),
+    ];
     let r = check(&Registers { per_key: false }, &ops, &CheckConfig::default()).unwrap();
     assert!(r.is_linearizable());
     assert_eq!(r.parts[0].linearization, vec![1, 0, 2, 3]);
@@ -101,12 +128,19 @@ fn parts_are_checked_separately_and_reported_in_order() {
         ops.push(write(0, k, 7, t, t + 10));
         ops.push(read(1, k, if k == 2 { 3 } else { 7 }, t + 20, t + 30));
     }
-    let config = CheckConfig { threads: 2, stop_on_violation: false, ..CheckConfig::default() };
+    let config = CheckConfig {
+        threads: 2,
+        stop_on_violation: false,
+        ..CheckConfig::default()
+    };
     let r = check(&Registers { per_key: true }, &ops, &config).unwrap();
     assert_eq!(r.verdict, Verdict::NotLinearizable);
     let outcomes: Vec<PartOutcome> = r.parts.iter().map(|p| p.outcome).collect();
     use PartOutcome::*;
-    assert_eq!(outcomes, vec![Linearizable, Linearizable, NotLinearizable, Linearizable]);
+    assert_eq!(
+        outcomes,
+        vec![Linearizable, Linearizable, NotLinearizable, Linearizable]
+    );
     assert_eq!(r.parts[2].ops, vec![4, 5]);
     assert_eq!(r.parts[2].unplaced, vec![5]);
     // Splitting does not change verdicts here: the keys are independent.
@@ -125,23 +159,38 @@ fn hard_history(n: u64) -> Vec<Op> {
 #[test]
 fn bounds_give_unknown_instead_of_hanging_or_exhausting_memory() {
     let ops = hard_history(22);
-    let timeout = CheckConfig { timeout: Some(Duration::from_millis(200)), ..CheckConfig::default() };
+    let timeout = CheckConfig {
+        timeout: Some(Duration::from_millis(200)),
+        ..CheckConfig::default()
+    };
     let r = check(&Registers { per_key: false }, &ops, &timeout).unwrap();
     assert_eq!(r.verdict, Verdict::Unknown);
     assert_eq!(r.unknown_reason(), Some(UnknownReason::Timeout));
     assert!(r.elapsed < Duration::from_secs(5), "{:?}", r.elapsed);
 
-    let memory = CheckConfig { max_memory_bytes: 1 << 20, ..CheckConfig::default() };
+    let memory = CheckConfig {
+        max_memory_bytes: 1 << 20,
+        ..CheckConfig::default()
+    };
     let r = check(&Registers { per_key: false }, &ops, &memory).unwrap();
     assert_eq!(r.verdict, Verdict::Unknown);
     assert_eq!(r.unknown_reason(), Some(UnknownReason::MemoryLimit));
-    assert!(r.parts[0].stats.cache_bytes <= 1 << 20, "{}", r.parts[0].stats.cache_bytes);
+    assert!(
+        r.parts[0].stats.cache_bytes <= 1 << 20,
+        "{}",
+        r.parts[0].stats.cache_bytes
+    );
 }
 
 #[test]
 fn invalid_inputs_are_errors() {
     let backwards = [write(0, 0, 1, 10, 5)];
-    let e = check(&Registers { per_key: false }, &backwards, &CheckConfig::default()).unwrap_err();
+    let e = check(
+        &Registers { per_key: false },
+        &backwards,
+        &CheckConfig::default(),
+    )
+    .unwrap_err();
     assert_eq!(e, CheckError::ReturnBeforeCall { op: 0 });
 
     struct Bad;
@@ -157,8 +206,15 @@ fn invalid_inputs_are_errors() {
             vec![vec![0, 1], vec![1]]
         }
     }
-    let ops = [Operation::new(0, (), (), 0, 1), Operation::new(1, (), (), 0, 1)];
+    let ops = [
+        Operation::new(0, (), (), 0, 1),
+        Operation::new(1, (), (), 0, 1),
+    ];
     let e = check(&Bad, &ops, &CheckConfig::default()).unwrap_err();
     assert!(matches!(e, CheckError::InvalidPartition(_)), "{e}");
-    assert!(check(&Registers { per_key: true }, &[], &CheckConfig::default()).unwrap().is_linearizable());
+    assert!(
+        check(&Registers { per_key: true }, &[], &CheckConfig::default())
+            .unwrap()
+            .is_linearizable()
+    );
 }

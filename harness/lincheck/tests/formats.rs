@@ -32,13 +32,19 @@ const EDN_LINES: &str = r#"
 fn check_sample(h: &History) {
     assert_eq!(h.ops.len(), 4);
     let w = &h.ops[0];
-    assert_eq!((w.process, w.f.as_str(), &w.value, w.status), (0, "write", &Value::Int(3), Status::Ok));
+    assert_eq!(
+        (w.process, w.f.as_str(), &w.value, w.status),
+        (0, "write", &Value::Int(3), Status::Ok)
+    );
     let cas = &h.ops[1];
     assert_eq!(cas.value, Value::List(vec![Value::Int(3), Value::Int(4)]));
     assert_eq!(cas.status, Status::Info);
     assert!(cas.is_unknown());
     assert_eq!(h.ops[2].status, Status::Fail);
-    assert_eq!((h.ops[3].status, &h.ops[3].result), (Status::Ok, &Value::Int(4)));
+    assert_eq!(
+        (h.ops[3].status, &h.ops[3].result),
+        (Status::Ok, &Value::Int(4))
+    );
     // Without times, the order of events gives real time.
     assert!(h.ops[0].call < h.ops[1].call && h.ops[1].call < h.ops[0].ret.unwrap());
 }
@@ -62,24 +68,48 @@ fn edn_maps_and_vectors_are_read() {
     for text in [vector, list] {
         assert_eq!(Format::detect(&text), Format::Edn);
         let h2 = Format::Edn.parse(&text).unwrap();
-        assert_eq!(h2.ops.iter().map(|o| &o.value).collect::<Vec<_>>(), h.ops.iter().map(|o| &o.value).collect::<Vec<_>>());
+        assert_eq!(
+            h2.ops.iter().map(|o| &o.value).collect::<Vec<_>>(),
+            h.ops.iter().map(|o| &o.value).collect::<Vec<_>>()
+        );
     }
 }
 
 #[test]
 fn jsonl_round_trips_through_the_writer() {
     let events = [
-        Event { time: Some(10), ..Event::new(0, EventType::Invoke, "put", Value::from("k"), Value::from("v")) },
-        Event { time: Some(20), ..Event::new(1, EventType::Invoke, "get", Value::from("k"), Value::Nil) },
-        Event { time: Some(25), ..Event::new(0, EventType::Ok, "put", Value::from("k"), Value::from("v")) },
-        Event { time: Some(30), ..Event::new(1, EventType::Ok, "get", Value::from("k"), Value::from("v")) },
+        Event {
+            time: Some(10),
+            ..Event::new(
+                0,
+                EventType::Invoke,
+                "put",
+                Value::from("k"),
+                Value::from("v"),
+            )
+        },
+        Event {
+            time: Some(20),
+            ..Event::new(1, EventType::Invoke, "get", Value::from("k"), Value::Nil)
+        },
+        Event {
+            time: Some(25),
+            ..Event::new(0, EventType::Ok, "put", Value::from("k"), Value::from("v"))
+        },
+        Event {
+            time: Some(30),
+            ..Event::new(1, EventType::Ok, "get", Value::from("k"), Value::from("v"))
+        },
     ];
     let mut w = JsonlWriter::new(Vec::new());
     for e in &events {
         w.write_event(e).unwrap();
     }
     let text = String::from_utf8(w.into_inner()).unwrap();
-    assert_eq!(text.lines().next().unwrap(), r#"{"process":0,"type":"invoke","f":"put","key":"k","value":"v","time":10}"#);
+    assert_eq!(
+        text.lines().next().unwrap(),
+        r#"{"process":0,"type":"invoke","f":"put","key":"k","value":"v","time":10}"#
+    );
     assert_eq!(Format::detect(&text), Format::Jsonl);
     let h = jsonl::parse(&text).unwrap();
     assert_eq!(h.ops.len(), 2);
@@ -123,7 +153,9 @@ fn bad_input_names_the_line() {
 
 #[test]
 fn invocations_without_completion_are_pending() {
-    let h = Format::JepsenLog.parse("INFO  jepsen.util - 0 :invoke :write 1\n").unwrap();
+    let h = Format::JepsenLog
+        .parse("INFO  jepsen.util - 0 :invoke :write 1\n")
+        .unwrap();
     assert_eq!(h.ops[0].status, Status::Pending);
     assert!(h.ops[0].is_unknown());
     assert!(Format::Edn.parse("").unwrap().ops.is_empty());
@@ -136,8 +168,14 @@ fn command_line_values() {
     assert_eq!(Value::parse_arg("-3"), Ok(Value::Int(-3)));
     assert_eq!(Value::parse_arg("\"a b\""), Ok(Value::from("a b")));
     assert_eq!(Value::parse_arg("abc"), Ok(Value::from("abc")));
-    assert_eq!(Value::parse_arg("[1, 2]"), Ok(Value::List(vec![Value::Int(1), Value::Int(2)])));
+    assert_eq!(
+        Value::parse_arg("[1, 2]"),
+        Ok(Value::List(vec![Value::Int(1), Value::Int(2)]))
+    );
     assert!(Value::parse_arg("1 2").is_err());
     assert!(Value::parse_arg("[1").is_err());
-    assert_eq!(Value::List(vec![Value::Nil, Value::from("x")]).to_string(), "[nil \"x\"]");
+    assert_eq!(
+        Value::List(vec![Value::Nil, Value::from("x")]).to_string(),
+        "[nil \"x\"]"
+    );
 }

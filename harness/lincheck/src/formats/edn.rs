@@ -71,7 +71,11 @@ pub(crate) struct Reader<'a> {
 }
 
 fn is_delimiter(b: u8) -> bool {
-    b.is_ascii_whitespace() || matches!(b, b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';')
+    b.is_ascii_whitespace()
+        || matches!(
+            b,
+            b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';'
+        )
 }
 
 impl<'a> Reader<'a> {
@@ -217,7 +221,9 @@ impl<'a> Reader<'a> {
                     let msg = format!("unexpected character '{}'", b as char);
                     return Err(ParseError::new(line, msg));
                 }
-                parse_atom(tok).map(Some).map_err(|m| ParseError::new(line, m))
+                parse_atom(tok)
+                    .map(Some)
+                    .map_err(|m| ParseError::new(line, m))
             }
         }
     }
@@ -330,7 +336,10 @@ fn parse_atom(tok: &str) -> Result<Edn, String> {
     if let Ok(i) = digits.parse::<i64>() {
         return Ok(Edn::Int(i));
     }
-    if digits.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'+') {
+    if digits
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+')
+    {
         return Err(format!("integer {tok} is too large"));
     }
     let float = tok.strip_suffix('M').unwrap_or(tok);
@@ -434,8 +443,11 @@ fn push_event(
         None => return Err(err("the map has no :process".into())),
     };
     let kind = match get("type") {
-        Some(Edn::Keyword(t)) => EventType::from_name(t)
-            .ok_or_else(|| err(format!("unknown :type :{t} (expected :invoke, :ok, :fail or :info)")))?,
+        Some(Edn::Keyword(t)) => EventType::from_name(t).ok_or_else(|| {
+            err(format!(
+                "unknown :type :{t} (expected :invoke, :ok, :fail or :info)"
+            ))
+        })?,
         Some(other) => return Err(err(format!(":type is {}", other.kind()))),
         None => return Err(err("the map has no :type".into())),
     };

@@ -1,8 +1,8 @@
 //! Jepsen's log lines, as written by `jepsen.util/log-op`:
 //!
 //! ```text
-//! INFO  jepsen.util - 3	:invoke	:cas	[3 0]
-//! INFO  jepsen.util - 3	:ok	:cas	[3 0]
+//! INFO  jepsen.util - 3 :invoke :cas [3 0]
+//! INFO  jepsen.util - 3 :ok :cas [3 0]
 //! ```
 //!
 //! A line is an operation line when it has a `jepsen.util` token followed (after an optional
@@ -67,13 +67,17 @@ fn parse_line(line: &str, number: usize) -> Result<Option<Event>, ParseError> {
         return err("the line ends after the process".into());
     };
     let Some(kind) = kind.strip_prefix(':').and_then(EventType::from_name) else {
-        return err(format!("unknown type {kind:?} (expected :invoke, :ok, :fail or :info)"));
+        return err(format!(
+            "unknown type {kind:?} (expected :invoke, :ok, :fail or :info)"
+        ));
     };
     let Some((f_at, f)) = toks.next() else {
         return err("the line ends after the type".into());
     };
     let Some(name) = f.strip_prefix(':').filter(|n| !n.is_empty()) else {
-        return err(format!("bad operation name {f:?} (expected a keyword such as :read)"));
+        return err(format!(
+            "bad operation name {f:?} (expected a keyword such as :read)"
+        ));
     };
     let rest = &line[f_at + f.len()..];
     let value = match Reader::new(rest, number).read()? {
