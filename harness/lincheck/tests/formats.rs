@@ -179,3 +179,33 @@ fn command_line_values() {
         "[nil \"x\"]"
     );
 }
+
+#[test]
+fn no_input_makes_a_reader_panic() {
+    // Every prefix of each sample (truncated files), and odd whitespace and bytes: an error or
+    // a history, never a panic.
+    let jsonl = "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"key\":null,\"value\":null}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"key\":null,\"value\":[1,\"é\"]}\n";
+    let odd = [
+        "INFO\u{3000}jepsen.util\u{a0}-\u{2003}0 :invoke :read é",
+        "jepsen.util",
+        "{:a #_ #_",
+        "#",
+        ":",
+        "\\",
+        "[(#{\"\\u12",
+        "{\"process\":-1}",
+        "99999999999999999999999",
+    ];
+    let samples = [LOG, EDN_LINES, jsonl];
+    for text in samples.iter().copied().chain(odd) {
+        let cuts = text.char_indices().map(|(i, _)| i).chain([text.len()]);
+        for cut in cuts {
+            let part = &text[..cut];
+            for (format, _) in Format::ALL {
+                let _ = format.parse(part);
+            }
+            let _ = Format::detect(part);
+            let _ = Value::parse_arg(part);
+        }
+    }
+}

@@ -36,13 +36,20 @@ pub fn parse(text: &str) -> Result<History, ParseError> {
 
 /// Splits on whitespace, keeping each token's byte offset.
 fn tokens(line: &str) -> impl Iterator<Item = (usize, &str)> {
-    line.split(|c: char| c.is_whitespace())
-        .scan(0usize, |offset, tok| {
-            let start = *offset;
-            *offset += tok.len() + 1;
-            Some((start, tok))
-        })
-        .filter(|(_, tok)| !tok.is_empty())
+    let mut rest = line.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while rest.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let (start, _) = *rest.peek()?;
+        let mut end = line.len();
+        while let Some(&(i, c)) = rest.peek() {
+            if c.is_whitespace() {
+                end = i;
+                break;
+            }
+            rest.next();
+        }
+        Some((start, &line[start..end]))
+    })
 }
 
 fn parse_line(line: &str, number: usize) -> Result<Option<Event>, ParseError> {
