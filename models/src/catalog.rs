@@ -172,13 +172,16 @@ where
 /// An input and, for a known outcome, its output.
 type Mapped<I, O> = (I, Option<O>);
 
+/// Operations, and for each the index of the history operation it comes from.
+type Converted<I, O> = (Vec<Operation<I, O>>, Vec<usize>);
+
 /// Maps the history's operations (leaving out failed ones) with `map`, which sees only
 /// operations with status ok, info or pending and returns `Err(message)` for one it cannot
 /// take. Returns the operations and, for each, the index of its history operation.
 fn convert<I, O>(
     history: &History,
     mut map: impl FnMut(&HistoryOp) -> Result<Mapped<I, O>, String>,
-) -> Result<(Vec<Operation<I, O>>, Vec<usize>), CatalogError> {
+) -> Result<Converted<I, O>, CatalogError> {
     let mut ops = Vec::with_capacity(history.ops.len());
     let mut origin = Vec::with_capacity(history.ops.len());
     for (i, h) in history.ops.iter().enumerate() {

@@ -1,14 +1,226 @@
 //! `weft check-history`: linearizability check of a recorded history.
+//!
+//! Exit codes: 0 linearizable, 1 not linearizable, 3 unknown (a time or memory bound was
+//! reached), 2 bad usage or bad input.
+
+use serde_json::{json, Value as Json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use weft_lincheck::{html, CheckConfig, Format, Report, Value};
+use weft_models::catalog::{self, CatalogError, Params};
 
 /// Arguments of `weft check-history`.
 #[derive(clap::Args)]
+#[command(after_help = models_help())]
 pub struct Args {
     /// The history file.
-    pub file: std::path::PathBuf,
+    pub file: PathBuf,
+    /// The model to check against (see the list below).
+    #[arg(long, value_name = "NAME")]
+    pub model: String,
+    /// The file's format; detected from its content when absent.
+    #[arg(long, value_name = "FORMAT", value_parser = ["jepsen-log", "edn", "jsonl"])]
+    pub format: Option<String>,
+    /// The model's initial value (register, cas-register: a value; set: a list), in EDN or
+    /// JSON syntax, e.g. `--init 0`, `--init '"a"'`, `--init '[1 2]'`. Default nil / empty.
+    #[arg(long, value_name = "VALUE")]
+    pub init: Option<String>,
+    /// Give up after this many seconds (verdict unknown, exit 3).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Give up when the search's caches would pass this many MiB (verdict unknown, exit 3).
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub max_memory: u64,
+    /// Threads checking independent parts (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a self-contained HTML page drawing the history and the (partial) linearization.
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<PathBuf>,
+}
+
+fn models_help() -> String {
+    let mut s = String::from("Models:\n");
+    for m in catalog::MODELS {
+        s.push_str(&format!("  {:<13} {}\n", m.name, m.about));
+    }
+    s.push_str(
+        "\nExit status: 0 linearizable, 1 not linearizable, 3 unknown, 2 bad usage or input.",
+    );
+    s
+}
+
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("weft check-history: {message}");
+    2
 }
 
 /// Runs the subcommand and returns the process exit code.
-pub fn run(_args: Args) -> u8 {
-    eprintln!("weft check-history: not implemented yet");
-    2
+pub fn run(args: Args) -> u8 {
+    let started = Instant::now();
+    let file = args.file.display().to_string();
+    if !catalog::MODELS.iter().any(|m| m.name == args.model) {
+        return fail(CatalogError::UnknownModel(args.model.clone()));
+    }
+    let timeout = match args.timeout {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return fail(format!(
+                "--timeout must be a positive number of seconds, not {s}"
+            ))
+        }
+    };
+    let init = match args.init.as_deref().map(Value::parse_arg).transpose() {
+        Ok(v) => v,
+        Err(e) => return fail(format!("--init: {e}")),
+    };
+    let text = match std::fs::read(&args.file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("{file}: not UTF-8 text ({e})")),
+        },
+        Err(e) => return fail(format!("{file}: {e}")),
+    };
+    let format = match args.format.as_deref() {
+        Some(name) => match name.parse::<Format>() {
+            Ok(f) => f,
+            Err(e) => return fail(e),
+        },
+        None => Format::detect(&text),
+    };
+    let history = match format.parse(&text) {
+        Ok(h) => h,
+        Err(e) => {
+            return fail(format!(
+                "{file}:{}: {} (format {format})",
+                e.line, e.message
+            ))
+        }
+    };
+    let config = CheckConfig {
+        timeout: timeout.map(|t| t.saturating_sub(started.elapsed())),
+        max_memory_bytes: usize::try_from(args.max_memory.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX),
+        threads: args.threads,
+        stop_on_violation: true,
+    };
+    let report = match catalog::check_history(&args.model, &history, &Params { init }, &config) {
+        Ok(r) => r,
+        Err(CatalogError::BadOperation(e)) => {
+            return fail(format!("{file}:{}: {}", e.line, e.message))
+        }
+        Err(e) => return fail(e),
+    };
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    if let Some(out) = &args.html {
+        let name = args
+            .file
+            .file_name()
+            .map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+        if let Err(e) = std::fs::write(out, html::render(&report, &name)) {
+            return fail(format!("{}: {e}", out.display()));
+        }
+    }
+    if args.json {
+        println!("{}", to_json(&report, &file, format, elapsed_ms));
+    } else {
+        print_text(&report, &file, elapsed_ms);
+    }
+    match report.verdict {
+        "linearizable" => 0,
+        "not-linearizable" => 1,
+        _ => 3,
+    }
+}
+
+fn op_json(report: &Report, i: usize, state: Option<&str>) -> Json {
+    let op = &report.ops[i];
+    let mut o = json!({
+        "line": op.line,
+        "client": op.client,
+        "op": op.description,
+    });
+    if let Some(s) = state {
+        o["state"] = json!(s);
+    }
+    o
+}
+
+fn to_json(report: &Report, file: &str, format: Format, elapsed_ms: f64) -> Json {
+    let parts: Vec<Json> = report
+        .parts
+        .iter()
+        .map(|p| {
+            json!({
+                "label": p.label,
+                "verdict": p.verdict,
+                "unknown_reason": p.unknown_reason,
+                "operations": p.ops.len(),
+                "linearized": p.linearization.len(),
+                "linearization": p.linearization.iter().map(|s| op_json(report, s.op, Some(&s.state))).collect::<Vec<_>>(),
+                "unplaced": p.unplaced.iter().map(|&i| op_json(report, i, None)).collect::<Vec<_>>(),
+                "steps": p.steps,
+                "cache_entries": p.cache_entries,
+                "elapsed_ms": p.elapsed_ms,
+            })
+        })
+        .collect();
+    json!({
+        "file": file,
+        "format": format.name(),
+        "model": report.model,
+        "verdict": report.verdict,
+        "unknown_reason": report.unknown_reason,
+        "operations": report.ops.len(),
+        "parts": report.parts.len(),
+        "elapsed_ms": elapsed_ms,
+        "check_ms": report.elapsed_ms,
+        "part_results": parts,
+    })
+}
+
+fn print_text(report: &Report, file: &str, elapsed_ms: f64) {
+    let verdict = report.verdict.replace('-', " ");
+    let reason = report
+        .unknown_reason
+        .map_or(String::new(), |r| format!(" ({r})"));
+    println!(
+        "{file}: {verdict}{reason} — model {}, {} operations, {} part{}, {elapsed_ms:.1} ms",
+        report.model,
+        report.ops.len(),
+        report.parts.len(),
+        if report.parts.len() == 1 { "" } else { "s" }
+    );
+    let describe = |i: usize| {
+        let op = &report.ops[i];
+        let line = op.line.map_or(String::new(), |l| format!("line {l}, "));
+        format!("[{line}client {}] {}", op.client, op.description)
+    };
+    for part in report
+        .parts
+        .iter()
+        .filter(|p| p.verdict == "not-linearizable")
+    {
+        println!(
+            "  {}: not linearizable; the longest partial linearization places {} of {} operations",
+            part.label,
+            part.linearization.len(),
+            part.ops.len()
+        );
+        let skip = part.linearization.len().saturating_sub(5);
+        if skip > 0 {
+            println!("    ... {skip} earlier steps");
+        }
+        for (k, s) in part.linearization.iter().enumerate().skip(skip) {
+            println!("    {:>4}. {}  => {}", k + 1, describe(s.op), s.state);
+        }
+        println!("    none of these can go next:");
+        for &i in &part.unplaced {
+            println!("       ✗ {}", describe(i));
+        }
+    }
 }

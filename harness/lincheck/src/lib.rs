@@ -56,12 +56,13 @@
 //!
 //! Recorded histories (Jepsen logs, Jepsen EDN, weft's JSON Lines: see `FORMATS.md`) are read
 //! by [`formats`] into a [`History`]; [`Report`] describes a result independently of the
-//! model's types (for JSON output and the HTML page).
+//! model's types (for JSON output), and [`html::render`] draws it as a self-contained page.
 #![deny(missing_docs)]
 
 mod check;
 pub mod formats;
 mod history;
+pub mod html;
 mod model;
 mod report;
 mod search;

@@ -30,10 +30,18 @@ pub(crate) fn check_part<M: Model>(
 ) -> PartResult {
     let started = Instant::now();
     let n = part.len();
+    // Local numbering: operations with a known outcome first (0..nr), then the others.
+    let mut locals: Vec<usize> = part
+        .iter()
+        .copied()
+        .filter(|&g| ops[g].output.is_some())
+        .collect();
+    let nr = locals.len();
+    locals.extend(part.iter().copied().filter(|&g| ops[g].output.is_none()));
     // Entries 1..=2n, sorted by time; calls before returns at equal times (touching intervals
     // are concurrent). Unknown outcomes return at +infinity.
     let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
-    for (local, &global) in part.iter().enumerate() {
+    for (local, &global) in locals.iter().enumerate() {
         let op = &ops[global];
         order.push((op.call, 0, local as u32));
         let ret = if op.output.is_some() {
@@ -61,21 +69,35 @@ pub(crate) fn check_part<M: Model>(
     }
     let mut next: Vec<u32> = (1..=tail).chain([tail]).collect();
     let mut prev: Vec<u32> = [HEAD].into_iter().chain(0..=tail - 1).collect();
-    let required: Vec<bool> = part.iter().map(|&g| ops[g].output.is_some()).collect();
-    let mut required_left = required.iter().filter(|r| **r).count();
+    let mut required_left = nr;
 
-    let stride = n.div_ceil(64).max(1);
-    let zobrist: Vec<u64> = (0..n as u64).map(zobrist_key).collect();
-    let mut bits = vec![0u64; stride];
-    let mut set_hash = 0u64;
+    // The linearized set, split: known outcomes (with an incremental Zobrist hash) and unknown.
+    let stride_r = nr.div_ceil(64).max(1);
+    let stride_u = (n - nr).div_ceil(64);
+    let zobrist: Vec<u64> = (0..nr as u64).map(zobrist_key).collect();
+    let mut r_bits = vec![0u64; stride_r];
+    let mut u_bits = vec![0u64; stride_u];
+    let mut r_hash = 0u64;
     let mut states: StateTable<M::State> = StateTable::new();
-    let mut memo = Memo::new(stride);
+    let mut memo = Memo::new(stride_r, stride_u);
+    let toggle = |local: usize, r_bits: &mut [u64], u_bits: &mut [u64], r_hash: &mut u64| {
+        if local < nr {
+            r_bits[local / 64] ^= 1 << (local % 64);
+            *r_hash ^= zobrist[local];
+        } else {
+            let b = local - nr;
+            u_bits[b / 64] ^= 1 << (b % 64);
+        }
+    };
 
     let mut stats = SearchStats::default();
     let mut best: Vec<u32> = Vec::new();
     let mut best_unplaced: Vec<u32> = Vec::new();
-    // The stack of linearized call entries, with the state id before each.
-    let mut stack: Vec<(u32, u32)> = Vec::new();
+    // The stack of linearized call entries, with the state id and the phase before each.
+    let mut stack: Vec<(u32, u32, u8)> = Vec::new();
+    // Candidates are tried in two phases: operations with a known outcome first (phase 0),
+    // then those with an unknown outcome (phase 1), which are rarely needed early.
+    let mut phase = 0u8;
 
     let finish = |outcome: PartOutcome,
                   lin: Vec<u32>,
@@ -90,8 +112,8 @@ pub(crate) fn check_part<M: Model>(
         PartResult {
             ops: part.to_vec(),
             outcome,
-            linearization: lin.iter().map(|&l| part[l as usize]).collect(),
-            unplaced: unplaced.iter().map(|&l| part[l as usize]).collect(),
+            linearization: lin.iter().map(|&l| locals[l as usize]).collect(),
+            unplaced: unplaced.iter().map(|&l| locals[l as usize]).collect(),
             stats,
         }
     };
@@ -132,8 +154,11 @@ pub(crate) fn check_part<M: Model>(
             };
             if let Some(reason) = reason {
                 if stack.len() > best.len() {
-                    best = stack.iter().map(|&(c, _)| entry_op[c as usize]).collect();
-                    best_unplaced = candidates(&next, &is_call, &entry_op, &required, tail);
+                    best = stack
+                        .iter()
+                        .map(|&(c, _, _)| entry_op[c as usize])
+                        .collect();
+                    best_unplaced = candidates(&next, &is_call, &entry_op, nr, tail);
                 }
                 let r = PartOutcome::Unknown(reason);
                 return finish(r, best, best_unplaced, stats, &states, &memo);
@@ -141,7 +166,12 @@ pub(crate) fn check_part<M: Model>(
         }
         if e != tail && is_call[e as usize] {
             let local = entry_op[e as usize] as usize;
-            let op = &ops[part[local]];
+            let required = local < nr;
+            if required != (phase == 0) {
+                e = next[e as usize];
+                continue;
+            }
+            let op = &ops[locals[local]];
             let stepped = model.step(states.get(cur), &op.input, op.output.as_ref());
             let mut advanced = false;
             if let Some(next_state) = stepped {
@@ -154,18 +184,19 @@ pub(crate) fn check_part<M: Model>(
                 };
                 // An unknown-outcome operation that leaves the state unchanged is never worth
                 // linearizing: leaving it out (it never happened) allows everything this allows.
-                if required[local] || sid != cur {
-                    bits[local / 64] |= 1 << (local % 64);
-                    set_hash ^= zobrist[local];
-                    match memo.insert(set_hash, &bits, sid, budget(&states, &memo)) {
+                if required || sid != cur {
+                    toggle(local, &mut r_bits, &mut u_bits, &mut r_hash);
+                    let budget = budget(&states, &memo);
+                    match memo.insert(r_hash, &r_bits, &u_bits, sid, budget) {
                         Ok(true) => {
-                            stack.push((e, cur));
+                            stack.push((e, cur, phase));
+                            phase = 0;
                             cur = sid;
                             lift(&mut next, &mut prev, e, matching[e as usize]);
-                            if required[local] {
+                            if required {
                                 required_left -= 1;
                                 if required_left == 0 {
-                                    let lin = stack.iter().map(|&(c, _)| entry_op[c as usize]);
+                                    let lin = stack.iter().map(|&(c, _, _)| entry_op[c as usize]);
                                     let lin = lin.collect();
                                     let r = PartOutcome::Linearizable;
                                     return finish(r, lin, Vec::new(), stats, &states, &memo);
@@ -174,10 +205,7 @@ pub(crate) fn check_part<M: Model>(
                             e = next[HEAD as usize];
                             advanced = true;
                         }
-                        Ok(false) => {
-                            bits[local / 64] &= !(1 << (local % 64));
-                            set_hash ^= zobrist[local];
-                        }
+                        Ok(false) => toggle(local, &mut r_bits, &mut u_bits, &mut r_hash),
                         Err(Full) => {
                             let r = PartOutcome::Unknown(UnknownReason::MemoryLimit);
                             return finish(r, best, best_unplaced, stats, &states, &memo);
@@ -190,21 +218,29 @@ pub(crate) fn check_part<M: Model>(
             }
         } else {
             // A return entry (or the end): its operation should have been linearized by now.
-            if stack.len() > best.len() || best.is_empty() && best_unplaced.is_empty() {
-                best = stack.iter().map(|&(c, _)| entry_op[c as usize]).collect();
-                best_unplaced = candidates(&next, &is_call, &entry_op, &required, tail);
+            if phase == 0 && nr < n {
+                phase = 1;
+                e = next[HEAD as usize];
+                continue;
             }
-            let Some((c, before)) = stack.pop() else {
+            if stack.len() > best.len() || best.is_empty() && best_unplaced.is_empty() {
+                best = stack
+                    .iter()
+                    .map(|&(c, _, _)| entry_op[c as usize])
+                    .collect();
+                best_unplaced = candidates(&next, &is_call, &entry_op, nr, tail);
+            }
+            let Some((c, before, was)) = stack.pop() else {
                 let r = PartOutcome::NotLinearizable;
                 return finish(r, best, best_unplaced, stats, &states, &memo);
             };
             let local = entry_op[c as usize] as usize;
-            if required[local] {
+            if local < nr {
                 required_left += 1;
             }
             cur = before;
-            bits[local / 64] &= !(1 << (local % 64));
-            set_hash ^= zobrist[local];
+            phase = was;
+            toggle(local, &mut r_bits, &mut u_bits, &mut r_hash);
             unlift(&mut next, &mut prev, c, matching[c as usize]);
             e = next[c as usize];
         }
@@ -212,18 +248,12 @@ pub(crate) fn check_part<M: Model>(
 }
 
 /// The operations with a known outcome that could go next: calls before the first return.
-fn candidates(
-    next: &[u32],
-    is_call: &[bool],
-    entry_op: &[u32],
-    required: &[bool],
-    tail: u32,
-) -> Vec<u32> {
+fn candidates(next: &[u32], is_call: &[bool], entry_op: &[u32], nr: usize, tail: u32) -> Vec<u32> {
     let mut out = Vec::new();
     let mut e = next[HEAD as usize];
     while e != tail && is_call[e as usize] {
         let local = entry_op[e as usize];
-        if required[local as usize] {
+        if (local as usize) < nr {
             out.push(local);
         }
         e = next[e as usize];

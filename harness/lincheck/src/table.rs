@@ -222,62 +222,132 @@ impl<S: Eq + Hash> StateTable<S> {
     }
 }
 
-/// Lowe's memo cache: the set of `(linearized set, state id)` configurations already seen.
-/// Linearized sets are bitsets of `stride` words, stored back to back.
+/// Lowe's memo cache of the configurations already seen, with subsumption for operations of
+/// unknown outcome.
+///
+/// A configuration is `(R, U, state)`: the linearized operations with a known outcome (`R`),
+/// those with an unknown outcome (`U`), and the state. Entries are grouped by `(R, state)`;
+/// each group keeps the `U` sets seen. A new configuration is skipped when its group holds a
+/// subset of its `U`: with the same state and the same required operations done, having
+/// applied fewer optional operations leaves at least the same choices (an unknown outcome may
+/// also never take effect, and its return is at +infinity, so it constrains nothing). With no
+/// unknown outcomes this is exactly Lowe's cache.
 pub(crate) struct Memo {
-    stride: usize,
-    bits: Vec<u64>,
-    states: Vec<u32>,
+    stride_r: usize,
+    stride_u: usize,
+    group_bits: Vec<u64>,
+    group_state: Vec<u32>,
+    group_head: Vec<u32>,
+    set_bits: Vec<u64>,
+    set_next: Vec<u32>,
     index: Index,
 }
 
+const NONE: u32 = u32::MAX;
+
 impl Memo {
-    pub(crate) fn new(stride: usize) -> Self {
+    /// A cache for `R` sets of `stride_r` words and `U` sets of `stride_u` words.
+    pub(crate) fn new(stride_r: usize, stride_u: usize) -> Self {
         Memo {
-            stride,
-            bits: Vec::new(),
-            states: Vec::new(),
+            stride_r,
+            stride_u,
+            group_bits: Vec::new(),
+            group_state: Vec::new(),
+            group_head: Vec::new(),
+            set_bits: Vec::new(),
+            set_next: Vec::new(),
             index: Index::new(),
         }
     }
 
+    /// Configurations stored.
     pub(crate) fn len(&self) -> usize {
-        self.states.len()
+        self.group_state.len().max(self.set_next.len())
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.bits.capacity() * 8 + self.states.capacity() * 4 + self.index.bytes()
+        self.group_bits.capacity() * 8
+            + self.group_state.capacity() * 4
+            + self.group_head.capacity() * 4
+            + self.set_bits.capacity() * 8
+            + self.set_next.capacity() * 4
+            + self.index.bytes()
     }
 
-    /// Adds the configuration; `Ok(false)` if it was already there.
+    /// Adds the configuration `(r, u, state)`; `Ok(false)` if it, or one that subsumes it,
+    /// was already there. `r_hash` is a hash of `r`.
     #[inline]
     pub(crate) fn insert(
         &mut self,
-        set_hash: u64,
-        set: &[u64],
+        r_hash: u64,
+        r: &[u64],
+        u: &[u64],
         state: u32,
         budget: usize,
     ) -> Result<bool, Full> {
-        let hash = fmix64(set_hash ^ u64::from(state).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let stride = self.stride;
-        let (bits, states) = (&self.bits, &self.states);
-        match self.index.find(hash, |i| {
+        let hash = fmix64(r_hash ^ u64::from(state).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let (sr, su) = (self.stride_r, self.stride_u);
+        let (bits, states) = (&self.group_bits, &self.group_state);
+        let found = self.index.find(hash, |i| {
             let i = i as usize;
-            states[i] == state && &bits[i * stride..(i + 1) * stride] == set
-        }) {
-            Ok(_) => Ok(false),
+            states[i] == state && &bits[i * sr..(i + 1) * sr] == r
+        });
+        let group = match found {
+            Ok(g) => {
+                if su == 0 {
+                    return Ok(false);
+                }
+                // Is a subset of `u` there? Meanwhile unlink the supersets of `u`, which `u`
+                // is about to subsume.
+                let mut prev = NONE;
+                let mut node = self.group_head[g as usize];
+                while node != NONE {
+                    let n = node as usize;
+                    let seen = &self.set_bits[n * su..(n + 1) * su];
+                    if seen.iter().zip(u).all(|(s, x)| s & !x == 0) {
+                        return Ok(false);
+                    }
+                    let next = self.set_next[n];
+                    if seen.iter().zip(u).all(|(s, x)| x & !s == 0) {
+                        if prev == NONE {
+                            self.group_head[g as usize] = next;
+                        } else {
+                            self.set_next[prev as usize] = next;
+                        }
+                    } else {
+                        prev = node;
+                    }
+                    node = next;
+                }
+                g
+            }
             Err(pos) => {
-                let id = u32::try_from(self.states.len()).map_err(|_| Full)?;
-                if id == u32::MAX {
+                let g = u32::try_from(self.group_state.len()).map_err(|_| Full)?;
+                if g == NONE {
                     return Err(Full);
                 }
-                reserve_one(&mut self.bits, stride, budget)?;
-                reserve_one(&mut self.states, 1, budget)?;
-                self.index.insert(pos, hash, id, budget)?;
-                self.bits.extend_from_slice(set);
-                self.states.push(state);
-                Ok(true)
+                reserve_one(&mut self.group_bits, sr, budget)?;
+                reserve_one(&mut self.group_state, 1, budget)?;
+                reserve_one(&mut self.group_head, 1, budget)?;
+                self.index.insert(pos, hash, g, budget)?;
+                self.group_bits.extend_from_slice(r);
+                self.group_state.push(state);
+                self.group_head.push(NONE);
+                if su == 0 {
+                    return Ok(true);
+                }
+                g
             }
+        };
+        let node = u32::try_from(self.set_next.len()).map_err(|_| Full)?;
+        if node == NONE {
+            return Err(Full);
         }
+        reserve_one(&mut self.set_bits, su, budget)?;
+        reserve_one(&mut self.set_next, 1, budget)?;
+        self.set_bits.extend_from_slice(u);
+        self.set_next.push(self.group_head[group as usize]);
+        self.group_head[group as usize] = node;
+        Ok(true)
     }
 }

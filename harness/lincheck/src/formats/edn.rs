@@ -66,6 +66,8 @@ pub(crate) struct Reader<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
+    /// The line of the last byte read that was not whitespace (where input ends, for errors).
+    last: usize,
 }
 
 fn is_delimiter(b: u8) -> bool {
@@ -83,6 +85,7 @@ impl<'a> Reader<'a> {
             text,
             pos: 0,
             line: first_line,
+            last: first_line,
         }
     }
 
@@ -99,6 +102,8 @@ impl<'a> Reader<'a> {
         self.pos += 1;
         if b == b'\n' {
             self.line += 1;
+        } else if !b.is_ascii_whitespace() {
+            self.last = self.line;
         }
         Some(b)
     }
@@ -228,7 +233,7 @@ impl<'a> Reader<'a> {
             Some(form) => Ok(form),
             None => {
                 let msg = format!("unexpected end of input: expected {what} (line {opened})");
-                Err(ParseError::new(self.line, msg))
+                Err(ParseError::new(self.last, msg))
             }
         }
     }
@@ -243,7 +248,7 @@ impl<'a> Reader<'a> {
                     let msg = format!(
                         "unexpected end of input: the {what} opened at line {opened} is not closed"
                     );
-                    return Err(ParseError::new(self.line, msg));
+                    return Err(ParseError::new(self.last, msg));
                 }
                 Some(b) if b == close => {
                     self.bump();
@@ -307,7 +312,7 @@ impl<'a> Reader<'a> {
                     let msg = format!(
                         "unexpected end of input: the string opened at line {opened} is not closed"
                     );
-                    return Err(ParseError::new(self.line, msg));
+                    return Err(ParseError::new(self.last, msg));
                 }
             }
         }
@@ -393,7 +398,7 @@ fn parse_collection(mut reader: Reader<'_>, open: u8) -> Result<History, ParseEr
                 let msg = format!(
                     "unexpected end of input: the history opened at line {opened} is not closed"
                 );
-                return Err(ParseError::new(reader.line(), msg));
+                return Err(ParseError::new(reader.last, msg));
             }
             Some(b) if b == close => {
                 reader.bump();

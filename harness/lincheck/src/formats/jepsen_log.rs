@@ -1,8 +1,8 @@
 //! Jepsen's log lines, as written by `jepsen.util/log-op`:
 //!
 //! ```text
-//! INFO  jepsen.util - 3	:invoke	:cas	[3 0]
-//! INFO  jepsen.util - 3	:ok	:cas	[3 0]
+//! INFO  jepsen.util - 3 :invoke :cas [3 0]
+//! INFO  jepsen.util - 3 :ok :cas [3 0]
 //! ```
 //!
 //! A line is an operation line when it has a `jepsen.util` token followed (after an optional
@@ -36,13 +36,20 @@ pub fn parse(text: &str) -> Result<History, ParseError> {
 
 /// Splits on whitespace, keeping each token's byte offset.
 fn tokens(line: &str) -> impl Iterator<Item = (usize, &str)> {
-    line.split(|c: char| c.is_whitespace())
-        .scan(0usize, |offset, tok| {
-            let start = *offset;
-            *offset += tok.len() + 1;
-            Some((start, tok))
-        })
-        .filter(|(_, tok)| !tok.is_empty())
+    let mut rest = line.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while rest.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let (start, _) = *rest.peek()?;
+        let mut end = line.len();
+        while let Some(&(i, c)) = rest.peek() {
+            if c.is_whitespace() {
+                end = i;
+                break;
+            }
+            rest.next();
+        }
+        Some((start, &line[start..end]))
+    })
 }
 
 fn parse_line(line: &str, number: usize) -> Result<Option<Event>, ParseError> {
