@@ -53,8 +53,9 @@ pub struct Found {
     pub replay_file: Option<PathBuf>,
     /// Errors writing it, if any (the counterexample is still reported).
     pub save_error: Option<String>,
+    /// The HTML report, written next to the replay file (model-based cases only).
+    pub html_file: Option<PathBuf>,
 }
-
 /// What a search did.
 pub struct FuzzResult {
     /// Cases run.
@@ -88,6 +89,42 @@ pub fn shrink_and_explain(
     failing: RunReport,
     strategy: &str,
 ) -> (Shrunk, Counterexample, Option<String>) {
+    let (shrunk, counterexample, error, _) = shrink_explain_render(run, cfg, failing, strategy);
+    (shrunk, counterexample, error)
+}
+
+/// The HTML report of a counterexample: the history drawn like Porcupine's visualization, with
+/// the counterexample's text above it. `None` when the run was not a model-based case.
+pub fn render_html(title: &str, counterexample: &Counterexample) -> Option<String> {
+    let mut report = counterexample.case.as_ref()?.history.clone()?;
+    report.model = title.to_string();
+    Some(weft_lincheck::html::render_with_story(
+        &report,
+        title,
+        &counterexample.to_string(),
+    ))
+}
+
+/// Where the HTML report of a replay file goes: beside it, with `.html`.
+pub fn html_path(replay_file: &std::path::Path) -> PathBuf {
+    let name = replay_file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let stem = name
+        .strip_suffix(".weft-replay.json")
+        .or_else(|| name.strip_suffix(".json"))
+        .unwrap_or(&name);
+    replay_file.with_file_name(format!("{stem}.html"))
+}
+
+/// Shrinks, explains, and writes the HTML report beside the replay file.
+pub fn shrink_explain_render(
+    run: &RunFn<'_>,
+    cfg: &FuzzConfig,
+    failing: RunReport,
+    strategy: &str,
+) -> (Shrunk, Counterexample, Option<String>, Option<PathBuf>) {
     let mut save_error = save(cfg, &failing, strategy).err();
     let quiet = |source: Source| run(source, false);
     let shrunk = shrink(&quiet, failing, &cfg.shrink);
@@ -109,9 +146,16 @@ pub fn shrink_and_explain(
             .push_str(" [warning: replaying the shrunk run did not fail again: nondeterminism?]");
         c
     };
-    (shrunk, counterexample, save_error)
+    let mut html_file = None;
+    if let (Some(path), Some(page)) = (&cfg.replay_file, render_html(&cfg.name, &counterexample)) {
+        let html = html_path(path);
+        match std::fs::write(&html, page) {
+            Ok(()) => html_file = Some(html),
+            Err(e) => save_error = Some(format!("{}: {e}", html.display())),
+        }
+    }
+    (shrunk, counterexample, save_error, html_file)
 }
-
 /// Runs up to `cfg.cases` cases; on the first failure, shrinks and explains it.
 pub fn fuzz(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzResult {
     let mut steps_estimate = 100;
@@ -138,8 +182,8 @@ pub fn fuzz(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzResult {
             notes: Vec::new(),
             case: report.case.clone(),
         };
-        let (shrunk, counterexample, save_error) =
-            shrink_and_explain(run, cfg, report, cfg.strategy.name());
+        let (shrunk, counterexample, save_error, html_file) =
+            shrink_explain_render(run, cfg, report, cfg.strategy.name());
         return FuzzResult {
             cases_run: case + 1,
             found: Some(Found {
@@ -150,6 +194,7 @@ pub fn fuzz(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzResult {
                 counterexample,
                 replay_file: cfg.replay_file.clone(),
                 save_error,
+                html_file,
             }),
         };
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use weft::fuzz::{fuzz, FuzzConfig};
 use weft::model::{run_case, Gen, Shape, StateMachine, Var, Vars};
 use weft::net::{call, Addr, Endpoint, Request};
-use weft::shrink::{nondefault_execution, shrink, ShrinkConfig};
+use weft::shrink::{nondefault_execution, ShrinkConfig};
 use weft::strategy::{Rates, StrategyKind};
 use weft::{Config, FailureKind, RunReport, Sim, Source};
 

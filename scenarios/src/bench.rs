@@ -100,6 +100,33 @@ fn canary_shrink(seeds: u64) -> Row {
     }
 }
 
+/// Runs needed to find the canary's failure, median over `seeds` seeds, per strategy.
+fn canary_runs_to_failure(strategy: StrategyKind, seeds: u64) -> Row {
+    let canary = weft_scenarios::canary::Canary;
+    let mut runs = Vec::new();
+    for seed in 0..seeds {
+        let found = (0..1000u64).position(|case| {
+            let s = strategy.build(case_seed(seed, case), Rates::default(), 3, 30);
+            canary
+                .run(&Setup::default(), Source::generate(s))
+                .outcome
+                .failure()
+                .is_some()
+        });
+        runs.push(found.map_or(1001, |n| n as u64 + 1));
+    }
+    runs.sort_unstable();
+    Row {
+        name: format!("canary runs to failure ({})", strategy.name()),
+        value: runs[runs.len() / 2] as f64,
+        unit: "runs (median)",
+        detail: format!(
+            "{seeds} seeds; max {}; each run a fresh generated case",
+            runs[runs.len() - 1]
+        ),
+    }
+}
+
 pub fn run(args: BenchArgs) -> u8 {
     let scale = |n: u64| ((n as f64 * args.scale).ceil() as u64).max(1);
     let wanted =
@@ -112,6 +139,8 @@ pub fn run(args: BenchArgs) -> u8 {
             scale(20_000),
         ));
         rows.push(canary_shrink(scale(20)));
+        rows.push(canary_runs_to_failure(StrategyKind::Random, scale(20)));
+        rows.push(canary_runs_to_failure(StrategyKind::Pct, scale(20)));
     }
     if wanted("chaos") {
         rows.push(throughput(&weft_scenarios::chaos::Chaos, &[], scale(2_000)));

@@ -102,7 +102,8 @@ pub fn run(args: FuzzArgs) -> u8 {
             "cases_to_failure": found.map(|f| f.cases_to_failure),
             "failure_kind": found.map(|f| f.counterexample.failure.kind.name()),
             "shrunk": shrunk,
-            "replay_file": found.and_then(|f| f.replay_file.as_ref()).map(|p| p.display().to_string()),
+                        "replay_file": found.and_then(|f| f.replay_file.as_ref()).map(|p| p.display().to_string()),
+            "html_file": found.and_then(|f| f.html_file.as_ref()).map(|p| p.display().to_string()),
             "counterexample": found.map(|f| f.counterexample.to_string()),
         });
         println!("{object}");

@@ -152,3 +152,45 @@ fn html_report_renders_without_script_errors() {
     }
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// The HTML report of a shrunk counterexample (`weft fuzz` writes it beside the replay file):
+/// the counterexample's text above the clients' lanes, rendered without script errors.
+#[test]
+fn counterexample_report_renders_without_script_errors() {
+    let Some(chromium) = find_chromium() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium is not installed, and CI must run this test (apt-get install -y chromium)");
+        }
+        eprintln!("\n*** SKIPPED counterexample_report_renders_without_script_errors: chromium is not installed ***\n");
+        return;
+    };
+    let work = std::env::temp_dir().join(format!("weft-cx-html-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let replay = work.join("canary.weft-replay.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["fuzz", "canary", "--seed", "2", "--json", "--replay-out"])
+        .arg(&replay)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let page = work.join("canary.html");
+    assert_eq!(v["html_file"], page.display().to_string());
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("Interleaving: the default order"),
+        "the counterexample text is on the page"
+    );
+    let dom = dump_dom(&chromium, &page, &work);
+    let root = dom.lines().find(|l| l.contains("<html")).unwrap_or("");
+    assert!(!dom.contains("data-weft-error=\""), "script error: {root}");
+    assert!(
+        root.contains("data-weft-rendered=\"ok\""),
+        "not rendered: {root}"
+    );
+    assert!(
+        dom.contains("<tr class=\"unplaced\">"),
+        "the operation that cannot be placed is marked"
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}

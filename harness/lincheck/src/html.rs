@@ -10,12 +10,19 @@ use crate::report::Report;
 
 /// The page for `report`, titled `title` (for example the history's file name).
 pub fn render(report: &Report, title: &str) -> String {
+    render_with_story(report, title, "")
+}
+
+/// The page for `report` with a preformatted text shown above the timeline (weft uses it for
+/// a counterexample's commands, interleaving and violation). An empty story is not shown.
+pub fn render_with_story(report: &Report, title: &str, story: &str) -> String {
     let data = serde_json::to_string(report).unwrap_or_else(|_| "null".to_string());
     let title_json = serde_json::to_string(title).unwrap_or_else(|_| "\"\"".to_string());
     let fills = [
         ("__TITLE_TEXT__", escape_html(title)),
         ("__TITLE_JSON__", escape_script(&title_json)),
         ("__REPORT_JSON__", escape_script(&data)),
+        ("__STORY_TEXT__", escape_html(story)),
     ];
     // One pass over the template, so that filled-in text is never searched for markers.
     let mut out = String::with_capacity(TEMPLATE.len() + data.len() + 256);

@@ -40,16 +40,56 @@ pub(crate) fn execute<M: StateMachine + Sync>(
             commands,
             structure: case.structure.clone(),
             violation: None,
+            history: None,
         },
     }));
-    let main = drive(model.clone(), system, case, shared.clone());
+    let ops: Ops<M> = Rc::new(RefCell::new(Vec::new()));
+    let main = drive(model.clone(), system, case, shared.clone(), ops.clone());
     let (mut report, _) = sim.run(main);
     let mut info = std::mem::take(&mut shared.borrow_mut().info);
     if !parallel {
         info.branches = 0;
     }
+    if record_trace {
+        info.history = Some(history_report(&**model, &ops.borrow()));
+    }
     report.case = Some(info);
     report
+}
+
+/// One operation of a case, as the linearizability checker sees it.
+type Op<M> = Operation<(Var, <M as StateMachine>::Command), <M as StateMachine>::Result>;
+type Ops<M> = Rc<RefCell<Vec<Op<M>>>>;
+
+/// The whole case as a history (prefix and branches, with logical call and return times),
+/// checked from the initial state: what the HTML report draws.
+fn history_report<M: StateMachine + Sync>(model: &M, ops: &[Op<M>]) -> weft_lincheck::Report {
+    let mut vars = Vars::default();
+    for op in ops {
+        if let Some(result) = &op.output {
+            vars.set(op.input.0, result.clone());
+        }
+    }
+    let adapter = Adapter {
+        model,
+        init: model.init(),
+        vars: &vars,
+    };
+    let config = CheckConfig {
+        threads: 1,
+        timeout: Some(std::time::Duration::from_secs(10)), // hygiene: allowed (outside the simulation)
+        ..CheckConfig::default()
+    };
+    match weft_lincheck::check(&adapter, ops, &config) {
+        Ok(result) => weft_lincheck::Report::new("model", &adapter, ops, &result),
+        Err(e) => {
+            let empty =
+                weft_lincheck::check(&adapter, &[], &config).expect("an empty history checks");
+            let mut report = weft_lincheck::Report::new("model", &adapter, &[], &empty);
+            report.model = format!("model (history could not be checked: {e})");
+            report
+        }
+    }
 }
 
 fn violation(shared: &Rc<RefCell<Shared>>, text: String) -> ! {
@@ -62,6 +102,7 @@ async fn drive<M: StateMachine + Sync>(
     system: M::System,
     case: TestCase<M::Command>,
     shared: Rc<RefCell<Shared>>,
+    ops: Ops<M>,
 ) {
     let TestCase {
         prefix, branches, ..
@@ -72,6 +113,7 @@ async fn drive<M: StateMachine + Sync>(
         client: "prefix".to_string(),
         ops: Vec::new(),
     });
+    let clock = Rc::new(Cell::new(0u64));
     for (i, command) in prefix.iter().enumerate() {
         let var = Var(i);
         let blocking = model.blocking(&state, command);
@@ -81,7 +123,17 @@ async fn drive<M: StateMachine + Sync>(
             result: None,
             blocking,
         });
+        clock.set(clock.get() + 1);
+        ops.borrow_mut()
+            .push(Operation::unknown(0, (var, command.clone()), clock.get()));
         let result = model.run(&system, command, &vars).await;
+        clock.set(clock.get() + 1);
+        if !model.is_unknown(&result) {
+            let mut ops = ops.borrow_mut();
+            let last = ops.len() - 1;
+            ops[last].output = Some(result.clone());
+            ops[last].ret = clock.get();
+        }
         shared.borrow_mut().info.clients[0].ops[i].result = Some(format!("{result:?}"));
         if let Err(why) = model.postcondition(&state, command, &result, &vars) {
             violation(
@@ -109,9 +161,7 @@ async fn drive<M: StateMachine + Sync>(
     }
 
     // The parallel part.
-    let clock = Rc::new(Cell::new(0u64));
-    let ops: Rc<RefCell<Vec<Operation<(Var, M::Command), M::Result>>>> =
-        Rc::new(RefCell::new(Vec::new()));
+    let prefix_ops = ops.borrow().len();
     let mut handles = Vec::new();
     let mut next_var = prefix.len();
     for (b, branch) in branches.into_iter().enumerate() {
@@ -168,7 +218,7 @@ async fn drive<M: StateMachine + Sync>(
     for handle in handles {
         let _ = handle.await;
     }
-    let ops = std::mem::take(&mut *ops.borrow_mut());
+    let ops: Vec<_> = ops.borrow()[prefix_ops..].to_vec();
     for op in &ops {
         if let Some(result) = &op.output {
             vars.set(op.input.0, result.clone());
@@ -252,12 +302,7 @@ struct Adapter<'a, M: StateMachine> {
 }
 
 impl<M: StateMachine> Adapter<'_, M> {
-    fn apply(
-        &self,
-        state: &M::State,
-        i: usize,
-        ops: &[Operation<(Var, M::Command), M::Result>],
-    ) -> Option<M::State> {
+    fn apply(&self, state: &M::State, i: usize, ops: &[Op<M>]) -> Option<M::State> {
         use weft_lincheck::Model;
         self.step(state, &ops[i].input, ops[i].output.as_ref())
     }

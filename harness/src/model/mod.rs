@@ -156,7 +156,7 @@ pub trait StateMachine: 'static {
 }
 
 /// What a model-based test case did, attached to its [`crate::RunReport`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct CaseInfo {
     /// Commands of the sequential prefix, then of each branch (client 1, 2...).
     pub clients: Vec<ClientOps>,
@@ -169,8 +169,11 @@ pub struct CaseInfo {
     pub structure: Structure,
     /// The violated postcondition or invariant, with expected and observed values.
     pub violation: Option<String>,
+    /// The whole case as a checked history, for the HTML report (runs with the trace
+    /// recorded only).
+    #[serde(skip)]
+    pub history: Option<weft_lincheck::Report>,
 }
-
 /// The commands one client ran.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ClientOps {
@@ -193,16 +196,19 @@ pub struct OpRecord {
     pub blocking: bool,
 }
 
-/// Where each command's and each branch's generation decisions are, as indices among the
+/// A span of generation decisions, `[start, end)`.
+pub type Span = (usize, usize);
+
+/// Where each command's and each branch's generation decisions are as indices among the
 /// run's `Generate` decisions: `[start, end)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Structure {
     /// Spans of the prefix commands (each begins with its "one more command" flag).
-    pub prefix: Vec<(usize, usize)>,
+    pub prefix: Vec<Span>,
     /// Index of the flag that ends the prefix (or the prefix length limit).
     pub prefix_end: usize,
     /// Index of the branch-count decision, if one was drawn.
     pub branch_count_at: Option<usize>,
     /// Per branch: its whole span and its command spans.
-    pub branches: Vec<((usize, usize), Vec<(usize, usize)>)>,
+    pub branches: Vec<(Span, Vec<Span>)>,
 }

@@ -7,7 +7,7 @@
 //! next run, as proptest-regressions does.
 
 use super::{execute, generate, Counterexample, Shape, StateMachine};
-use crate::fuzz::{fuzz, shrink_and_explain, Found, FuzzConfig};
+use crate::fuzz::{fuzz, shrink_explain_render, Found, FuzzConfig};
 use crate::replay::ReplayFile;
 use crate::shrink::ShrinkConfig;
 use crate::sim::RunReport;
@@ -250,6 +250,7 @@ impl<M: StateMachine + Sync> Checker<M> {
                 counterexample,
                 replay_file: Some(path.to_path_buf()),
                 save_error: None,
+                html_file: None,
             }
         });
         let _ = cfg;
@@ -286,8 +287,8 @@ impl<M: StateMachine + Sync> Checker<M> {
                 replay_file: Some(path.clone()),
                 ..cfg.clone()
             };
-            let (shrunk, counterexample, save_error) =
-                shrink_and_explain(&run, &cfg, report, "regression");
+            let (shrunk, counterexample, save_error, html_file) =
+                shrink_explain_render(&run, &cfg, report, "regression");
             return Some(Found {
                 cases_to_failure: 1,
                 case_seed: file.seed.unwrap_or(0),
@@ -296,6 +297,7 @@ impl<M: StateMachine + Sync> Checker<M> {
                 counterexample,
                 replay_file: Some(path),
                 save_error,
+                html_file,
             });
         }
         None
@@ -326,6 +328,9 @@ pub fn failure_message(name: &str, seed: u64, found: &Found) -> String {
     }
     text.push_str("\n\n");
     text.push_str(&found.counterexample.to_string());
+    if let Some(html) = &found.html_file {
+        text.push_str(&format!("\nHTML report: {}\n", html.display()));
+    }
     if let Some(e) = &found.save_error {
         text.push_str(&format!("\n(could not save the replay file: {e})\n"));
     }
