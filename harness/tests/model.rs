@@ -410,3 +410,136 @@ fn check_panics_with_the_counterexample() {
         "{message}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Faults as commands: a durable store whose planted bug is a missing fsync. The model has a
+// `Crash` command (crash and restart the node), which shrinks like any other command. Minimal
+// counterexample: put, crash, get.
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum DurableOp {
+    Put(u8),
+    Get,
+    Crash,
+}
+
+async fn durable_server(fsync: bool) {
+    // Bind before anything that yields: clients may start as soon as start-up code first waits.
+    let endpoint = Endpoint::<Request<DurableOp, Option<u8>>>::bind(1).unwrap();
+    let mut value = match weft::disk::read("value").await {
+        Ok(bytes) => bytes.last().copied(),
+        Err(_) => None,
+    };
+    loop {
+        let (_, request) = endpoint.recv().await;
+        match request.body {
+            DurableOp::Put(v) => {
+                weft::disk::append("value", &[v]).await.unwrap();
+                if fsync {
+                    weft::disk::fsync("value").await.unwrap();
+                }
+                value = Some(v);
+                request.reply(None);
+            }
+            DurableOp::Get => request.reply(value),
+            DurableOp::Crash => unreachable!("crashes are done by the test driver"),
+        }
+    }
+}
+
+struct Durable {
+    fsync: bool,
+}
+
+impl StateMachine for Durable {
+    type State = Option<u8>;
+    type Command = DurableOp;
+    type Result = Option<u8>;
+    type System = Addr;
+
+    fn setup(&self, sim: &mut Sim) -> Addr {
+        let fsync = self.fsync;
+        Addr::new(sim.add_node("store", move || durable_server(fsync)), 1)
+    }
+    fn init(&self) -> Option<u8> {
+        None
+    }
+    fn command(&self, _: &Option<u8>, gen: &mut Gen) -> DurableOp {
+        match gen.below(3) {
+            0 => DurableOp::Get,
+            1 => DurableOp::Put(gen.below(5) as u8),
+            _ => DurableOp::Crash,
+        }
+    }
+    fn next_state(&self, state: &Option<u8>, op: &DurableOp, _: Var) -> Option<u8> {
+        match op {
+            DurableOp::Put(v) => Some(*v),
+            _ => *state,
+        }
+    }
+    fn postcondition(
+        &self,
+        state: &Option<u8>,
+        op: &DurableOp,
+        result: &Option<u8>,
+        _: &Vars<Option<u8>>,
+    ) -> Result<(), String> {
+        match op {
+            DurableOp::Get if result != state => Err(format!("expected {state:?}, got {result:?}")),
+            _ => Ok(()),
+        }
+    }
+    async fn run(&self, server: &Addr, op: &DurableOp, _: &Vars<Option<u8>>) -> Option<u8> {
+        if *op == DurableOp::Crash {
+            weft::node::crash(server.node);
+            weft::time::sleep(Duration::from_millis(1)).await;
+            weft::node::restart(server.node);
+            weft::time::sleep(Duration::from_millis(1)).await;
+            return None;
+        }
+        call(*server, op.clone(), Duration::from_secs(1))
+            .await
+            .expect("the store is up")
+    }
+}
+
+#[test]
+fn fault_commands_shrink_like_any_other_command() {
+    let correct = weft::check(Durable { fsync: true })
+        .name("durable")
+        .cases(1000)
+        .regressions(None)
+        .report();
+    if let Some(f) = &correct.found {
+        panic!("synced writes must survive crashes:\n{}", f.counterexample);
+    }
+    let report = weft::check(Durable { fsync: false })
+        .name("durable")
+        .cases(1000)
+        .regressions(None)
+        .report();
+    let found = report.found.expect("the missing fsync is found");
+    let ops: Vec<&str> = found.shrunk.report.case.as_ref().unwrap().clients[0]
+        .ops
+        .iter()
+        .map(|o| o.command.as_str())
+        .collect();
+    assert_eq!(ops, ["Put(0)", "Crash", "Get"]);
+}
+
+#[test]
+fn the_shrink_time_bound_is_reported_when_it_cuts_shrinking_short() {
+    let model = Rc::new(Kv { buggy: true });
+    let shape = Shape::sequential();
+    let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+    let mut cfg = fuzz_config("kv", 0, 2000);
+    cfg.shrink.time_max = Duration::ZERO;
+    let found = fuzz(&run, &cfg).found.expect("found");
+    let why = found.shrunk.cut_short.clone().expect("cut short");
+    assert!(why.contains("time bound"), "{why}");
+    let message = weft::model::failure_message("kv", 0, &found);
+    assert!(
+        message.contains("shrinking stopped early") && message.contains("may not be minimal"),
+        "{message}"
+    );
+}
