@@ -153,6 +153,20 @@ pub fn shrink_explain_render(
             Ok(()) => html_file = Some(html),
             Err(e) => save_error = Some(format!("{}: {e}", html.display())),
         }
+        // The history, in weft's JSON Lines format, for `weft check-history` and other tools.
+        let events = counterexample
+            .case
+            .as_ref()
+            .map(|c| c.events.as_slice())
+            .unwrap_or_default();
+        let lines: String = events
+            .iter()
+            .map(|e| weft_lincheck::formats::jsonl::to_line(e) + "\n")
+            .collect();
+        let history = html_path(path).with_extension("history.jsonl");
+        if let Err(e) = std::fs::write(&history, lines) {
+            save_error = Some(format!("{}: {e}", history.display()));
+        }
     }
     (shrunk, counterexample, save_error, html_file)
 }

@@ -144,8 +144,13 @@ fn weft_fuzz_reports_json_and_its_replay_file_reproduces_the_shrunk_run() {
     let r: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
     assert_eq!(r["failure_kind"], "check");
     assert_eq!(r["nondefault_decisions"], 1);
+    // The history, in weft's JSON Lines format, beside the replay file.
+    let history = std::fs::read_to_string(dir.join("canary.history.jsonl")).unwrap();
+    let parsed = weft::lincheck::Format::Jsonl
+        .parse(&history)
+        .expect("a valid history");
+    assert_eq!(parsed.ops.len(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
-
     let bad = weft()
         .args(["fuzz", "canary", "--bug", "nope"])
         .output()

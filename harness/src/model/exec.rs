@@ -41,6 +41,7 @@ pub(crate) fn execute<M: StateMachine + Sync>(
             structure: case.structure.clone(),
             violation: None,
             history: None,
+            events: Vec::new(),
         },
     }));
     let ops: Ops<M> = Rc::new(RefCell::new(Vec::new()));
@@ -52,6 +53,7 @@ pub(crate) fn execute<M: StateMachine + Sync>(
     }
     if record_trace {
         info.history = Some(history_report(&**model, &ops.borrow()));
+        info.events = history_events(&**model, &ops.borrow());
     }
     report.case = Some(info);
     report
@@ -61,7 +63,42 @@ pub(crate) fn execute<M: StateMachine + Sync>(
 type Op<M> = Operation<(Var, <M as StateMachine>::Command), <M as StateMachine>::Result>;
 type Ops<M> = Rc<RefCell<Vec<Op<M>>>>;
 
-/// The whole case as a history (prefix and branches, with logical call and return times),
+/// The whole case as a history in weft's JSON Lines event format: an invocation at each call
+/// (`f` is the command, `value` null) and an `ok` at each return (`value` the result), or an
+/// `info` for an unknown outcome; `time` is the logical clock of the case.
+fn history_events<M: StateMachine>(model: &M, ops: &[Op<M>]) -> Vec<weft_lincheck::Event> {
+    use weft_lincheck::{Event, EventType, Value};
+    let mut events: Vec<(u64, usize, Event)> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let f = model.describe(&op.input.1);
+        let mut invoke = Event::new(op.client, EventType::Invoke, &f, Value::Nil, Value::Nil);
+        invoke.time = Some(op.call);
+        events.push((op.call, i, invoke));
+        let (kind, value, at) = match &op.output {
+            Some(result) => (EventType::Ok, Value::Str(format!("{result:?}")), op.ret),
+            None => (EventType::Info, Value::Nil, u64::MAX),
+        };
+        let mut done = Event::new(op.client, kind, &f, Value::Nil, value);
+        done.time = (at != u64::MAX).then_some(at);
+        events.push((at, i, done));
+    }
+    events.sort_by_key(|(at, i, _)| (*at, *i));
+    // Unknown outcomes end the history; give them the last time so every event has one.
+    let last = events
+        .iter()
+        .filter_map(|(_, _, e)| e.time)
+        .max()
+        .unwrap_or(0);
+    events
+        .into_iter()
+        .map(|(_, _, mut e)| {
+            e.time.get_or_insert(last + 1);
+            e
+        })
+        .collect()
+}
+
+/// The whole case as a history (prefix and branches with logical call and return times),
 /// checked from the initial state: what the HTML report draws.
 fn history_report<M: StateMachine + Sync>(model: &M, ops: &[Op<M>]) -> weft_lincheck::Report {
     let mut vars = Vars::default();

@@ -173,6 +173,10 @@ pub struct CaseInfo {
     /// recorded only).
     #[serde(skip)]
     pub history: Option<weft_lincheck::Report>,
+    /// The same history as events of weft's JSON Lines format (runs with the trace recorded
+    /// only).
+    #[serde(skip)]
+    pub events: Vec<weft_lincheck::Event>,
 }
 /// The commands one client ran.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
