@@ -170,50 +170,136 @@ pub fn shrink_explain_render(
     }
     (shrunk, counterexample, save_error, html_file)
 }
+/// PCT's estimate of a run's length (its change points are drawn below it). Fixed, so that a
+/// case depends only on the seed and its index, whatever ran before it or on which thread.
+const PCT_STEPS_ESTIMATE: u64 = 200;
+
+/// Runs case `k` of `shard`.
+fn case_report(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64) -> RunReport {
+    let case = shard.index + k * shard.count;
+    let strategy = cfg.strategy.build(
+        case_seed(cfg.seed, case),
+        cfg.rates.clone(),
+        cfg.pct_depth,
+        PCT_STEPS_ESTIMATE,
+    );
+    run(Source::generate(strategy), false)
+}
+
+/// Shrinks and explains the failing case `k` of `shard`, whose run is `report`.
+fn found_at(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64, report: RunReport) -> Found {
+    let original = summary(&report);
+    let (shrunk, counterexample, save_error, html_file) =
+        shrink_explain_render(run, cfg, report, cfg.strategy.name());
+    Found {
+        cases_to_failure: k + 1,
+        case_seed: case_seed(cfg.seed, shard.index + k * shard.count),
+        original,
+        shrunk,
+        counterexample,
+        replay_file: cfg.replay_file.clone(),
+        save_error,
+        html_file,
+    }
+}
+
 /// Runs up to `cfg.cases` cases; on the first failure, shrinks and explains it.
 pub fn fuzz(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzResult {
-    let mut steps_estimate = 100;
-    for case in 0..cfg.cases {
-        let seed = case_seed(cfg.seed, case);
-        let strategy = cfg
-            .strategy
-            .build(seed, cfg.rates.clone(), cfg.pct_depth, steps_estimate);
-        let report = run(Source::generate(strategy), false);
-        steps_estimate = steps_estimate.max(report.steps);
-        if report.outcome.failure().is_none() {
-            continue;
+    for k in 0..cfg.cases {
+        let report = case_report(run, cfg, Shard::ALL, k);
+        if report.outcome.failure().is_some() {
+            return FuzzResult {
+                cases_run: k + 1,
+                found: Some(found_at(run, cfg, Shard::ALL, k, report)),
+            };
         }
-        let original_summary = RunReport {
-            outcome: report.outcome.clone(),
-            steps: report.steps,
-            sim_time_ns: report.sim_time_ns,
-            trace_hash: report.trace_hash,
-            log: report.log.clone(),
-            divergence: None,
-            trace: None,
-            task_names: Vec::new(),
-            node_names: Vec::new(),
-            notes: Vec::new(),
-            case: report.case.clone(),
-        };
-        let (shrunk, counterexample, save_error, html_file) =
-            shrink_explain_render(run, cfg, report, cfg.strategy.name());
-        return FuzzResult {
-            cases_run: case + 1,
-            found: Some(Found {
-                cases_to_failure: case + 1,
-                case_seed: seed,
-                original: original_summary,
-                shrunk,
-                counterexample,
-                replay_file: cfg.replay_file.clone(),
-                save_error,
-                html_file,
-            }),
-        };
     }
     FuzzResult {
         cases_run: cfg.cases,
         found: None,
+    }
+}
+
+/// Which part of a search this process runs: cases whose index is `index` modulo `count`
+/// (for splitting one search across machines with the same seed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, below `count`.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole search.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `K/N`.
+    pub fn parse(text: &str) -> Option<Shard> {
+        let (k, n) = text.split_once('/')?;
+        let (index, count) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+        (count > 0 && index < count).then_some(Shard { index, count })
+    }
+}
+
+/// Like [`fuzz`], on `jobs` threads and over one shard of the case indices. The failure
+/// reported is the one with the lowest case index (every lower index of the shard is run), so
+/// the result does not depend on the number of threads. `cases` counts the shard's cases.
+pub fn fuzz_parallel(
+    run: &(dyn Fn(Source, bool) -> RunReport + Sync),
+    cfg: &FuzzConfig,
+    jobs: usize,
+    shard: Shard,
+) -> FuzzResult {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let jobs = jobs.max(1) as u64;
+    let first_failure = AtomicU64::new(u64::MAX);
+    let ran = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for job in 0..jobs {
+            let (first_failure, ran) = (&first_failure, &ran);
+            scope.spawn(move || {
+                let mut k = job;
+                while k < cfg.cases && k < first_failure.load(Ordering::Relaxed) {
+                    let report = case_report(run, cfg, shard, k);
+                    ran.fetch_add(1, Ordering::Relaxed);
+                    if report.outcome.failure().is_some() {
+                        first_failure.fetch_min(k, Ordering::Relaxed);
+                        return;
+                    }
+                    k += jobs;
+                }
+            });
+        }
+    });
+    let k = first_failure.load(Ordering::Relaxed);
+    if k == u64::MAX {
+        return FuzzResult {
+            cases_run: ran.load(Ordering::Relaxed),
+            found: None,
+        };
+    }
+    // Re-run the failing case (deterministic) and shrink it on this thread.
+    let report = case_report(run, cfg, shard, k);
+    FuzzResult {
+        cases_run: ran.load(Ordering::Relaxed),
+        found: Some(found_at(run, cfg, shard, k, report)),
+    }
+}
+
+/// A copy of a report without its trace (kept as the "original" of a found failure).
+fn summary(report: &RunReport) -> RunReport {
+    RunReport {
+        outcome: report.outcome.clone(),
+        steps: report.steps,
+        sim_time_ns: report.sim_time_ns,
+        trace_hash: report.trace_hash,
+        log: report.log.clone(),
+        divergence: None,
+        trace: None,
+        task_names: Vec::new(),
+        node_names: Vec::new(),
+        notes: Vec::new(),
+        case: report.case.clone(),
     }
 }

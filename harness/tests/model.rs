@@ -543,3 +543,39 @@ fn the_shrink_time_bound_is_reported_when_it_cuts_shrinking_short() {
         "{message}"
     );
 }
+
+#[test]
+fn parallel_fuzzing_finds_the_same_failure_whatever_the_thread_count() {
+    use weft::fuzz::{fuzz_parallel, Shard};
+    let shape = Shape::sequential();
+    // A model per run: the closure must be shareable across threads.
+    let run = |source: Source, record: bool| {
+        run_case(&Rc::new(Kv { buggy: true }), &shape, source, record)
+    };
+    let whole = fuzz(&run, &fuzz_config("kv", 9, 3000))
+        .found
+        .expect("found");
+    for jobs in [1, 2, 3] {
+        let found = fuzz_parallel(&run, &fuzz_config("kv", 9, 3000), jobs, Shard::ALL)
+            .found
+            .expect("found");
+        assert_eq!(
+            found.cases_to_failure, whole.cases_to_failure,
+            "jobs {jobs}"
+        );
+        assert_eq!(
+            found.shrunk.report.log, whole.shrunk.report.log,
+            "jobs {jobs}"
+        );
+    }
+    // Two shards split the same search: the earlier of their first failures is the whole
+    // search's first failure.
+    let first = |index| {
+        let shard = Shard { index, count: 2 };
+        let found = fuzz_parallel(&run, &fuzz_config("kv", 9, 3000), 2, shard)
+            .found
+            .expect("found");
+        index + (found.cases_to_failure - 1) * 2
+    };
+    assert_eq!(first(0).min(first(1)), whole.cases_to_failure - 1);
+}

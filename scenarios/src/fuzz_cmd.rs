@@ -3,7 +3,7 @@
 use crate::commands::{scenario, setup};
 use serde_json::json;
 use std::path::PathBuf;
-use weft::fuzz::{fuzz, FuzzConfig};
+use weft::fuzz::{fuzz_parallel, FuzzConfig, Shard};
 use weft::scenario::Setup;
 use weft::shrink::ShrinkConfig;
 use weft::strategy::{Rates, StrategyKind};
@@ -37,8 +37,18 @@ pub struct FuzzArgs {
     /// Where to write the replay file (default: weft-failures/<scenario>-seed<N>.weft-replay.json).
     #[arg(long)]
     pub replay_out: Option<PathBuf>,
+    /// Threads running cases (0: every core). The failure reported does not depend on it.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Run only shard K of N (cases whose index is K modulo N), to split one search across
+    /// machines that use the same seed.
+    #[arg(long, value_parser = parse_shard, default_value = "0/1")]
+    pub shard: Shard,
 }
 
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text).ok_or_else(|| format!("{text:?} is not K/N with K < N"))
+}
 pub fn run(args: FuzzArgs) -> u8 {
     let scenario = match scenario(&args.scenario) {
         Ok(s) => s,
@@ -78,7 +88,11 @@ pub fn run(args: FuzzArgs) -> u8 {
         };
         scenario.run(&setup, source)
     };
-    let result = fuzz(&run, &cfg);
+    let jobs = match args.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let result = fuzz_parallel(&run, &cfg, jobs, args.shard);
     let found = result.found.as_ref();
     if args.json {
         let shrunk = found.map(|f| {
@@ -96,7 +110,9 @@ pub fn run(args: FuzzArgs) -> u8 {
             "scenario": scenario.name(),
             "bugs": args.bugs,
             "strategy": strategy.name(),
-            "seed": args.seed,
+                        "seed": args.seed,
+            "jobs": jobs,
+            "shard": format!("{}/{}", args.shard.index, args.shard.count),
             "cases_run": result.cases_run,
             "found": found.is_some(),
             "cases_to_failure": found.map(|f| f.cases_to_failure),
@@ -148,6 +164,8 @@ pub fn demo(args: DemoArgs) -> u8 {
         shrink_time: 60,
         json: false,
         replay_out: None,
+        jobs: 1,
+        shard: Shard::ALL,
     });
     match code {
         1 => {
