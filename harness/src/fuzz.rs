@@ -37,6 +37,25 @@ pub struct FuzzConfig {
     pub replay_command: String,
 }
 
+impl FuzzConfig {
+    /// A search of `cases` cases from `seed` with the random strategy, default rates and
+    /// shrink bounds, writing no file.
+    pub fn new(name: &str, seed: u64, cases: u64) -> FuzzConfig {
+        FuzzConfig {
+            name: name.to_string(),
+            setup: serde_json::Value::Null,
+            seed,
+            cases,
+            strategy: StrategyKind::Random,
+            pct_depth: 3,
+            rates: Rates::default(),
+            shrink: ShrinkConfig::default(),
+            replay_file: None,
+            replay_command: "weft replay {}".to_string(),
+        }
+    }
+}
+
 /// A failure found and shrunk.
 pub struct Found {
     /// 1-based index of the failing case.
@@ -56,6 +75,7 @@ pub struct Found {
     /// The HTML report, written next to the replay file (model-based cases only).
     pub html_file: Option<PathBuf>,
 }
+
 /// What a search did.
 pub struct FuzzResult {
     /// Cases run.
@@ -68,16 +88,12 @@ fn save(cfg: &FuzzConfig, report: &RunReport, strategy: &str) -> Result<(), Stri
     let Some(path) = &cfg.replay_file else {
         return Ok(());
     };
-    let file = ReplayFile::new(
+    let file = ReplayFile::of_report(
         &cfg.name,
         cfg.setup.clone(),
         Some(cfg.seed),
         strategy,
-        &report.log,
-        report.outcome.failure().cloned(),
-        report.trace_hash,
-        report.steps,
-        report.sim_time_ns,
+        report,
     );
     file.save(path).map_err(|e| e.to_string())
 }

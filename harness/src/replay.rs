@@ -111,6 +111,27 @@ impl ReplayFile {
         }
     }
 
+    /// The replay file of `report`, a run of `scenario` configured by `config`.
+    pub fn of_report(
+        scenario: &str,
+        config: serde_json::Value,
+        seed: Option<u64>,
+        strategy: &str,
+        report: &crate::sim::RunReport,
+    ) -> ReplayFile {
+        ReplayFile::new(
+            scenario,
+            config,
+            seed,
+            strategy,
+            &report.log,
+            report.outcome.failure().cloned(),
+            report.trace_hash,
+            report.steps,
+            report.sim_time_ns,
+        )
+    }
+
     /// Parses and validates a replay file's text.
     pub fn parse(text: &str) -> Result<ReplayFile, ReplayError> {
         let value: serde_json::Value =

@@ -13,7 +13,7 @@
 //! its time and candidate bounds can cut it short, and then it says so.
 
 use crate::decision::{Decision, DecisionKind, DecisionLog};
-use crate::model::Structure;
+use crate::model::{Span, Structure};
 use crate::sim::{FailureKind, RunReport};
 use crate::source::Source;
 use std::time::{Duration, Instant}; // hygiene: allowed (shrinking runs outside the simulation)
@@ -148,54 +148,59 @@ impl Shrinker<'_> {
         self.current.case.as_ref().map(|c| c.structure.clone())
     }
 
+    /// Tries a structural edit of the generation decisions, alone and then paired with the
+    /// execution [`variants`] (a deleted command takes its steps with it, so the decisions
+    /// that matter may now come earlier).
+    fn attempt_with_variants(&mut self, generation: &[Decision], execution: &[Decision]) -> bool {
+        self.attempt(generation, execution)
+            || variants(execution)
+                .iter()
+                .any(|e| self.attempt(generation, e))
+    }
+
+    /// Tries candidate execution sequences in order until one is kept.
+    fn try_each(
+        &mut self,
+        generation: &[Decision],
+        candidates: impl IntoIterator<Item = Vec<Decision>>,
+    ) -> bool {
+        candidates.into_iter().any(|e| self.attempt(generation, &e))
+    }
+
     /// Deletes whole commands, largest groups first; then branches; then moves branch
     /// commands into the prefix.
     fn commands_pass(&mut self) -> bool {
         let mut progress = false;
-        'restart: loop {
-            let Some(s) = self.structure() else {
-                return progress;
-            };
+        while let Some(s) = self.structure() {
             let (generation, execution) = split(&self.current.log);
-            // Each deletion: the spans to delete and the index of their section's end flag.
-            // The end flag is set to 0: a section that was full drew its end flag without
-            // reading it, and once shorter it would read it.
-            let mut deletions: Vec<(Vec<(usize, usize)>, usize)> = Vec::new();
+            let mut candidates: Vec<Vec<Decision>> = Vec::new();
+            // Each deletion: the spans to delete, and their section's end flag, set to 0 (a
+            // section that was full drew its end flag without reading it; once shorter it
+            // would read it).
+            let mut deletions: Vec<(Span, usize)> = Vec::new();
             let n = s.prefix.len();
             let mut size = n / 2;
             while size > 1 {
                 for start in (0..=n - size).rev().step_by(size) {
-                    deletions.push((s.prefix[start..start + size].to_vec(), s.prefix_end));
+                    deletions.push((
+                        (s.prefix[start].0, s.prefix[start + size - 1].1),
+                        s.prefix_end,
+                    ));
                 }
                 size /= 2;
             }
             for &((_, branch_end), ref branch) in s.branches.iter().rev() {
-                for &span in branch.iter().rev() {
-                    deletions.push((vec![span], branch_end - 1));
-                }
+                deletions.extend(branch.iter().rev().map(|&span| (span, branch_end - 1)));
             }
-            for &span in s.prefix.iter().rev() {
-                deletions.push((vec![span], s.prefix_end));
-            }
-            for (group, end_flag) in deletions {
-                let (start, end) = (group[0].0, group[group.len() - 1].1);
+            deletions.extend(s.prefix.iter().rev().map(|&span| (span, s.prefix_end)));
+            for ((start, end), end_flag) in deletions {
                 let mut g = generation.clone();
                 g[end_flag].value = 0;
                 g.drain(start..end);
-                if self.attempt(&g, &execution) {
-                    progress = true;
-                    continue 'restart;
-                }
-                // A deleted command takes its steps with it, so the decisions that matter
-                // may now come earlier: try again with them shifted.
-                for e in variants(&execution) {
-                    if self.attempt(&g, &e) {
-                        progress = true;
-                        continue 'restart;
-                    }
-                }
+                candidates.push(g);
             }
-            // Whole branches.
+            // Whole branches: removed (with the branch count lowered) when there are more than
+            // two, else emptied.
             for &((start, end), ref commands) in s.branches.iter().rev() {
                 let mut g = generation.clone();
                 match s.branch_count_at {
@@ -203,27 +208,16 @@ impl Shrinker<'_> {
                         g.drain(start..end);
                         g[at].value -= 1;
                     }
+                    _ if commands.is_empty() => continue,
                     _ => {
-                        if commands.is_empty() {
-                            continue;
-                        }
                         g[end - 1].value = 0;
                         g.drain(commands[0].0..commands[commands.len() - 1].1);
                     }
                 }
-                if self.attempt(&g, &execution) {
-                    progress = true;
-                    continue 'restart;
-                }
-                for e in variants(&execution) {
-                    if self.attempt(&g, &e) {
-                        progress = true;
-                        continue 'restart;
-                    }
-                }
+                candidates.push(g);
             }
-            // Move the first command of a branch to the end of the prefix.
-            for &((_, branch_end), ref commands) in s.branches.iter() {
+            // The first command of a branch moved to the end of the prefix.
+            for &((_, branch_end), ref commands) in &s.branches {
                 let Some(&(start, end)) = commands.first() else {
                     continue;
                 };
@@ -232,70 +226,69 @@ impl Shrinker<'_> {
                 let moved: Vec<Decision> = g.drain(start..end).collect();
                 let at = s.prefix_end.min(g.len());
                 g.splice(at..at, moved);
-                if self.attempt(&g, &execution) {
-                    progress = true;
-                    continue 'restart;
-                }
+                candidates.push(g);
             }
-            return progress;
+            if !candidates
+                .iter()
+                .any(|g| self.attempt_with_variants(g, &execution))
+            {
+                break;
+            }
+            progress = true;
         }
+        progress
     }
 
     /// Execution decisions: zero a whole suffix, then each non-default decision; delete it;
     /// lower it.
     fn execution_pass(&mut self) -> bool {
         let mut progress = false;
-        'restart: loop {
+        loop {
             let (generation, execution) = split(&self.current.log);
             let nondefault: Vec<usize> = (0..execution.len())
                 .filter(|&i| execution[i].value != 0)
                 .collect();
-            // Zero everything from a point on (halving the point).
-            let mut from = nondefault.first().copied().unwrap_or(0);
-            while !nondefault.is_empty() && from < execution.len() {
-                let mut e = execution.clone();
-                for d in &mut e[from..] {
-                    d.value = 0;
-                }
-                if e != execution && self.attempt(&generation, &e) {
-                    progress = true;
-                    continue 'restart;
-                }
-                from = from + (execution.len() - from).div_ceil(2);
-                if from >= execution.len() {
+            let Some(&first) = nondefault.first() else {
+                return progress;
+            };
+            // Zero everything from a point on, the point moving halfway to the end each time.
+            let mut points = vec![first];
+            while let Some(&p) = points.last() {
+                let next = p + (execution.len() - p).div_ceil(2);
+                if next >= execution.len() {
                     break;
                 }
+                points.push(next);
             }
-            for &i in &nondefault {
+            let with = |f: &dyn Fn(&mut Vec<Decision>)| {
                 let mut e = execution.clone();
-                e[i].value = 0;
-                if self.attempt(&generation, &e) {
-                    progress = true;
-                    continue 'restart;
-                }
+                f(&mut e);
+                e
+            };
+            let suffixes = points
+                .iter()
+                .map(|&p| with(&|e| e[p..].iter_mut().for_each(|d| d.value = 0)));
+            let zeroed = nondefault.iter().map(|&i| with(&|e| e[i].value = 0));
+            let deleted = nondefault.iter().rev().map(|&i| {
+                with(&|e| {
+                    e.remove(i);
+                })
+            });
+            let lowered = nondefault.iter().flat_map(|&i| {
+                let v = execution[i].value;
+                [v / 2, v - 1]
+                    .into_iter()
+                    .filter(move |&l| l != 0 && l != v)
+                    .map(move |l| (i, l))
+            });
+            let lowered = lowered.map(|(i, l)| with(&|e| e[i].value = l));
+            if !self.try_each(
+                &generation,
+                suffixes.chain(zeroed).chain(deleted).chain(lowered),
+            ) {
+                return progress;
             }
-            for &i in nondefault.iter().rev() {
-                let mut e = execution.clone();
-                e.remove(i);
-                if self.attempt(&generation, &e) {
-                    progress = true;
-                    continue 'restart;
-                }
-            }
-            for &i in &nondefault {
-                for lower in [execution[i].value / 2, execution[i].value - 1] {
-                    if lower == 0 || lower == execution[i].value {
-                        continue;
-                    }
-                    let mut e = execution.clone();
-                    e[i].value = lower;
-                    if self.attempt(&generation, &e) {
-                        progress = true;
-                        continue 'restart;
-                    }
-                }
-            }
-            return progress;
+            progress = true;
         }
     }
 

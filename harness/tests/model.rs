@@ -6,7 +6,7 @@ use std::time::Duration;
 use weft::fuzz::{fuzz, FuzzConfig};
 use weft::model::{run_case, Gen, Shape, StateMachine, Var, Vars};
 use weft::net::{call, Addr, Endpoint, Request};
-use weft::shrink::{nondefault_execution, ShrinkConfig};
+use weft::shrink::nondefault_execution;
 use weft::strategy::{Rates, StrategyKind};
 use weft::{Config, FailureKind, RunReport, Sim, Source};
 
@@ -111,20 +111,8 @@ impl StateMachine for Kv {
 }
 
 fn fuzz_config(name: &str, seed: u64, cases: u64) -> FuzzConfig {
-    FuzzConfig {
-        name: name.to_string(),
-        setup: serde_json::Value::Null,
-        seed,
-        cases,
-        strategy: StrategyKind::Random,
-        pct_depth: 3,
-        rates: Rates::default(),
-        shrink: ShrinkConfig::default(),
-        replay_file: None,
-        replay_command: String::new(),
-    }
+    FuzzConfig::new(name, seed, cases)
 }
-
 fn assert_local_minimum(run: &dyn Fn(Source) -> RunReport, shrunk: &RunReport) {
     if let Err(why) = weft::shrink::check_local_minimum(run, shrunk) {
         panic!("not a local minimum: {why}");

@@ -11,17 +11,7 @@ use weft_lincheck::{CheckConfig, Format, History};
 use weft_models::catalog::{check_history, Params};
 
 fn data_dir() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    for c in [
-        root.join("../shared/data/porcupine"),
-        root.join("shared/data/porcupine"),
-    ] {
-        if c.join("README.md").is_file() {
-            return c;
-        }
-    }
-    eprintln!("the histories are missing: expected ../shared/data/porcupine beside the repository");
-    std::process::exit(2);
+    weft_models::testdata::porcupine_dir().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn load(path: &PathBuf, format: Format) -> (History, Duration) {

@@ -38,3 +38,4 @@ pub mod catalog;
 pub mod kv;
 pub mod register;
 pub mod set;
+pub mod testdata;

@@ -5,23 +5,8 @@ use std::time::Duration;
 use weft_lincheck::{CheckConfig, Format};
 use weft_models::catalog::{check_history, Params};
 
-/// `shared/data/porcupine`, beside the repository (CI) or inside it.
 fn data_dir() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        root.join("../shared/data/porcupine"),
-        root.join("shared/data/porcupine"),
-    ];
-    for c in &candidates {
-        if c.join("README.md").is_file() {
-            return c.clone();
-        }
-    }
-    panic!(
-        "the ground-truth histories are missing: looked for {} and {}",
-        candidates[0].display(),
-        candidates[1].display()
-    );
+    weft_models::testdata::porcupine_dir().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn verdict(file: &PathBuf, format: Format, model: &str) -> String {

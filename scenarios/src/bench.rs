@@ -5,7 +5,6 @@ use serde_json::json;
 use std::time::Instant;
 use weft::fuzz::{fuzz, FuzzConfig};
 use weft::scenario::{Scenario, Setup};
-use weft::shrink::ShrinkConfig;
 use weft::strategy::{case_seed, Rates, StrategyKind};
 use weft::Source;
 
@@ -70,18 +69,7 @@ fn canary_shrink(seeds: u64) -> Row {
     let mut times = Vec::new();
     let mut candidates = Vec::new();
     for seed in 0..seeds {
-        let cfg = FuzzConfig {
-            name: "canary".to_string(),
-            setup: serde_json::Value::Null,
-            seed,
-            cases: 1000,
-            strategy: StrategyKind::Random,
-            pct_depth: 3,
-            rates: Rates::default(),
-            shrink: ShrinkConfig::default(),
-            replay_file: None,
-            replay_command: String::new(),
-        };
+        let cfg = FuzzConfig::new("canary", seed, 1000);
         let found = fuzz(&run, &cfg).found.expect("the canary fails");
         times.push(found.shrunk.elapsed.as_secs_f64() * 1000.0);
         candidates.push(found.shrunk.candidates);

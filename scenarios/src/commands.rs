@@ -117,9 +117,10 @@ pub fn run(args: RunArgs) -> u8 {
                 args.seed
             ))
         });
-        let file = replay_file_of(
+        let config = serde_json::to_value(&setup).expect("setup serializes");
+        let file = ReplayFile::of_report(
             scenario.name(),
-            &setup,
+            config,
             Some(args.seed),
             kind.name(),
             &report,
@@ -135,26 +136,6 @@ pub fn run(args: RunArgs) -> u8 {
         &report,
         replay_file.as_ref(),
         args.json,
-    )
-}
-
-pub fn replay_file_of(
-    name: &str,
-    setup: &Setup,
-    seed: Option<u64>,
-    strategy: &str,
-    report: &RunReport,
-) -> ReplayFile {
-    ReplayFile::new(
-        name,
-        serde_json::to_value(setup).expect("setup serializes"),
-        seed,
-        strategy,
-        &report.log,
-        report.outcome.failure().cloned(),
-        report.trace_hash,
-        report.steps,
-        report.sim_time_ns,
     )
 }
 

@@ -1,26 +1,20 @@
 //! The canary, model-based: found, shrunk to 2 clients with 1 increment each and the single
 //! preemption that matters, explained in a stable text pinned by a snapshot.
 
-use std::process::Command;
+mod common;
+use common::weft;
+
 use weft::fuzz::{fuzz, FuzzConfig};
 use weft::scenario::{Scenario, Setup};
-use weft::shrink::{nondefault_execution, ShrinkConfig};
-use weft::strategy::{Rates, StrategyKind};
+use weft::shrink::nondefault_execution;
+use weft::strategy::StrategyKind;
 use weft::{DecisionKind, Source};
 use weft_scenarios::canary::Canary;
 
 fn config(seed: u64, strategy: StrategyKind) -> FuzzConfig {
     FuzzConfig {
-        name: "canary".to_string(),
-        setup: serde_json::json!({}),
-        seed,
-        cases: 1000,
         strategy,
-        pct_depth: 3,
-        rates: Rates::default(),
-        shrink: ShrinkConfig::default(),
-        replay_file: None,
-        replay_command: "weft replay {}".to_string(),
+        ..FuzzConfig::new("canary", seed, 1000)
     }
 }
 
@@ -87,10 +81,6 @@ fn the_canary_counterexample_reads_well() {
         .found
         .expect("found");
     insta::assert_snapshot!(found.counterexample.to_string());
-}
-
-fn weft() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
 }
 
 #[test]

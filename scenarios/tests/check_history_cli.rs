@@ -5,21 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn data_dir() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        root.join("../shared/data/porcupine"),
-        root.join("shared/data/porcupine"),
-    ];
-    for c in &candidates {
-        if c.join("README.md").is_file() {
-            return c.clone();
-        }
-    }
-    panic!(
-        "the ground-truth histories are missing: looked for {} and {}",
-        candidates[0].display(),
-        candidates[1].display()
-    );
+    weft_models::testdata::porcupine_dir().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn weft(args: &[&str]) -> Output {

@@ -1,7 +1,9 @@
 //! The acceptance checks of the simulation core, on the bundled scenarios.
 
+mod common;
+use common::{json_of, tempdir, weft};
+
 use std::collections::BTreeSet;
-use std::process::Command;
 use weft::scenario::{Scenario, Setup};
 use weft::strategy::{Rates, StrategyKind};
 use weft::{EventKind, RunReport, Source};
@@ -16,10 +18,6 @@ fn traced() -> Setup {
         record_trace: true,
         ..Setup::default()
     }
-}
-
-fn weft() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
 }
 
 /// 1,000 seeds of the chaos workload (three nodes, every fault kind on), each run twice, give
@@ -84,12 +82,6 @@ fn chaos_is_deterministic_over_1000_seeds_with_every_fault_kind() {
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), all);
 }
 
-fn json_of(output: &std::process::Output) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout}"))
-}
-
 /// A fresh process running the binary computes the same trace hash as this process.
 #[test]
 fn a_fresh_process_reproduces_the_trace_hash() {
@@ -132,18 +124,6 @@ fn a_fresh_process_reproduces_the_trace_hash() {
             );
         }
     }
-}
-
-fn tempdir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "weft-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A failing seed, its replay file, and the replay reproduce the failure and the hash.
