@@ -8,7 +8,7 @@
 //! gets returned, and every other value is one `DEAD` node. A state is one node per key plus
 //! an incrementally maintained hash: comparing, hashing and storing it is cheap, and exact.
 
-use std::collections::HashMap;
+use std::collections::HashMap; // hygiene: allowed (interning for the checker, outside the simulation; never iterated)
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use weft_lincheck::{Model, Operation};
@@ -179,7 +179,7 @@ impl Kv {
         ops: &[Operation<KvOp, KvResult>],
         per_key: bool,
     ) -> (Kv, Vec<Operation<KvInput, KvOutput>>) {
-        let mut key_ids: HashMap<&str, u32> = HashMap::new();
+        let mut key_ids: HashMap<&str, u32> = HashMap::new(); // hygiene: allowed (lookups only)
         let mut keys: Vec<String> = Vec::new();
         let mut texts: Vec<String> = Vec::new();
         let mut reads: Vec<Vec<&str>> = Vec::new();
@@ -202,7 +202,7 @@ impl Kv {
             .iter()
             .map(|r| Trie::build(r.iter().copied()))
             .collect();
-        let mut owned_ids: HashMap<String, u32> = HashMap::new();
+        let mut owned_ids: HashMap<String, u32> = HashMap::new(); // hygiene: allowed (lookups only)
         let mut intern = |s: &str, texts: &mut Vec<String>| -> u32 {
             if let Some(&id) = owned_ids.get(s) {
                 return id;

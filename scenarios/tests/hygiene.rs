@@ -36,14 +36,15 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ),
 ];
 
-/// Files that run inside a simulation. The checker (`harness/lincheck`) and the command-line
-/// front end run outside it and are not scanned.
+/// Files that run inside a simulation (the models' `run` methods do). The checker
+/// (`harness/lincheck`) and the command-line front end run outside it and are not scanned.
 fn simulated_sources(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut dirs = vec![
         root.join("harness/src"),
         root.join("systems-under-test"),
         root.join("scenarios/src"),
+        root.join("models/src"),
     ];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -129,7 +130,8 @@ fn the_scan_catches_each_forbidden_call() {
     let src = dir.join("systems-under-test/x/src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::create_dir_all(dir.join("harness/src")).unwrap();
-    std::fs::create_dir_all(dir.join("scenarios/src")).unwrap();
+        std::fs::create_dir_all(dir.join("scenarios/src")).unwrap();
+    std::fs::create_dir_all(dir.join("models/src")).unwrap();
     let body: String = FORBIDDEN
         .iter()
         .map(|(p, _)| format!("let x = {p}();\n"))
