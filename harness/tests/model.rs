@@ -127,7 +127,8 @@ fn a_sequential_bug_shrinks_to_its_minimal_command_count() {
     for seed in 0..5 {
         let result = fuzz(&run, &fuzz_config("kv", seed, 2000));
         let found = result.found.expect("the tombstone bug is found");
-        let case = found.shrunk.report.case.as_ref().unwrap();
+        // The explained counterexample carries the commands as text.
+        let case = found.counterexample.case.as_ref().unwrap();
         assert_eq!(case.commands, 4, "seed {seed}:\n{}", found.counterexample);
         let ops: Vec<&str> = case.clients[0]
             .ops
@@ -304,7 +305,7 @@ fn proptest_and_quickcheck_generators_draw_deterministically_from_the_stream() {
             &model,
             &shape,
             Source::generate(StrategyKind::Random.build(seed, Rates::default(), 3, 100)),
-            false,
+            true,
         );
         let ops: Vec<String> = report.case.unwrap().clients[0]
             .ops
@@ -325,7 +326,7 @@ fn proptest_and_quickcheck_generators_draw_deterministically_from_the_stream() {
         );
     }
     // And replaying the decisions regenerates the same values.
-    let replayed = run_case(&model, &shape, Source::replay(log), false);
+    let replayed = run_case(&model, &shape, Source::replay(log), true);
     let b: Vec<String> = replayed.case.unwrap().clients[0]
         .ops
         .iter()
@@ -507,7 +508,7 @@ fn fault_commands_shrink_like_any_other_command() {
         .regressions(None)
         .report();
     let found = report.found.expect("the missing fsync is found");
-    let ops: Vec<&str> = found.shrunk.report.case.as_ref().unwrap().clients[0]
+    let ops: Vec<&str> = found.counterexample.case.as_ref().unwrap().clients[0]
         .ops
         .iter()
         .map(|o| o.command.as_str())

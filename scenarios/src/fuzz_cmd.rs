@@ -99,7 +99,7 @@ pub fn run(args: FuzzArgs) -> u8 {
             let case = f.shrunk.report.case.as_ref();
             json!({
                 "commands": case.map_or(0, |c| c.commands),
-                "branches": case.map_or(0, |c| c.clients.iter().skip(1).filter(|b| !b.ops.is_empty()).count()),
+                                "branches": case.map_or(0, |c| c.branch_sizes.iter().filter(|&&n| n > 0).count()),
                 "nondefault_decisions": weft::shrink::nondefault_execution(&f.shrunk.report.log).len(),
                 "shrink_ms": f.shrunk.elapsed.as_millis() as u64,
                 "candidates": f.shrunk.candidates,

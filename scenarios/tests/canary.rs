@@ -36,7 +36,7 @@ fn the_canary_shrinks_to_two_clients_one_increment_each_and_one_preemption() {
                 .found
                 .unwrap_or_else(|| panic!("{strategy:?} seed {seed}: not found in 1,000 runs"));
             let report = &found.shrunk.report;
-            let case = report.case.as_ref().unwrap();
+            let case = found.counterexample.case.as_ref().unwrap();
             let clients: Vec<(String, Vec<String>)> = case
                 .clients
                 .iter()

@@ -130,7 +130,7 @@ fn the_scan_catches_each_forbidden_call() {
     let src = dir.join("systems-under-test/x/src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::create_dir_all(dir.join("harness/src")).unwrap();
-        std::fs::create_dir_all(dir.join("scenarios/src")).unwrap();
+    std::fs::create_dir_all(dir.join("scenarios/src")).unwrap();
     std::fs::create_dir_all(dir.join("models/src")).unwrap();
     let body: String = FORBIDDEN
         .iter()

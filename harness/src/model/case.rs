@@ -18,9 +18,9 @@ pub struct Shape {
     pub parallel: bool,
     /// Most commands in the (sequential) prefix.
     pub prefix_max: usize,
-    /// Most parallel branches (at least 2).
+    /// Most parallel branches (2 to 8).
     pub branches_max: usize,
-    /// Most commands per branch.
+    /// Most commands per branch (at most 255).
     pub branch_max: usize,
     /// Most interleavings visited when checking that preconditions hold in every
     /// interleaving; a command whose check would visit more is not generated.
@@ -171,37 +171,78 @@ fn every_interleaving_allowed<M: StateMachine>(
 ) -> bool {
     let mut all: Vec<&[(Var, M::Command)]> = done.iter().map(Vec::as_slice).collect();
     all.push(current);
-    let mut positions = vec![0; all.len()];
-    let mut visited = 0;
-    explore(model, state, &all, &mut positions, &mut visited, budget)
+    let mut search = Interleavings {
+        model,
+        branches: &all,
+        positions: 0,
+        seen: Seen::default(),
+        budget,
+    };
+    search.explore(state)
 }
 
-fn explore<M: StateMachine>(
-    model: &M,
-    state: &M::State,
-    branches: &[&[(Var, M::Command)]],
-    positions: &mut [usize],
-    visited: &mut usize,
+/// Configurations already explored: (position in each branch, packed a byte per branch, and
+/// model state). Only queried, never iterated, and with a fixed hasher: deterministic.
+type Seen<S> = std::collections::HashSet<(u64, S), std::hash::BuildHasherDefault<FxHasher>>; // hygiene: allowed (lookups only, fixed hasher)
+
+/// A small fast hasher (rustc's Fx): fixed, so the same on every run and platform.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+struct Interleavings<'a, M: StateMachine> {
+    model: &'a M,
+    branches: &'a [&'a [(Var, M::Command)]],
+    /// Position in each branch, a byte per branch (at most 8 branches of 255 commands).
+    positions: u64,
+    seen: Seen<M::State>,
     budget: usize,
-) -> bool {
-    *visited += 1;
-    if *visited > budget {
-        return false;
-    }
-    for b in 0..branches.len() {
-        let Some((var, command)) = branches[b].get(positions[b]) else {
-            continue;
-        };
-        if !model.precondition(state, command) {
+}
+
+impl<M: StateMachine> Interleavings<'_, M> {
+    /// Whether every interleaving from here keeps every precondition. A configuration
+    /// reached again by another path has the same future, so it is explored once.
+    fn explore(&mut self, state: &M::State) -> bool {
+        if !self.seen.insert((self.positions, state.clone())) {
+            return true;
+        }
+        if self.seen.len() > self.budget {
             return false;
         }
-        let next = model.next_state(state, command, *var);
-        positions[b] += 1;
-        let ok = explore(model, &next, branches, positions, visited, budget);
-        positions[b] -= 1;
-        if !ok {
-            return false;
+        for b in 0..self.branches.len() {
+            let position = (self.positions >> (8 * b)) & 0xff;
+            let Some((var, command)) = self.branches[b].get(position as usize) else {
+                continue;
+            };
+            if !self.model.precondition(state, command) {
+                return false;
+            }
+            let next = self.model.next_state(state, command, *var);
+            self.positions += 1 << (8 * b);
+            let ok = self.explore(&next);
+            self.positions -= 1 << (8 * b);
+            if !ok {
+                return false;
+            }
         }
+        true
     }
-    true
 }

@@ -16,6 +16,31 @@ use weft_lincheck::{CheckConfig, Operation, Verdict};
 
 struct Shared {
     info: CaseInfo,
+    /// Record the commands and results as text (only runs being explained need it).
+    explain: bool,
+}
+
+impl Shared {
+    fn client(&mut self, name: impl FnOnce() -> String) {
+        if self.explain {
+            self.info.clients.push(ClientOps {
+                client: name(),
+                ops: Vec::new(),
+            });
+        }
+    }
+
+    fn call(&mut self, client: usize, op: impl FnOnce() -> OpRecord) {
+        if self.explain {
+            self.info.clients[client].ops.push(op());
+        }
+    }
+
+    fn result(&mut self, client: usize, k: usize, text: impl FnOnce() -> String) {
+        if self.explain {
+            self.info.clients[client].ops[k].result = Some(text());
+        }
+    }
 }
 
 /// Runs `case` with decisions from `source`. The report's `case` holds what happened.
@@ -37,12 +62,14 @@ pub(crate) fn execute<M: StateMachine + Sync>(
         info: CaseInfo {
             clients: Vec::new(),
             branches: case.branches.len(),
+            branch_sizes: case.branches.iter().map(Vec::len).collect(),
             commands,
             structure: case.structure.clone(),
             violation: None,
             history: None,
             events: Vec::new(),
         },
+        explain: record_trace,
     }));
     let ops: Ops<M> = Rc::new(RefCell::new(Vec::new()));
     let main = drive(model.clone(), system, case, shared.clone(), ops.clone());
@@ -146,15 +173,12 @@ async fn drive<M: StateMachine + Sync>(
     } = case;
     let mut state = model.init();
     let mut vars: Vars<M::Result> = Vars::default();
-    shared.borrow_mut().info.clients.push(ClientOps {
-        client: "prefix".to_string(),
-        ops: Vec::new(),
-    });
+    shared.borrow_mut().client(|| "prefix".to_string());
     let clock = Rc::new(Cell::new(0u64));
     for (i, command) in prefix.iter().enumerate() {
         let var = Var(i);
         let blocking = model.blocking(&state, command);
-        shared.borrow_mut().info.clients[0].ops.push(OpRecord {
+        shared.borrow_mut().call(0, || OpRecord {
             var: i,
             command: model.describe(command),
             result: None,
@@ -171,7 +195,7 @@ async fn drive<M: StateMachine + Sync>(
             ops[last].output = Some(result.clone());
             ops[last].ret = clock.get();
         }
-        shared.borrow_mut().info.clients[0].ops[i].result = Some(format!("{result:?}"));
+        shared.borrow_mut().result(0, i, || format!("{result:?}"));
         if let Err(why) = model.postcondition(&state, command, &result, &vars) {
             violation(
                 &shared,
@@ -203,10 +227,7 @@ async fn drive<M: StateMachine + Sync>(
     let mut next_var = prefix.len();
     for (b, branch) in branches.into_iter().enumerate() {
         let client = b + 1;
-        shared.borrow_mut().info.clients.push(ClientOps {
-            client: format!("client {client}"),
-            ops: Vec::new(),
-        });
+        shared.borrow_mut().client(|| format!("client {client}"));
         let first_var = next_var;
         next_var += branch.len();
         let (model, system, clock, ops, shared) = (
@@ -233,7 +254,7 @@ async fn drive<M: StateMachine + Sync>(
                     ));
                     ops.len() - 1
                 };
-                shared.borrow_mut().info.clients[client].ops.push(OpRecord {
+                shared.borrow_mut().call(client, || OpRecord {
                     var: var.0,
                     command: model.describe(&command),
                     result: None,
@@ -246,8 +267,9 @@ async fn drive<M: StateMachine + Sync>(
                     ops[index].output = Some(result.clone());
                     ops[index].ret = clock.get();
                 }
-                shared.borrow_mut().info.clients[client].ops[k].result =
-                    Some(format!("{result:?}"));
+                shared
+                    .borrow_mut()
+                    .result(client, k, || format!("{result:?}"));
                 local.set(var, result);
             }
         }));

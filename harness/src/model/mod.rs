@@ -158,10 +158,13 @@ pub trait StateMachine: 'static {
 /// What a model-based test case did, attached to its [`crate::RunReport`].
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CaseInfo {
-    /// Commands of the sequential prefix, then of each branch (client 1, 2...).
+    /// Commands of the sequential prefix, then of each branch (client 1, 2...), with their
+    /// results, as text: recorded in runs with the trace recorded (explained runs) only.
     pub clients: Vec<ClientOps>,
     /// Number of parallel branches (0 for a sequential test).
     pub branches: usize,
+    /// Number of commands in each branch.
+    pub branch_sizes: Vec<usize>,
     /// Total number of commands.
     pub commands: usize,
     /// Spans of generation decisions, for the shrinker.
