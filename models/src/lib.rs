@@ -36,5 +36,7 @@
 pub mod cas_register;
 pub mod catalog;
 pub mod kv;
+pub mod pool;
+pub mod pool_queue;
 pub mod register;
 pub mod set;

@@ -106,7 +106,7 @@ pub enum JobError {
 #[derive(Clone)]
 enum QueueMsg<J, R> {
     Submit { job: J, reply_to: Addr },
-    Done { worker: Worker, result: R },
+    Done { worker: Worker, id: u64, result: R },
     Down { task: TaskId },
 }
 
@@ -114,19 +114,22 @@ impl<J: Debug, R: Debug> Debug for QueueMsg<J, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QueueMsg::Submit { job, .. } => write!(f, "submit({job:?})"),
-            QueueMsg::Done { worker, result } => write!(f, "done({worker:?}: {result:?})"),
+            QueueMsg::Done { worker, result, .. } => write!(f, "done({worker:?}: {result:?})"),
             QueueMsg::Down { task } => write!(f, "down(task {})", task.index()),
         }
     }
 }
 
-/// A job sent to a worker.
+/// A job sent to a worker, with the queue's number for it.
 #[derive(Clone)]
-struct Run<J>(J);
+struct Run<J> {
+    id: u64,
+    job: J,
+}
 
 impl<J: Debug> Debug for Run<J> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "run({:?})", self.0)
+        write!(f, "run({:?})", self.job)
     }
 }
 
@@ -203,6 +206,7 @@ enum Mode {
 }
 
 struct Queued<J> {
+    id: u64,
     job: J,
     reply_to: Addr,
 }
@@ -214,8 +218,11 @@ struct Server<J, R> {
     bugs: Bugs,
     mode: Mode,
     queue: VecDeque<Queued<J>>,
-    /// Workers running a job, with the job's reply address.
-    busy: BTreeMap<TaskId, Addr>,
+    /// Workers running a job, with the job's number.
+    busy: BTreeMap<TaskId, u64>,
+    /// Where each dispatched job's answer goes.
+    answers: BTreeMap<u64, Addr>,
+    next_job: u64,
     /// Workers the queue has asked to be told about when they end.
     monitored: BTreeSet<TaskId>,
 }
@@ -248,6 +255,8 @@ async fn serve<J: Clone + Debug + 'static, R: Clone + Debug + 'static>(
         mode: Mode::Ready,
         queue: VecDeque::new(),
         busy: BTreeMap::new(),
+        answers: BTreeMap::new(),
+        next_job: 0,
         monitored: BTreeSet::new(),
     };
     s.endpoint.send(ready, (queue_addr, pool));
@@ -255,7 +264,7 @@ async fn serve<J: Clone + Debug + 'static, R: Clone + Debug + 'static>(
         let (_, message) = s.endpoint.recv().await;
         match message {
             QueueMsg::Submit { job, reply_to } => s.submit(job, reply_to).await,
-            QueueMsg::Done { worker, result } => s.done(worker, result).await,
+            QueueMsg::Done { worker, id, result } => s.done(worker, id, result).await,
             QueueMsg::Down { task } => s.down(task).await,
         }
     }
@@ -270,13 +279,17 @@ async fn worker<J: Clone + Debug + 'static, R: Clone + Debug + 'static>(
 ) {
     let me = ctx.me();
     loop {
-        let (_, Run(job)) = ctx.endpoint.recv().await;
+        let (_, Run { id, job }) = ctx.endpoint.recv().await;
         let result = handler(job).await;
         if bugs.has(Bug::QueueCheckinRace) {
             // The old protocol: the worker checks itself in, then tells the queue.
             ctx.pool.checkin_nowait(me);
         }
-        let done: QueueMsg<J, R> = QueueMsg::Done { worker: me, result };
+        let done: QueueMsg<J, R> = QueueMsg::Done {
+            worker: me,
+            id,
+            result,
+        };
         net::send(queue, done);
     }
 }
@@ -294,8 +307,12 @@ impl<J: Clone + Debug + 'static, R: Clone + Debug + 'static> Server<J, R> {
                 QueueMsg::<J, R>::Down { task }
             });
         }
-        self.busy.insert(worker.task(), job.reply_to);
-        worker.send(Run(job.job));
+        self.busy.insert(worker.task(), job.id);
+        self.answers.insert(job.id, job.reply_to);
+        worker.send(Run {
+            id: job.id,
+            job: job.job,
+        });
     }
 
     /// A worker for the queue: at once if one is idle (`block` false), or waiting in the
@@ -317,7 +334,12 @@ impl<J: Clone + Debug + 'static, R: Clone + Debug + 'static> Server<J, R> {
     }
 
     async fn submit(&mut self, job: J, reply_to: Addr) {
-        let job = Queued { job, reply_to };
+        self.next_job += 1;
+        let job = Queued {
+            id: self.next_job,
+            job,
+            reply_to,
+        };
         if self.mode == Mode::Queueing {
             self.queue.push_back(job);
             return;
@@ -333,9 +355,12 @@ impl<J: Clone + Debug + 'static, R: Clone + Debug + 'static> Server<J, R> {
         }
     }
 
-    async fn done(&mut self, worker: Worker, result: R) {
-        if let Some(reply_to) = self.busy.remove(&worker.task()) {
+    async fn done(&mut self, worker: Worker, id: u64, result: R) {
+        if let Some(reply_to) = self.answers.remove(&id) {
             self.endpoint.send(reply_to, Ok::<R, JobError>(result));
+        }
+        if self.busy.get(&worker.task()) == Some(&id) {
+            self.busy.remove(&worker.task());
         }
         if self.bug(Bug::QueueCheckinRace) {
             // The worker checked itself in: ask the pool again for the next job.
@@ -360,11 +385,13 @@ impl<J: Clone + Debug + 'static, R: Clone + Debug + 'static> Server<J, R> {
     }
 
     async fn down(&mut self, task: TaskId) {
-        let Some(reply_to) = self.busy.remove(&task) else {
+        let Some(id) = self.busy.remove(&task) else {
             return; // not running a job of ours
         };
-        self.endpoint
-            .send(reply_to, Err::<R, JobError>(JobError::WorkerCrashed));
+        if let Some(reply_to) = self.answers.remove(&id) {
+            self.endpoint
+                .send(reply_to, Err::<R, JobError>(JobError::WorkerCrashed));
+        }
         if !self.queue.is_empty() {
             // The pool replaces the dead worker; wait for it (or any other) in line.
             let block = self.busy.is_empty();
