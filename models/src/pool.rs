@@ -239,10 +239,14 @@ impl StateMachine for PoolModel {
     }
 
     fn command(&self, state: &ModelState, gen: &mut Gen) -> PoolCmd {
-        let Some((size, _)) = state.pool else {
+        if state.pool.is_none() {
             let (size, max_overflow) = *gen.choose(&SHAPES);
             return PoolCmd::Start { size, max_overflow };
-        };
+        }
+        // One fixed list of options, so that a generation decision means the same command
+        // whatever the state (shrinking the pool's size keeps the other commands): an option
+        // that does not apply gives a command whose precondition fails, which generation
+        // skips.
         #[derive(Clone, Copy)]
         enum K {
             Nonblock,
@@ -257,46 +261,46 @@ impl StateMachine for PoolModel {
             Foreign,
             Stop,
         }
-        let out = state.out.len();
+        const NO_VAR: Var = Var(usize::MAX);
+        let options = [
+            (10, K::Nonblock),
+            (10, K::Checkin),
+            (10, K::Block),
+            (7, K::KillWorker),
+            (if self.parallel { 0 } else { 5 }, K::KillIdle),
+            (4, K::Spurious),
+            (3, K::Holder),
+            (3, K::KillHolder),
+            (1, K::Stale),
+            (1, K::Foreign),
+            (1, K::Stop),
+        ];
+        let pick = |gen: &mut Gen, vars: &[Var]| {
+            if vars.is_empty() {
+                NO_VAR
+            } else {
+                *gen.choose(vars)
+            }
+        };
+        let out: Vec<Var> = state.out.iter().map(|(v, _)| *v).collect();
         let live = state.live_holders();
         let holding: Vec<u8> = live
             .iter()
             .copied()
             .filter(|h| state.holds(*h) > 0)
             .collect();
-        let mut options = vec![(10, K::Nonblock)];
-        if out > 0 {
-            options.push((10, K::Checkin));
-        }
-        options.push((10, K::Block));
-        if out > 0 {
-            options.push((7, K::KillWorker));
-        }
-        if out < usize::from(size) && !self.parallel {
-            options.push((5, K::KillIdle));
-        }
-        options.push((4, K::Spurious));
-        if !live.is_empty() {
-            options.push((3, K::Holder));
-        }
-        if !holding.is_empty() {
-            options.push((3, K::KillHolder));
-        }
-        if !state.gone.is_empty() {
-            options.push((1, K::Stale));
-        }
-        options.push((1, K::Foreign));
-        options.push((1, K::Stop));
         match gen.weighted(&options) {
             K::Nonblock => PoolCmd::CheckoutNonblock,
-            K::Checkin => PoolCmd::Checkin(gen.choose(&state.out).0),
+            K::Checkin => PoolCmd::Checkin(pick(gen, &out)),
             K::Block => PoolCmd::CheckoutBlock,
-            K::KillWorker => PoolCmd::KillWorker(gen.choose(&state.out).0),
+            K::KillWorker => PoolCmd::KillWorker(pick(gen, &out)),
             K::KillIdle => PoolCmd::KillIdleWorker,
             K::Spurious => PoolCmd::SpuriousExit,
+            K::Holder if live.is_empty() => PoolCmd::HolderCheckout(HOLDERS),
             K::Holder => PoolCmd::HolderCheckout(*gen.choose(&live)),
+            K::KillHolder if holding.is_empty() => PoolCmd::KillHolder(HOLDERS),
             K::KillHolder => PoolCmd::KillHolder(*gen.choose(&holding)),
-            K::Stale => PoolCmd::CheckinStale(*gen.choose(&state.gone)),
+            K::Stale => PoolCmd::CheckinStale(pick(gen, &state.gone)),
             K::Foreign => PoolCmd::CheckinForeign,
             K::Stop => PoolCmd::Stop,
         }
@@ -311,7 +315,7 @@ impl StateMachine for PoolModel {
             _ if !started => false,
             PoolCmd::Checkin(v) | PoolCmd::KillWorker(v) => is_out(v),
             PoolCmd::CheckinStale(v) => state.gone.contains(v) && !is_out(v),
-            PoolCmd::KillIdleWorker => state.out.len() < state.size(),
+            PoolCmd::KillIdleWorker => state.out.len() < state.size() && !self.parallel,
             PoolCmd::HolderCheckout(h) => live(*h),
             PoolCmd::KillHolder(h) => live(*h) && state.holds(*h) > 0,
             _ => true,

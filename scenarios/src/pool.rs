@@ -26,7 +26,7 @@ pub fn parallel_shape() -> Shape {
         parallel: true,
         prefix_max: 6,
         branches_max: 2,
-        branch_max: 4,
+        branch_max: 5,
         interleavings_max: 10_000,
     }
 }

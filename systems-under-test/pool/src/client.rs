@@ -1,7 +1,7 @@
 //! The client side: the [`Pool`] handle, [`Worker`]s, and the calls clients make.
 
 use crate::bugs::Bugs;
-use crate::protocol::{Call, PoolMsg, Reply};
+use crate::protocol::{Call, PoolMsg, Ready, Reply};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -196,12 +196,12 @@ pub async fn start<M: Clone + fmt::Debug + 'static>(
     config: PoolConfig<M>,
 ) -> Result<Pool, Unavailable> {
     let node = config.node.unwrap_or_else(weft::node::current);
-    let ready = Endpoint::<Addr>::ephemeral();
+    let ready = Endpoint::<Ready>::ephemeral();
     let name = config.name.clone();
     let reply_to = ready.addr();
     let handle = weft::task::spawn_on(node, name, crate::server::serve(config, reply_to));
     match time::timeout(CALL_TIMEOUT, ready.recv()).await {
-        Ok((_, addr)) => Ok(Pool {
+        Ok((_, Ready(addr))) => Ok(Pool {
             addr,
             task: handle.id(),
         }),

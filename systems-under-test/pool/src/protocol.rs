@@ -49,6 +49,16 @@ pub(crate) enum Reply {
     Stopped,
 }
 
+/// The server's first message to the task that started it: where to reach it.
+#[derive(Clone, Copy)]
+pub(crate) struct Ready(pub Addr);
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ready at {}", self.0)
+    }
+}
+
 fn ms(instant: Instant) -> String {
     weft::format_ns(instant.as_nanos())
 }

@@ -120,6 +120,19 @@ impl<J: Debug, R: Debug> Debug for QueueMsg<J, R> {
     }
 }
 
+/// The queue's first message to the task that started it.
+#[derive(Clone, Copy)]
+struct QueueReady {
+    addr: Addr,
+    pool: Pool,
+}
+
+impl Debug for QueueReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ready at {}", self.addr)
+    }
+}
+
 /// A job sent to a worker, with the queue's number for it.
 #[derive(Clone)]
 struct Run<J> {
@@ -167,11 +180,11 @@ pub async fn start<J: Clone + Debug + 'static, R: Clone + Debug + 'static>(
     config: QueueConfig<J, R>,
 ) -> Result<WorkQueue<J, R>, Unavailable> {
     let node = config.node.unwrap_or_else(weft::node::current);
-    let ready = Endpoint::<(Addr, Pool)>::ephemeral();
+    let ready = Endpoint::<QueueReady>::ephemeral();
     let reply_to = ready.addr();
     task::spawn_on(node, "queue", serve(config, reply_to));
     match time::timeout(CALL_TIMEOUT, ready.recv()).await {
-        Ok((_, (addr, pool))) => Ok(WorkQueue {
+        Ok((_, QueueReady { addr, pool })) => Ok(WorkQueue {
             addr,
             pool,
             _types: std::marker::PhantomData,
@@ -259,7 +272,13 @@ async fn serve<J: Clone + Debug + 'static, R: Clone + Debug + 'static>(
         next_job: 0,
         monitored: BTreeSet::new(),
     };
-    s.endpoint.send(ready, (queue_addr, pool));
+    s.endpoint.send(
+        ready,
+        QueueReady {
+            addr: queue_addr,
+            pool,
+        },
+    );
     loop {
         let (_, message) = s.endpoint.recv().await;
         match message {

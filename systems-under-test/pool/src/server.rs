@@ -11,7 +11,7 @@
 
 use crate::bugs::{Bug, Bugs};
 use crate::client::{Factory, Pool, PoolConfig, PoolState, Status, Worker, WorkerCtx};
-use crate::protocol::{Call, PoolMsg, Reply};
+use crate::protocol::{Call, PoolMsg, Ready, Reply};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Debug;
 use weft::net::{Addr, Endpoint, Request};
@@ -86,7 +86,7 @@ pub(crate) async fn serve<M: Clone + Debug + 'static>(config: PoolConfig<M>, rea
         let worker = s.new_worker();
         s.idle.push_back(worker);
     }
-    endpoint.send(ready, s.addr);
+    endpoint.send(ready, Ready(s.addr));
     loop {
         let (_, message) = endpoint.recv().await;
         match message {
