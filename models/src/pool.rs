@@ -99,12 +99,6 @@ impl ModelState {
             .filter(|(_, o)| *o == Owner::Holder(holder))
             .count()
     }
-
-    fn live_holders(&self) -> Vec<u8> {
-        (0..HOLDERS)
-            .filter(|h| self.dead_holders & (1 << h) == 0)
-            .collect()
-    }
 }
 
 /// A command of the pool model.
@@ -243,10 +237,12 @@ impl StateMachine for PoolModel {
             let (size, max_overflow) = *gen.choose(&SHAPES);
             return PoolCmd::Start { size, max_overflow };
         }
-        // One fixed list of options, so that a generation decision means the same command
-        // whatever the state (shrinking the pool's size keeps the other commands): an option
-        // that does not apply gives a command whose precondition fails, which generation
-        // skips.
+        // Two decisions per command, from one fixed list: which command, and an argument
+        // (which checked-out worker, say) that commands without one ignore. So a decision
+        // means the same command whatever the state, and turning a command into a simpler one
+        // leaves the commands after it alone: shrinking the pool's size, or a holder's
+        // checkout into the client's, keeps the rest of the case. An option that does not
+        // apply gives a command whose precondition fails, which generation skips.
         #[derive(Clone, Copy)]
         enum K {
             Nonblock,
@@ -255,52 +251,49 @@ impl StateMachine for PoolModel {
             KillWorker,
             KillIdle,
             Spurious,
-            Holder,
-            KillHolder,
+            Holder(u8),
+            KillHolder(u8),
             Stale,
             Foreign,
             Stop,
         }
-        const NO_VAR: Var = Var(usize::MAX);
         let options = [
             (10, K::Nonblock),
-            (10, K::Checkin),
+            (12, K::Checkin),
             (10, K::Block),
             (7, K::KillWorker),
             (if self.parallel { 0 } else { 5 }, K::KillIdle),
             (4, K::Spurious),
-            (3, K::Holder),
-            (3, K::KillHolder),
+            (1, K::Holder(0)),
+            (1, K::Holder(1)),
+            (1, K::Holder(2)),
+            (1, K::KillHolder(0)),
+            (1, K::KillHolder(1)),
+            (1, K::KillHolder(2)),
             (1, K::Stale),
             (1, K::Foreign),
             (1, K::Stop),
         ];
-        let pick = |gen: &mut Gen, vars: &[Var]| {
+        let kind = gen.weighted(&options);
+        let arg = gen.below(16) as usize;
+        let pick = |vars: &[Var]| {
             if vars.is_empty() {
-                NO_VAR
+                Var(usize::MAX) // fails the precondition
             } else {
-                *gen.choose(vars)
+                vars[arg % vars.len()]
             }
         };
         let out: Vec<Var> = state.out.iter().map(|(v, _)| *v).collect();
-        let live = state.live_holders();
-        let holding: Vec<u8> = live
-            .iter()
-            .copied()
-            .filter(|h| state.holds(*h) > 0)
-            .collect();
-        match gen.weighted(&options) {
+        match kind {
             K::Nonblock => PoolCmd::CheckoutNonblock,
-            K::Checkin => PoolCmd::Checkin(pick(gen, &out)),
+            K::Checkin => PoolCmd::Checkin(pick(&out)),
             K::Block => PoolCmd::CheckoutBlock,
-            K::KillWorker => PoolCmd::KillWorker(pick(gen, &out)),
+            K::KillWorker => PoolCmd::KillWorker(pick(&out)),
             K::KillIdle => PoolCmd::KillIdleWorker,
             K::Spurious => PoolCmd::SpuriousExit,
-            K::Holder if live.is_empty() => PoolCmd::HolderCheckout(HOLDERS),
-            K::Holder => PoolCmd::HolderCheckout(*gen.choose(&live)),
-            K::KillHolder if holding.is_empty() => PoolCmd::KillHolder(HOLDERS),
-            K::KillHolder => PoolCmd::KillHolder(*gen.choose(&holding)),
-            K::Stale => PoolCmd::CheckinStale(pick(gen, &state.gone)),
+            K::Holder(h) => PoolCmd::HolderCheckout(h),
+            K::KillHolder(h) => PoolCmd::KillHolder(h),
+            K::Stale => PoolCmd::CheckinStale(pick(&state.gone)),
             K::Foreign => PoolCmd::CheckinForeign,
             K::Stop => PoolCmd::Stop,
         }

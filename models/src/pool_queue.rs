@@ -24,7 +24,7 @@ use weft_pool::Bugs;
 pub enum Work {
     /// Returns the value after that many microseconds.
     Value(u8),
-    /// Kills the worker running it.
+    /// Kills the worker running it (after a microsecond of work).
     Die,
 }
 
@@ -45,6 +45,7 @@ async fn perform(work: Work) -> u8 {
             n
         }
         Work::Die => {
+            weft::time::sleep(Duration::from_micros(1)).await;
             task::kill(task::current());
             std::future::pending().await
         }
@@ -142,20 +143,16 @@ impl StateMachine for QueueModel {
                 size: 1 + gen.below(3) as u8,
             };
         }
-        let mut options = vec![(6, 0)];
-        if !state.pending.is_empty() {
-            options.push((1, 1));
-        }
-        match gen.weighted(&options) {
-            0 => {
-                let work = match gen.weighted(&[(3, 0), (1, 1)]) {
-                    0 => Work::Value(gen.below(3) as u8),
-                    _ => Work::Die,
-                };
-                QueueCmd::Submit(work)
-            }
-            _ => QueueCmd::Await,
-        }
+        // One decision per command, from a fixed list (shrinking turns a job into a simpler
+        // one without disturbing the commands after it); await with nothing pending is skipped
+        // by its precondition.
+        gen.weighted(&[
+            (10, QueueCmd::Submit(Work::Value(0))),
+            (10, QueueCmd::Submit(Work::Value(1))),
+            (10, QueueCmd::Submit(Work::Value(2))),
+            (6, QueueCmd::Submit(Work::Die)),
+            (6, QueueCmd::Await),
+        ])
     }
 
     fn precondition(&self, state: &QueueState, command: &QueueCmd) -> bool {

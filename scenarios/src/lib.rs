@@ -1,5 +1,6 @@
 //! The scenarios bundled with weft, and the registry the `weft` tool looks them up in.
 
+pub mod bug_table;
 pub mod canary;
 pub mod chaos;
 pub mod pool;

@@ -81,6 +81,18 @@ impl Bug {
         }
     }
 
+    /// Whether the reference marks the bug as found only with concurrency (parallel clients or
+    /// racing messages); the others show in sequential tests.
+    pub fn needs_concurrency(self) -> bool {
+        matches!(
+            self,
+            Bug::StaleCountOnOwnerDown
+                | Bug::CheckoutTimeoutLeak
+                | Bug::QueueCheckinRace
+                | Bug::QueueRestartStuck
+        )
+    }
+
     fn bit(self) -> u16 {
         1 << Bug::ALL.iter().position(|b| *b == self).expect("listed")
     }
