@@ -177,9 +177,9 @@ pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
         None => format!("not found ({}/{seeds})", found(searches)),
     };
     let mut out = String::new();
-    out.push_str(&format!(
-        "| bug | scenario | origin | cases to failure, random (found/seeds) | cases to failure, PCT (found/seeds) | shrunk: commands / branches / non-default decisions | shrink time, median (max) |\n"
-    ));
+    out.push_str(
+        "| bug | scenario | origin | cases to failure, random (found/seeds) | cases to failure, PCT (found/seeds) | shrunk: commands / branches / non-default decisions | shrink time, median (max) |\n",
+    );
     out.push_str("|---|---|---|---|---|---|---|\n");
     for row in rows {
         let shrunk = row
