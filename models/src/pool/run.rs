@@ -1,6 +1,6 @@
 //! Running the pool model's commands against the real pool.
 
-use super::{PoolCmd, PoolResult, BLOCK_TIMEOUT, HOLDERS, SETTLE};
+use super::{PoolCmd, PoolResult, Stamp, BLOCK_TIMEOUT, HOLDERS, SETTLE};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -82,10 +82,17 @@ impl PoolSystem {
     }
 
     async fn checkout(&self, pool: Pool, owner: TaskId, block: Block) -> PoolResult {
-        match pool.checkout_for(owner, block).await {
+        let called_ns = time::now_ns();
+        let result = pool.checkout_for(owner, block).await;
+        let stamp = Stamp {
+            client: task::current().index(),
+            called_ns,
+            returned_ns: time::now_ns(),
+        };
+        match result {
             Ok(worker) => PoolResult::Worker(worker),
-            Err(CheckoutError::Full) => PoolResult::Full,
-            Err(CheckoutError::Timeout) => PoolResult::Timeout,
+            Err(CheckoutError::Full) => PoolResult::Full(stamp),
+            Err(CheckoutError::Timeout) => PoolResult::Timeout(stamp),
             Err(CheckoutError::Unavailable) => PoolResult::Unavailable,
         }
     }
@@ -158,9 +165,9 @@ impl PoolSystem {
                 None => PoolResult::NoWorker,
             },
             PoolCmd::KillIdleWorker => {
-                let worker = match pool.checkout_for(self.client(), Block::No).await {
-                    Ok(worker) => worker,
-                    Err(e) => return self.checkout_failure(e),
+                let worker = match self.checkout(pool, self.client(), Block::No).await {
+                    PoolResult::Worker(worker) => worker,
+                    other => return other,
                 };
                 if pool.checkin(worker).await.is_err() {
                     return PoolResult::NotCheckedOut;
@@ -186,14 +193,6 @@ impl PoolSystem {
                 task::monitor(holder).await;
                 PoolResult::Ok
             }
-        }
-    }
-
-    fn checkout_failure(&self, e: CheckoutError) -> PoolResult {
-        match e {
-            CheckoutError::Full => PoolResult::Full,
-            CheckoutError::Timeout => PoolResult::Timeout,
-            CheckoutError::Unavailable => PoolResult::Unavailable,
         }
     }
 }
