@@ -56,14 +56,6 @@ impl<R> Vars<R> {
         self.values.get(var.0).and_then(Option::as_ref)
     }
 
-    /// Every result known so far, with its var, in var order.
-    pub fn iter(&self) -> impl Iterator<Item = (Var, &R)> {
-        self.values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.as_ref().map(|v| (Var(i), v)))
-    }
-
     pub(crate) fn set(&mut self, var: Var, value: R) {
         if self.values.len() <= var.0 {
             self.values.resize_with(var.0 + 1, || None);
