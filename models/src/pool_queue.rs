@@ -126,8 +126,8 @@ impl StateMachine for QueueModel {
 
     fn setup(&self, sim: &mut Sim) -> QueueSystem {
         QueueSystem {
-            queue_node: sim.add_node("queue", || async {}),
-            pool_node: sim.add_node("pool", || async {}),
+            queue_node: sim.add_node("queue-node", || async {}),
+            pool_node: sim.add_node("pool-node", || async {}),
             queue: Rc::new(RefCell::new(None)),
             tickets: Rc::new(RefCell::new(Vec::new())),
         }

@@ -172,13 +172,16 @@ pub fn measure(only: &[String], seeds: u64, cases: u64) -> Vec<Row> {
 
 /// The rows as a Markdown table.
 pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
-    let show = |searches: &[Search]| match median_cases(searches) {
-        Some(m) => format!("{m} ({}/{seeds})", found(searches)),
-        None => format!("not found ({}/{seeds})", found(searches)),
+    let show = |searches: &[Search]| {
+        let max = searches.iter().filter_map(|s| s.cases_to_failure).max();
+        match (median_cases(searches), max) {
+            (Some(m), Some(x)) => format!("{m} (max {x}; {}/{seeds})", found(searches)),
+            _ => format!("not found ({}/{seeds})", found(searches)),
+        }
     };
     let mut out = String::new();
     out.push_str(
-        "| bug | scenario | origin | cases to failure, random (found/seeds) | cases to failure, PCT (found/seeds) | shrunk: commands / branches / non-default decisions | shrink time, median (max) |\n",
+        "| bug | scenario | origin | cases to failure, random: median (max; found/seeds) | cases to failure, PCT | shrunk: commands (with start) / branches / non-default decisions | shrink time, median (max) |\n",
     );
     out.push_str("|---|---|---|---|---|---|---|\n");
     for row in rows {
@@ -200,7 +203,8 @@ pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
         ));
     }
     out.push_str(&format!(
-        "\nMedians over seeds 0..{seeds}, at most {cases} cases per search; shrunk sizes and times are medians over the random strategy's searches.\n"
+        "\nSeeds 0 to {}, at most {cases} cases per search; shrunk sizes and shrink times are medians over the random strategy's searches.\n",
+        seeds.saturating_sub(1)
     ));
     out
 }

@@ -41,7 +41,7 @@ fn idler(name: &str) -> TaskId {
 
 impl PoolSystem {
     pub(super) fn new(sim: &mut Sim, bugs: Bugs) -> PoolSystem {
-        let node = sim.add_node("pool", || async {});
+        let node = sim.add_node("pool-node", || async {});
         PoolSystem {
             node,
             bugs,
