@@ -193,6 +193,39 @@ fn serve_expired_waiter_shrinks_to_a_pool_of_one_and_a_checkin_that_feeds_the_ex
 }
 
 #[test]
+fn without_the_status_invariant_serve_expired_waiter_shrinks_to_the_references_four_commands() {
+    // The reference's form: pool 1/0, a checkout, a blocking checkout that times out, a checkin
+    // that feeds the expired waiter, and the next checkout that wrongly finds the pool full.
+    let bugs = Bugs::none().with(weft_pool::Bug::ServeExpiredWaiter);
+    let model = Rc::new(PoolModel::sequential(bugs).without_invariant());
+    let run = |source: Source, record: bool| run_case(&model, &sequential_shape(), source, record);
+    for seed in 0..if slow() { 10 } else { 3 } {
+        let found = fuzz(&run, &config("pool-no-invariant", seed, 2_000))
+            .found
+            .unwrap_or_else(|| panic!("seed {seed}: not found"));
+        let case = found.shrunk.report.case.as_ref().unwrap();
+        let ops: Vec<String> = case.clients[0]
+            .ops
+            .iter()
+            .map(|o| format!("{} -> {}", o.command, o.result.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "start(size 1, max_overflow 0) -> Ok",
+                "checkout -> Worker(worker@3)",
+                "checkout(block 100ms) -> Timeout",
+                "checkin(#1) -> CheckedIn",
+                "checkout -> Full",
+            ],
+            "seed {seed}:\n{}",
+            found.counterexample
+        );
+        check_local_minimum(&|s| run(s, false), &found.shrunk.report).unwrap();
+    }
+}
+
+#[test]
 fn queue_restart_stuck_shrinks_to_a_pool_of_one_and_three_jobs_one_of_which_dies() {
     for seed in 0..if slow() { 10 } else { 3 } {
         let (commands, failure, text) =
