@@ -338,6 +338,7 @@ impl<J: Clone + Debug + 'static, R: Clone + Debug + 'static> Server<J, R> {
     /// pool's line for as long as it takes.
     async fn acquire(&self, block: bool) -> Result<Worker, CheckoutError> {
         if !block || self.bug(Bug::QueueCheckinRace) {
+            // (With the planted bug, the old design: always a non-blocking checkout.)
             return self.pool.checkout_for(self.me, Block::No).await;
         }
         loop {
