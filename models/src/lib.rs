@@ -3,6 +3,9 @@
 //! put and append, and a [set](set); plus a [catalog] choosing them by name for recorded
 //! histories (`weft check-history --model NAME`).
 //!
+//! And state-machine models for weft's model-based testing of the bundled worker pool:
+//! [`pool`] (poolboy's model) and [`pool_queue`] (the work queue above it).
+//!
 //! ```
 //! use weft_lincheck::{check, CheckConfig, Operation};
 //! use weft_models::cas_register::CasRegister;
@@ -36,6 +39,8 @@
 pub mod cas_register;
 pub mod catalog;
 pub mod kv;
+pub mod pool;
+pub mod pool_queue;
 pub mod register;
 pub mod set;
 pub mod testdata;

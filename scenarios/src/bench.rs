@@ -115,6 +115,60 @@ fn canary_runs_to_failure(strategy: StrategyKind, seeds: u64) -> Row {
     }
 }
 
+/// Cases per second of the pool against its model with one shape (no bug), and the rate for
+/// the long cases alone (18 to 20 commands), each case timed on its own.
+fn pool_throughput(parallel: bool, cases: u64) -> Row {
+    use std::rc::Rc;
+    use weft_models::pool::PoolModel;
+    let (model, shape, name) = if parallel {
+        (
+            Rc::new(PoolModel::parallel(weft_pool::Bugs::none())),
+            weft_scenarios::pool::parallel_shape(),
+            "pool parallel cases/s",
+        )
+    } else {
+        (
+            Rc::new(PoolModel::sequential(weft_pool::Bugs::none())),
+            weft_scenarios::pool::sequential_shape(),
+            "pool sequential cases/s",
+        )
+    };
+    let (mut commands, mut failures) = (0, 0);
+    let (mut long_cases, mut long_seconds) = (0u64, 0.0);
+    let started = Instant::now();
+    for case in 0..cases {
+        let strategy = StrategyKind::Random.build(case_seed(1, case), Rates::default(), 3, 100);
+        let one = Instant::now();
+        let report = weft::model::run_case(&model, &shape, Source::generate(strategy), false);
+        let elapsed = one.elapsed().as_secs_f64();
+        let n = report.case.as_ref().map_or(0, |c| c.commands);
+        commands += n;
+        if n >= 18 {
+            long_cases += 1;
+            long_seconds += elapsed;
+        }
+        failures += u64::from(report.outcome.failure().is_some());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let long = if long_cases > 0 {
+        format!(
+            "; cases of 18-20 commands: {:.0} cases/s ({long_cases} of them)",
+            long_cases as f64 / long_seconds
+        )
+    } else {
+        String::new()
+    };
+    Row {
+        name: name.to_string(),
+        value: cases as f64 / seconds,
+        unit: "cases/s",
+        detail: format!(
+            "{cases} cases in {seconds:.2}s, {:.1} commands per case, {failures} failing{long}",
+            commands as f64 / cases as f64
+        ),
+    }
+}
+
 pub fn run(args: BenchArgs) -> u8 {
     let scale = |n: u64| ((n as f64 * args.scale).ceil() as u64).max(1);
     let wanted =
@@ -132,6 +186,15 @@ pub fn run(args: BenchArgs) -> u8 {
     }
     if wanted("chaos") {
         rows.push(throughput(&weft_scenarios::chaos::Chaos, &[], scale(2_000)));
+    }
+    if wanted("pool") {
+        rows.push(pool_throughput(false, scale(20_000)));
+        rows.push(pool_throughput(true, scale(5_000)));
+        rows.push(throughput(
+            &weft_scenarios::pool_queue::PoolQueueScenario,
+            &[],
+            scale(10_000),
+        ));
     }
     for row in &rows {
         if args.json {

@@ -1,13 +1,21 @@
 //! The scenarios bundled with weft, and the registry the `weft` tool looks them up in.
 
+pub mod bug_table;
 pub mod canary;
 pub mod chaos;
+pub mod pool;
+pub mod pool_queue;
 
 use weft::scenario::Scenario;
 
 /// Every bundled scenario, in `weft list` order.
 pub fn all() -> Vec<&'static dyn Scenario> {
-    vec![&canary::Canary, &chaos::Chaos]
+    vec![
+        &canary::Canary,
+        &chaos::Chaos,
+        &pool::PoolScenario,
+        &pool_queue::PoolQueueScenario,
+    ]
 }
 
 /// The scenario called `name`.

@@ -5,6 +5,7 @@
 //! 3 unknown (a checker bound was reached).
 
 mod bench;
+mod bug_table_cmd;
 mod check_history;
 mod commands;
 mod fuzz_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Determinism(commands::DeterminismArgs),
     /// Measure throughput (cases per second) and shrink times.
     Bench(bench::BenchArgs),
+    /// Measure how fast each planted bug is found and what it shrinks to (the README's table).
+    BugTable(bug_table_cmd::Args),
     /// Check a recorded history for linearizability.
     CheckHistory(check_history::Args),
 }
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Fuzz(args) => fuzz_cmd::run(args),
         Command::Determinism(args) => commands::determinism(args),
         Command::Bench(args) => bench::run(args),
+        Command::BugTable(args) => bug_table_cmd::run(args),
         Command::CheckHistory(args) => check_history::run(args),
     };
     ExitCode::from(code)

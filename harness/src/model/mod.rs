@@ -20,7 +20,7 @@ mod runner;
 pub use case::Shape;
 pub use explain::Counterexample;
 pub use gen::Gen;
-pub use runner::{check, failure_message, run_case, CheckReport, Checker, Mode};
+pub use runner::{check, failure_message, run_case, run_case_mixed, CheckReport, Checker, Mode};
 
 pub(crate) use case::{generate, TestCase};
 pub(crate) use exec::execute;

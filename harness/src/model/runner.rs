@@ -347,3 +347,21 @@ pub fn run_case<M: StateMachine + Sync>(
     let case = generate(&**model, &mut source, shape);
     execute(model, case, source, record_trace)
 }
+
+/// Generates one case from `source` with one of two models and shapes, chosen by the case's
+/// first generated decision (0: the first pair, toward which shrinking moves), and executes
+/// it. A scenario uses it to mix, say, sequential and parallel cases in one search.
+pub fn run_case_mixed<A: StateMachine + Sync, B: StateMachine + Sync>(
+    first: &Rc<A>,
+    first_shape: &Shape,
+    second: &Rc<B>,
+    second_shape: &Shape,
+    mut source: Source,
+    record_trace: bool,
+) -> RunReport {
+    if source.value(crate::decision::DecisionKind::Generate, 2) == 0 {
+        run_case(first, first_shape, source, record_trace)
+    } else {
+        run_case(second, second_shape, source, record_trace)
+    }
+}

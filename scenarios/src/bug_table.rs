@@ -1,0 +1,216 @@
+//! The planted-bug table: how fast each planted bug of the bundled scenarios is found, with the
+//! random and the PCT strategy over several seeds, and what it shrinks to. `weft bug-table`
+//! prints it; the README's table comes from it, and the slow tests check the acceptance
+//! bounds with it.
+
+use weft::fuzz::{fuzz, Found, FuzzConfig};
+use weft::scenario::{Scenario, Setup};
+use weft::shrink::{nondefault_execution, ShrinkConfig};
+use weft::strategy::{Rates, StrategyKind};
+use weft::{RunReport, Source};
+
+/// What one search for a bug gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Search {
+    /// Seed of the search.
+    pub seed: u64,
+    /// The strategy.
+    pub strategy: StrategyKind,
+    /// 1-based index of the first failing case, if one failed within the budget.
+    pub cases_to_failure: Option<u64>,
+    /// Commands, branches and non-default execution decisions of the shrunk case.
+    pub shrunk: Option<(usize, usize, usize)>,
+    /// Shrink time in milliseconds.
+    pub shrink_ms: Option<u64>,
+    /// Whether shrinking stopped at a bound rather than at a local minimum.
+    pub cut_short: bool,
+}
+
+/// A scenario with `bugs` switched on, as a run function.
+pub fn runner<'a>(
+    scenario: &'a dyn Scenario,
+    bugs: &'a [&'a str],
+) -> impl Fn(Source, bool) -> RunReport + 'a {
+    move |source, record_trace| {
+        let setup = Setup {
+            bugs: bugs.iter().map(|b| b.to_string()).collect(),
+            record_trace,
+        };
+        scenario.run(&setup, source)
+    }
+}
+
+/// Searches for the bug `bug` of `scenario` with one seed and strategy, within `cases` cases.
+pub fn search(
+    scenario: &dyn Scenario,
+    bug: &str,
+    strategy: StrategyKind,
+    seed: u64,
+    cases: u64,
+) -> (Search, Option<Found>) {
+    let bugs = [bug];
+    let run = runner(scenario, &bugs);
+    let cfg = FuzzConfig {
+        name: scenario.name().to_string(),
+        setup: serde_json::json!({ "bugs": [bug] }),
+        seed,
+        cases,
+        strategy,
+        pct_depth: 3,
+        rates: Rates::default(),
+        shrink: ShrinkConfig::default(),
+        replay_file: None,
+        replay_command: String::new(),
+    };
+    let found = fuzz(&run, &cfg).found;
+    let search = Search {
+        seed,
+        strategy,
+        cases_to_failure: found.as_ref().map(|f| f.cases_to_failure),
+        shrunk: found.as_ref().map(|f| {
+            let report = &f.shrunk.report;
+            let case = report.case.as_ref();
+            (
+                case.map_or(0, |c| c.commands),
+                case.map_or(0, |c| c.branches),
+                nondefault_execution(&report.log).len(),
+            )
+        }),
+        shrink_ms: found.as_ref().map(|f| f.shrunk.elapsed.as_millis() as u64),
+        cut_short: found.as_ref().is_some_and(|f| f.shrunk.cut_short.is_some()),
+    };
+    (search, found)
+}
+
+/// One row of the table.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Scenario name.
+    pub scenario: &'static str,
+    /// Bug name.
+    pub bug: &'static str,
+    /// Where it comes from.
+    pub origin: &'static str,
+    /// Searches with the random strategy, one per seed.
+    pub random: Vec<Search>,
+    /// Searches with PCT, one per seed.
+    pub pct: Vec<Search>,
+}
+
+fn median(mut values: Vec<u64>) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    Some(values[(values.len() - 1) / 2])
+}
+
+/// The median cases to failure, counting a search that found nothing as above every other.
+pub fn median_cases(searches: &[Search]) -> Option<u64> {
+    median(
+        searches
+            .iter()
+            .map(|s| s.cases_to_failure.unwrap_or(u64::MAX))
+            .collect(),
+    )
+    .filter(|m| *m != u64::MAX)
+}
+
+/// How many searches found the bug.
+pub fn found(searches: &[Search]) -> usize {
+    searches
+        .iter()
+        .filter(|s| s.cases_to_failure.is_some())
+        .count()
+}
+
+impl Row {
+    /// Median shrunk size over the searches that found the bug (random strategy):
+    /// commands, branches, non-default decisions.
+    pub fn shrunk(&self) -> Option<(u64, u64, u64)> {
+        let sizes: Vec<(usize, usize, usize)> =
+            self.random.iter().filter_map(|s| s.shrunk).collect();
+        Some((
+            median(sizes.iter().map(|s| s.0 as u64).collect())?,
+            median(sizes.iter().map(|s| s.1 as u64).collect())?,
+            median(sizes.iter().map(|s| s.2 as u64).collect())?,
+        ))
+    }
+
+    /// Median and maximum shrink time (random strategy), ms.
+    pub fn shrink_ms(&self) -> Option<(u64, u64)> {
+        let times: Vec<u64> = self.random.iter().filter_map(|s| s.shrink_ms).collect();
+        Some((median(times.clone())?, *times.iter().max()?))
+    }
+}
+
+/// Measures every planted bug of the bundled scenarios whose name starts with one of `only`
+/// (all when empty): `seeds` seeds (0, 1, ...) with each strategy, `cases` cases at most.
+pub fn measure(only: &[String], seeds: u64, cases: u64) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for scenario in crate::all() {
+        for bug in scenario.bugs() {
+            if !only.is_empty() && !only.iter().any(|o| bug.name.starts_with(o.as_str())) {
+                continue;
+            }
+            let runs = |strategy| {
+                (0..seeds)
+                    .map(|seed| search(scenario, bug.name, strategy, seed, cases).0)
+                    .collect::<Vec<_>>()
+            };
+            rows.push(Row {
+                scenario: scenario.name(),
+                bug: bug.name,
+                origin: bug.origin,
+                random: runs(StrategyKind::Random),
+                pct: runs(StrategyKind::Pct),
+            });
+        }
+    }
+    rows
+}
+
+/// The rows as a Markdown table.
+pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
+    let show = |searches: &[Search]| {
+        let max = searches.iter().filter_map(|s| s.cases_to_failure).max();
+        match (median_cases(searches), max) {
+            (Some(m), Some(x)) => format!("{m} (max {x}; {}/{seeds})", found(searches)),
+            _ => format!("not found ({}/{seeds})", found(searches)),
+        }
+    };
+    let mut out = String::new();
+    out.push_str(
+        "| bug | scenario | origin | cases to failure, random: median (max; found/seeds) | cases to failure, PCT | shrunk: commands (with start) / branches / non-default decisions | shrink time, median (max) |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|\n");
+    for row in rows {
+        let shrunk = row
+            .shrunk()
+            .map_or("-".to_string(), |(c, b, d)| format!("{c} / {b} / {d}"));
+        let time = row
+            .shrink_ms()
+            .map_or("-".to_string(), |(m, x)| format!("{m} ms ({x} ms)"));
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            row.bug,
+            row.scenario,
+            row.origin,
+            show(&row.random),
+            show(&row.pct),
+            shrunk,
+            time
+        ));
+    }
+    out.push_str(&format!(
+        "\nSeeds 0 to {}, at most {cases} cases per search; shrunk sizes and shrink times are medians over the random strategy's searches.\n",
+        seeds.saturating_sub(1)
+    ));
+    out
+}
+
+/// Whether the bug named `name` (of either scenario) needs concurrency, as the issue's
+/// catalogue marks it; the others must be found within 2,000 cases.
+pub fn needs_concurrency(name: &str) -> bool {
+    weft_pool::Bug::from_name(name).is_some_and(weft_pool::Bug::needs_concurrency)
+}

@@ -1,0 +1,53 @@
+//! `weft bug-table`: every planted bug, searched for with several seeds and both strategies.
+
+use serde_json::json;
+use weft_scenarios::bug_table::{found, markdown, measure, median_cases};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Bugs to measure, by name prefix (default: all).
+    pub only: Vec<String>,
+    /// Seeds per strategy (0, 1, ...).
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u64,
+    /// Most cases per search.
+    #[arg(long, default_value_t = 20_000)]
+    pub cases: u64,
+    /// Print one JSON object per bug instead of the Markdown table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> u8 {
+    let rows = measure(&args.only, args.seeds, args.cases);
+    if args.json {
+        for row in &rows {
+            let searches = |s: &[weft_scenarios::bug_table::Search]| {
+                s.iter()
+                    .map(|s| {
+                        json!({
+                            "seed": s.seed,
+                            "cases_to_failure": s.cases_to_failure,
+                            "shrunk": s.shrunk,
+                            "shrink_ms": s.shrink_ms,
+                            "cut_short": s.cut_short,
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            };
+            println!(
+                "{}",
+                json!({
+                    "scenario": row.scenario,
+                    "bug": row.bug,
+                    "origin": row.origin,
+                    "random": {"found": found(&row.random), "median_cases": median_cases(&row.random), "searches": searches(&row.random)},
+                    "pct": {"found": found(&row.pct), "median_cases": median_cases(&row.pct), "searches": searches(&row.pct)},
+                })
+            );
+        }
+    } else {
+        print!("{}", markdown(&rows, args.seeds, args.cases));
+    }
+    u8::from(rows.iter().any(|r| found(&r.random) == 0))
+}

@@ -1,0 +1,297 @@
+//! The pool scenarios: no false alarm without bugs, and every planted bug found and shrunk to a
+//! local minimum. CI runs small budgets (3 seeds per bug, random strategy); `WEFT_SLOW=1` runs
+//! the acceptance budget: 10 seeds with each strategy, found on at least 9 within 20,000 cases
+//! (2,000 for the bugs that do not need concurrency).
+
+use std::process::Command;
+use std::rc::Rc;
+use weft::fuzz::{fuzz, FuzzConfig};
+use weft::model::run_case;
+use weft::scenario::Scenario;
+use weft::shrink::{check_local_minimum, ShrinkConfig};
+use weft::strategy::{Rates, StrategyKind};
+use weft::{FailureKind, Source};
+use weft_models::pool::PoolModel;
+use weft_pool::Bugs;
+use weft_scenarios::bug_table::{needs_concurrency, runner, search};
+use weft_scenarios::pool::{parallel_shape, sequential_shape, PoolScenario};
+use weft_scenarios::pool_queue::PoolQueueScenario;
+
+fn slow() -> bool {
+    std::env::var_os("WEFT_SLOW").is_some()
+}
+
+fn config(name: &str, seed: u64, cases: u64) -> FuzzConfig {
+    FuzzConfig {
+        name: name.to_string(),
+        setup: serde_json::Value::Null,
+        seed,
+        cases,
+        strategy: StrategyKind::Random,
+        pct_depth: 3,
+        rates: Rates::default(),
+        shrink: ShrinkConfig::default(),
+        replay_file: None,
+        replay_command: String::new(),
+    }
+}
+
+#[test]
+fn without_bugs_10000_sequential_and_2000_parallel_pool_cases_pass() {
+    let sequential = Rc::new(PoolModel::sequential(Bugs::none()));
+    let run =
+        |source: Source, record: bool| run_case(&sequential, &sequential_shape(), source, record);
+    let result = fuzz(&run, &config("pool-sequential", 1, 10_000));
+    if let Some(found) = result.found {
+        panic!("false alarm:\n{}", found.counterexample);
+    }
+    assert_eq!(result.cases_run, 10_000);
+
+    let parallel = Rc::new(PoolModel::parallel(Bugs::none()));
+    let run = |source: Source, record: bool| run_case(&parallel, &parallel_shape(), source, record);
+    let result = fuzz(&run, &config("pool-parallel", 1, 2_000));
+    if let Some(found) = result.found {
+        panic!("false alarm:\n{}", found.counterexample);
+    }
+    assert_eq!(result.cases_run, 2_000);
+}
+
+#[test]
+fn without_bugs_the_scenarios_pass_with_both_strategies() {
+    for scenario in [&PoolScenario as &dyn Scenario, &PoolQueueScenario] {
+        for strategy in [StrategyKind::Random, StrategyKind::Pct] {
+            let run = runner(scenario, &[]);
+            let cfg = FuzzConfig {
+                strategy,
+                ..config(scenario.name(), 2, if slow() { 20_000 } else { 5_000 })
+            };
+            if let Some(found) = fuzz(&run, &cfg).found {
+                panic!(
+                    "{} {strategy:?}: false alarm:\n{}",
+                    scenario.name(),
+                    found.counterexample
+                );
+            }
+        }
+    }
+}
+
+/// Searches for `bug` with several seeds: each search finds it within the budget (2,000 cases
+/// unless it needs concurrency, else 20,000) and shrinks it to a local minimum. With
+/// `WEFT_SLOW=1`, 10 seeds per strategy and at least 9 must find it.
+fn found_and_shrunk(scenario: &dyn Scenario, bug: &str) {
+    let budget = if needs_concurrency(bug) {
+        20_000
+    } else {
+        2_000
+    };
+    let (seeds, strategies, needed) = if slow() {
+        (10, vec![StrategyKind::Random, StrategyKind::Pct], 9)
+    } else {
+        (3, vec![StrategyKind::Random], 3)
+    };
+    let bugs = [bug];
+    let run = runner(scenario, &bugs);
+    for strategy in strategies {
+        let mut hits = 0;
+        for seed in 0..seeds {
+            let (outcome, found) = search(scenario, bug, strategy, seed, budget);
+            let Some(found) = found else { continue };
+            hits += 1;
+            assert!(
+                !outcome.cut_short,
+                "{bug} seed {seed}: shrinking stopped at a bound"
+            );
+            check_local_minimum(&|s| run(s, false), &found.shrunk.report)
+                .unwrap_or_else(|why| panic!("{bug} seed {seed}: not a local minimum: {why}"));
+        }
+        assert!(
+            hits >= needed,
+            "{bug} ({strategy:?}): found with {hits} of {seeds} seeds within {budget} cases"
+        );
+    }
+}
+
+macro_rules! bug_tests {
+    ($($test:ident: $scenario:expr, $bug:literal;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                found_and_shrunk(&$scenario, $bug);
+            }
+        )*
+    };
+}
+
+bug_tests! {
+    serve_expired_waiter_is_found_and_shrunk: PoolScenario, "serve-expired-waiter";
+    exit_shrinks_capacity_is_found_and_shrunk: PoolScenario, "exit-shrinks-capacity";
+    unknown_exit_wipes_monitors_is_found_and_shrunk: PoolScenario, "unknown-exit-wipes-monitors";
+    spurious_exit_counted_is_found_and_shrunk: PoolScenario, "spurious-exit-counted";
+    foreign_checkin_accepted_is_found_and_shrunk: PoolScenario, "foreign-checkin-accepted";
+    replacement_wrong_owner_is_found_and_shrunk: PoolScenario, "replacement-wrong-owner";
+    checkin_drops_worker_is_found_and_shrunk: PoolScenario, "checkin-drops-worker";
+    stale_count_on_owner_down_is_found_and_shrunk: PoolScenario, "stale-count-on-owner-down";
+    checkout_timeout_leak_is_found_and_shrunk: PoolScenario, "checkout-timeout-leak";
+    waiter_monitor_leak_is_found_and_shrunk: PoolScenario, "waiter-monitor-leak";
+    queue_checkin_race_is_found_and_shrunk: PoolQueueScenario, "queue-checkin-race";
+    queue_restart_stuck_is_found_and_shrunk: PoolQueueScenario, "queue-restart-stuck";
+}
+
+fn shrunk_commands(
+    scenario: &dyn Scenario,
+    bug: &str,
+    seed: u64,
+) -> (Vec<(String, String)>, weft::Failure, String) {
+    let (_, found) = search(scenario, bug, StrategyKind::Random, seed, 20_000);
+    let found = found.unwrap_or_else(|| panic!("{bug} seed {seed}: not found"));
+    // The explained counterexample carries the commands and results as text.
+    let case = found
+        .counterexample
+        .case
+        .clone()
+        .expect("a model-based case");
+    let commands = case
+        .clients
+        .iter()
+        .flat_map(|c| c.ops.iter())
+        .map(|o| (o.command.clone(), o.result.clone().unwrap_or_default()))
+        .collect();
+    (
+        commands,
+        found.counterexample.failure.clone(),
+        found.counterexample.to_string(),
+    )
+}
+
+#[test]
+fn serve_expired_waiter_shrinks_to_a_pool_of_one_and_a_checkin_that_feeds_the_expired_waiter() {
+    // Size 1, no overflow: a checkout, a blocking checkout that times out, and the checkin
+    // that hands the worker to the expired waiter (the status shows it still checked out).
+    for seed in 0..if slow() { 10 } else { 3 } {
+        let (commands, failure, text) =
+            shrunk_commands(&PoolScenario, "serve-expired-waiter", seed);
+        let names: Vec<&str> = commands.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "start(size 1, max_overflow 0)",
+                "checkout",
+                "checkout(block 100ms)",
+                "checkin(#1)"
+            ],
+            "seed {seed}:\n{text}"
+        );
+        assert_eq!(commands[2].1, "Timeout");
+        assert_eq!(failure.kind, FailureKind::Check);
+        assert!(
+            text.contains("invariant failed after checkin(#1)"),
+            "{text}"
+        );
+        assert!(text.contains("no decision matters"), "{text}");
+    }
+}
+
+#[test]
+fn without_the_status_invariant_serve_expired_waiter_shrinks_to_the_references_four_commands() {
+    // The reference's form: pool 1/0, a checkout, a blocking checkout that times out, a checkin
+    // that feeds the expired waiter, and the next checkout that wrongly finds the pool full.
+    let bugs = Bugs::none().with(weft_pool::Bug::ServeExpiredWaiter);
+    let model = Rc::new(PoolModel::sequential(bugs).without_invariant());
+    let run = |source: Source, record: bool| run_case(&model, &sequential_shape(), source, record);
+    for seed in 0..if slow() { 10 } else { 3 } {
+        let found = fuzz(&run, &config("pool-no-invariant", seed, 2_000))
+            .found
+            .unwrap_or_else(|| panic!("seed {seed}: not found"));
+        let case = found.counterexample.case.as_ref().unwrap();
+        let ops: Vec<String> = case.clients[0]
+            .ops
+            .iter()
+            .map(|o| format!("{} -> {}", o.command, o.result.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "start(size 1, max_overflow 0) -> Ok",
+                "checkout -> Worker(worker@3)",
+                "checkout(block 100ms) -> Timeout",
+                "checkin(#1) -> CheckedIn",
+                "checkout -> Full",
+            ],
+            "seed {seed}:\n{}",
+            found.counterexample
+        );
+        check_local_minimum(&|s| run(s, false), &found.shrunk.report).unwrap();
+    }
+}
+
+#[test]
+fn queue_restart_stuck_shrinks_to_a_pool_of_one_and_three_jobs_one_of_which_dies() {
+    for seed in 0..if slow() { 10 } else { 3 } {
+        let (commands, failure, text) =
+            shrunk_commands(&PoolQueueScenario, "queue-restart-stuck", seed);
+        assert_eq!(commands[0].0, "start(pool size 1)", "seed {seed}:\n{text}");
+        let jobs: Vec<&str> = commands
+            .iter()
+            .filter(|(c, _)| c.starts_with("submit"))
+            .map(|(c, _)| c.as_str())
+            .collect();
+        assert_eq!(jobs.len(), 3, "seed {seed}:\n{text}");
+        assert_eq!(
+            jobs.iter().filter(|j| **j == "submit(die)").count(),
+            1,
+            "{text}"
+        );
+        assert_eq!(failure.kind, FailureKind::Deadlock, "{text}");
+    }
+}
+
+#[test]
+fn weft_fuzz_takes_the_pool_bugs_by_name() {
+    let weft = || Command::new(env!("CARGO_BIN_EXE_weft"));
+    let dir = std::env::temp_dir().join(format!("weft-pool-{}", std::process::id()));
+    let out = weft()
+        .args([
+            "fuzz",
+            "pool",
+            "--bug",
+            "checkin-drops-worker",
+            "--json",
+            "--replay-out",
+        ])
+        .arg(dir.join("pool.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["found"], true);
+    assert_eq!(v["shrunk"]["commands"], 4);
+    let replay = weft()
+        .arg("replay")
+        .arg(dir.join("pool.json"))
+        .output()
+        .unwrap();
+    assert_eq!(replay.status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let bad = weft()
+        .args(["fuzz", "pool-queue", "--bug", "serve-expired-waiter"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a pool bug is not a pool-queue bug"
+    );
+    let list = weft().arg("list").output().unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("queue-restart-stuck") && text.contains("checkout-timeout-leak"),
+        "{text}"
+    );
+}

@@ -1,0 +1,250 @@
+//! Planted bugs: each re-creates, in this library's terms, a bug that model-based testing found
+//! in poolboy or in riak_core's worker pool. All are off by default; a [`Bugs`] set switches
+//! them on per pool (and per work queue).
+
+use std::fmt;
+
+/// One planted bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bug {
+    /// Hand-overs to waiting checkouts skip the deadline check, so a worker goes to a blocking
+    /// checkout whose caller has already given up.
+    ServeExpiredWaiter,
+    /// A checked-out worker that dies while the pool is in overflow is not counted off, so the
+    /// pool's capacity shrinks for good.
+    ExitShrinksCapacity,
+    /// The exit of a worker that is not checked out (or of a linked task) clears the lease
+    /// table.
+    UnknownExitWipesMonitors,
+    /// Exits of tasks that are not checked-out workers go through the checked-out path:
+    /// replacements are started for them.
+    SpuriousExitCounted,
+    /// Checkin accepts tasks that are not checked-out workers.
+    ForeignCheckinAccepted,
+    /// A replacement handed to a waiting checkout is recorded under the waiter's owner
+    /// instead of under the new worker.
+    ReplacementWrongOwner,
+    /// A checkin that meets an expired waiter re-runs itself after deleting the lease, and
+    /// drops the worker.
+    CheckinDropsWorker,
+    /// When a lease's owner dies the worker is killed, and the pool restores its capacity only
+    /// when the worker's own exit notice arrives.
+    StaleCountOnOwnerDown,
+    /// A timed-out checkout's cancel is matched by caller, not by request, so a worker handed
+    /// to the request just as it timed out stays checked out.
+    CheckoutTimeoutLeak,
+    /// Waiters' monitors on their callers are not released when the waiter expires or is
+    /// served.
+    WaiterMonitorLeak,
+    /// Work queue: workers check themselves back into the pool and the queue re-checks-out
+    /// with a non-blocking checkout that can lose the race and wait forever.
+    QueueCheckinRace,
+    /// Work queue: the queue stays in its queueing state after a worker crash with nothing
+    /// busy, and later work waits forever.
+    QueueRestartStuck,
+}
+
+impl Bug {
+    /// Every planted bug, pool bugs first.
+    pub const ALL: [Bug; 12] = [
+        Bug::ServeExpiredWaiter,
+        Bug::ExitShrinksCapacity,
+        Bug::UnknownExitWipesMonitors,
+        Bug::SpuriousExitCounted,
+        Bug::ForeignCheckinAccepted,
+        Bug::ReplacementWrongOwner,
+        Bug::CheckinDropsWorker,
+        Bug::StaleCountOnOwnerDown,
+        Bug::CheckoutTimeoutLeak,
+        Bug::WaiterMonitorLeak,
+        Bug::QueueCheckinRace,
+        Bug::QueueRestartStuck,
+    ];
+
+    /// The name used on the command line (`weft fuzz pool --bug NAME`).
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The bug by name.
+    pub fn from_name(name: &str) -> Option<Bug> {
+        Bug::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// Name, origin and description, as the scenario registry lists them.
+    pub fn info(self) -> weft::scenario::Bug {
+        let index = Bug::ALL.iter().position(|b| *b == self).expect("listed");
+        if index < POOL_BUGS.len() {
+            POOL_BUGS[index]
+        } else {
+            QUEUE_BUGS[index - POOL_BUGS.len()]
+        }
+    }
+
+    /// Whether the reference marks the bug as found only with concurrency (parallel clients or
+    /// racing messages); the others show in sequential tests.
+    pub fn needs_concurrency(self) -> bool {
+        matches!(
+            self,
+            Bug::StaleCountOnOwnerDown
+                | Bug::CheckoutTimeoutLeak
+                | Bug::QueueCheckinRace
+                | Bug::QueueRestartStuck
+        )
+    }
+
+    fn bit(self) -> u16 {
+        1 << Bug::ALL.iter().position(|b| *b == self).expect("listed")
+    }
+}
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The pool's planted bugs, in [`Bug::ALL`] order.
+pub static POOL_BUGS: [weft::scenario::Bug; 10] = [
+    weft::scenario::Bug {
+        name: "serve-expired-waiter",
+        origin: "poolboy 6a53f06",
+        about: "a checkin hands the worker to a blocking checkout that already timed out; the worker leaks",
+    },
+    weft::scenario::Bug {
+        name: "exit-shrinks-capacity",
+        origin: "poolboy c2ba14c",
+        about: "a checked-out worker dying in overflow is not counted off; capacity shrinks",
+    },
+    weft::scenario::Bug {
+        name: "unknown-exit-wipes-monitors",
+        origin: "poolboy eacf28f",
+        about: "the exit of a worker that is not checked out wipes the table of leases",
+    },
+    weft::scenario::Bug {
+        name: "spurious-exit-counted",
+        origin: "poolboy e964cc5",
+        about: "an unrelated linked task's or an idle worker's exit is handled like a checked-out worker's",
+    },
+    weft::scenario::Bug {
+        name: "foreign-checkin-accepted",
+        origin: "poolboy e6af0b6",
+        about: "checkin of a task that is not a checked-out worker goes into the idle queue",
+    },
+    weft::scenario::Bug {
+        name: "replacement-wrong-owner",
+        origin: "poolboy 0d9dbee",
+        about: "a replacement handed to a waiter is recorded under the waiter, not the worker",
+    },
+    weft::scenario::Bug {
+        name: "checkin-drops-worker",
+        origin: "poolboy 3a18d40",
+        about: "a checkin that meets an expired waiter re-runs itself after deleting the lease and drops the worker",
+    },
+    weft::scenario::Bug {
+        name: "stale-count-on-owner-down",
+        origin: "poolboy 3acb457",
+        about: "an owner's death kills its worker; capacity returns only with the worker's exit notice",
+    },
+    weft::scenario::Bug {
+        name: "checkout-timeout-leak",
+        origin: "poolboy PR #70",
+        about: "a timed-out checkout's cancel is keyed by caller, so a worker handed over just then stays checked out",
+    },
+    weft::scenario::Bug {
+        name: "waiter-monitor-leak",
+        origin: "poolboy #55/#58/#61",
+        about: "an expired or served waiter's monitor on its caller is never released",
+    },
+];
+
+/// The work queue's planted bugs, in [`Bug::ALL`] order.
+pub static QUEUE_BUGS: [weft::scenario::Bug; 2] = [
+    weft::scenario::Bug {
+        name: "queue-checkin-race",
+        origin: "riak_core #298",
+        about: "workers check in to the pool themselves; the queue's next checkout can beat the checkin and wait forever",
+    },
+    weft::scenario::Bug {
+        name: "queue-restart-stuck",
+        origin: "riak_core #958",
+        about: "after a worker crash with nothing busy the queue stays queueing; later work waits forever",
+    },
+];
+
+/// A set of planted bugs (empty by default: the correct library).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Bugs(u16);
+
+impl Bugs {
+    /// No bug: the correct library.
+    pub fn none() -> Bugs {
+        Bugs(0)
+    }
+
+    /// This set with `bug` switched on.
+    pub fn with(self, bug: Bug) -> Bugs {
+        Bugs(self.0 | bug.bit())
+    }
+
+    /// Whether `bug` is on.
+    pub fn has(self, bug: Bug) -> bool {
+        self.0 & bug.bit() != 0
+    }
+
+    /// Whether no bug is on.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The bugs switched on, in [`Bug::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Bug> {
+        Bug::ALL.into_iter().filter(move |b| self.has(*b))
+    }
+
+    /// The set named by `names`; an unknown name is an error that lists the known ones.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Bugs, String> {
+        let mut bugs = Bugs::none();
+        for name in names {
+            let name = name.as_ref();
+            match Bug::from_name(name) {
+                Some(bug) => bugs = bugs.with(bug),
+                None => {
+                    let known: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+                    return Err(format!(
+                        "unknown bug {name:?}; known bugs: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(bugs)
+    }
+}
+
+impl fmt::Debug for Bugs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(Bug::name)).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_catalogue_is_in_order() {
+        for bug in Bug::ALL {
+            assert_eq!(Bug::from_name(bug.name()), Some(bug));
+        }
+        let set = Bugs::from_names(&["checkin-drops-worker", "queue-restart-stuck"]).unwrap();
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [Bug::CheckinDropsWorker, Bug::QueueRestartStuck]
+        );
+        assert!(Bugs::from_names(&["nope"])
+            .unwrap_err()
+            .contains("serve-expired-waiter"));
+        assert!(Bugs::none().is_empty());
+    }
+}
