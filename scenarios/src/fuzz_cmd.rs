@@ -150,31 +150,50 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
-/// The embedded default job: fuzz the canary, shrink and explain its failure. Exit 0 when the
-/// bug was found and explained (the demo worked), 1 if not (the harness is broken).
+/// The embedded default job: fuzz the canary, then the worker pool with a planted bug from
+/// poolboy's history; each failure is shrunk and explained. Exit 0 when both were found (the
+/// demo worked), 1 if not (the harness is broken).
 pub fn demo(args: DemoArgs) -> u8 {
-    println!("weft demo: fuzzing the canary (a racy read-modify-write counter, two or three clients in parallel)\n");
-    let code = run(FuzzArgs {
-        scenario: "canary".to_string(),
-        bugs: Vec::new(),
-        cases: 1000,
-        seed: args.seed,
-        strategy: "random".to_string(),
-        depth: 3,
-        shrink_time: 60,
-        json: false,
-        replay_out: None,
-        jobs: 1,
-        shard: Shard::ALL,
-    });
-    match code {
-        1 => {
-            println!("The demo found, shrank and explained the canary's lost update. Try `weft list` for more scenarios.");
-            0
+    let jobs = [
+        (
+            "canary",
+            None,
+            "the canary: a racy read-modify-write counter, two or three clients in parallel",
+        ),
+        (
+            "pool",
+            Some("serve-expired-waiter"),
+            "a poolboy-like worker pool with a bug poolboy had (6a53f06): a checkin serves a waiter whose checkout already timed out",
+        ),
+    ];
+    let mut missed = Vec::new();
+    for (scenario, bug, about) in jobs {
+        println!("== weft demo: fuzzing {about}\n");
+        let code = run(FuzzArgs {
+            scenario: scenario.to_string(),
+            bugs: bug.map(str::to_string).into_iter().collect(),
+            cases: 2000,
+            seed: args.seed,
+            strategy: "random".to_string(),
+            depth: 3,
+            shrink_time: 60,
+            json: false,
+            replay_out: None,
+            jobs: 1,
+            shard: Shard::ALL,
+        });
+        if code != 1 {
+            missed.push(scenario);
         }
-        _ => {
-            eprintln!("weft demo: the canary was NOT found: the harness is broken");
-            1
-        }
+    }
+    if missed.is_empty() {
+        println!("The demo found, shrank and explained both bugs. `weft list` shows every scenario and planted bug.");
+        0
+    } else {
+        eprintln!(
+            "weft demo: NOT found in {}: the harness is broken",
+            missed.join(", ")
+        );
+        1
     }
 }

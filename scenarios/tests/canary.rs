@@ -162,3 +162,19 @@ fn weft_fuzz_reports_json_and_its_replay_file_reproduces_the_shrunk_run() {
         (Some(false), Some(20))
     );
 }
+
+/// The README's first command: the demo finds, shrinks and explains both of its bugs.
+#[test]
+fn weft_demo_finds_and_explains_its_bugs() {
+    let dir = std::env::temp_dir().join(format!("weft-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = weft().arg("demo").current_dir(&dir).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("Violation: ").count(), 2, "{text}");
+    assert!(dir
+        .join("weft-failures/canary-seed0.weft-replay.json")
+        .is_file());
+    assert!(dir.join("weft-failures/pool-seed0.html").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
