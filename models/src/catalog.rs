@@ -7,6 +7,7 @@
 
 use crate::cas_register::CasRegister;
 use crate::kv::{Kv, KvOp, KvResult};
+use crate::pool_history::{PoolAnswer, PoolOp, PoolSpec};
 use crate::register::{Register, RegisterOp, RegisterResult};
 use crate::set::{Set, SetOp, SetResult};
 use std::collections::BTreeSet;
@@ -43,9 +44,13 @@ pub const MODELS: &[ModelInfo] = &[
         name: "kv-whole",
         about: "the same key/value map checked as one state, without splitting by key",
     },
-    ModelInfo {
+        ModelInfo {
         name: "set",
         about: "set: add, remove, read (all elements); --init [ELEMENTS] (default empty)",
+    },
+    ModelInfo {
+        name: "pool",
+        about: "worker pool (poolboy): checkout (result: a worker, or \"full\"), checkin (value: the worker; result \"ok\" or \"refused\"); --init [SIZE MAX_OVERFLOW] (default [1 0])",
     },
 ];
 
@@ -143,8 +148,63 @@ pub fn check_history(
             let (ops, origin) = convert(history, set_op)?;
             run(name, &Set::new(init), &ops, &origin, history, config)
         }
+        "pool" => {
+            let capacity = match &params.init {
+                None | Some(Value::Nil) => 1,
+                Some(Value::List(items)) => match items.as_slice() {
+                    [Value::Int(size), Value::Int(overflow)] if *size >= 0 && *overflow >= 0 => {
+                        (size + overflow) as usize
+                    }
+                    _ => {
+                        return Err(CatalogError::BadParameter(
+                            "--init for model pool must be [SIZE MAX_OVERFLOW]".to_string(),
+                        ))
+                    }
+                },
+                Some(other) => {
+                    let msg =
+                        format!("--init for model pool must be [SIZE MAX_OVERFLOW], not {other}");
+                    return Err(CatalogError::BadParameter(msg));
+                }
+            };
+            let (ops, origin) = convert(history, pool_op)?;
+            run(name, &PoolSpec { capacity }, &ops, &origin, history, config)
+        }
         _ => Err(CatalogError::UnknownModel(name.to_string())),
     }
+}
+
+fn pool_op(h: &HistoryOp) -> Result<Mapped<PoolOp, PoolAnswer>, String> {
+    let is = |v: &Value, word: &str| matches!(v, Value::Str(s) if s == word);
+    Ok(match h.f.as_str() {
+        "checkout" => {
+            let answer = match &h.result {
+                r if is(r, "full") => PoolAnswer::Full,
+                Value::Nil if h.is_unknown() => PoolAnswer::Full, // ignored: unknown outcome
+                Value::Nil => {
+                    return Err("a checkout's result must be a worker or \"full\"".to_string())
+                }
+                worker => PoolAnswer::Worker(worker.clone()),
+            };
+            (PoolOp::Checkout, Some(answer))
+        }
+        "checkin" => {
+            if h.value.is_nil() {
+                return Err("a checkin's value must be the worker".to_string());
+            }
+            let answer = match &h.result {
+                r if is(r, "refused") => PoolAnswer::Refused,
+                r if is(r, "ok") || r.is_nil() => PoolAnswer::CheckedIn,
+                other => {
+                    return Err(format!(
+                        "a checkin's result must be \"ok\" or \"refused\", not {other}"
+                    ))
+                }
+            };
+            (PoolOp::Checkin(h.value.clone()), Some(answer))
+        }
+        _ => return Err(unknown_f(h, "pool", "checkout, checkin")),
+    })
 }
 
 fn run<M>(

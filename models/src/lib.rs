@@ -40,6 +40,7 @@ pub mod cas_register;
 pub mod catalog;
 pub mod kv;
 pub mod pool;
+pub mod pool_history;
 pub mod pool_queue;
 pub mod register;
 pub mod set;

@@ -223,3 +223,58 @@ fn bad_usage_and_bad_input_exit_2() {
         "{err}"
     );
 }
+
+#[test]
+fn the_pool_model_checks_pool_histories() {
+    // serve-expired-waiter's symptom: a checkin, then the pool of one still answers full,
+    // while the only other checkout definitely failed (it timed out and was cancelled).
+    let lines = [
+        r#"{"process":0,"type":"invoke","f":"checkout","value":null}"#,
+        r#"{"process":0,"type":"ok","f":"checkout","value":1}"#,
+        r#"{"process":1,"type":"invoke","f":"checkout","value":null}"#,
+        r#"{"process":1,"type":"fail","f":"checkout","value":null}"#,
+        r#"{"process":0,"type":"invoke","f":"checkin","value":1}"#,
+        r#"{"process":0,"type":"ok","f":"checkin","value":"ok"}"#,
+        r#"{"process":0,"type":"invoke","f":"checkout","value":null}"#,
+        r#"{"process":0,"type":"ok","f":"checkout","value":"full"}"#,
+    ];
+    let bad = temp_file("pool-bad.jsonl", &(lines.join("\n") + "\n"));
+    let out = weft(&[
+        "check-history",
+        bad.to_str().unwrap(),
+        "--model",
+        "pool",
+        "--init",
+        "[1 0]",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["verdict"], "not-linearizable");
+    // If that checkout's outcome is unknown (info), it may have taken the worker late: fine.
+    let unknown = temp_file(
+        "pool-unknown.jsonl",
+        &(lines
+            .join("\n")
+            .replace(r#""type":"fail""#, r#""type":"info""#)
+            + "\n"),
+    );
+    let out = weft(&[
+        "check-history",
+        unknown.to_str().unwrap(),
+        "--model",
+        "pool",
+        "--init",
+        "[1 0]",
+    ]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    // Bad parameters are usage errors.
+    let out = weft(&[
+        "check-history",
+        bad.to_str().unwrap(),
+        "--model",
+        "pool",
+        "--init",
+        "3",
+    ]);
+    assert_eq!(code(&out), 2);
+}
