@@ -8,8 +8,8 @@ use std::rc::Rc;
 use weft::fuzz::{fuzz, FuzzConfig};
 use weft::model::run_case;
 use weft::scenario::Scenario;
-use weft::shrink::{check_local_minimum, ShrinkConfig};
-use weft::strategy::{Rates, StrategyKind};
+use weft::shrink::check_local_minimum;
+use weft::strategy::StrategyKind;
 use weft::{FailureKind, Source};
 use weft_models::pool::PoolModel;
 use weft_pool::Bugs;
@@ -22,18 +22,7 @@ fn slow() -> bool {
 }
 
 fn config(name: &str, seed: u64, cases: u64) -> FuzzConfig {
-    FuzzConfig {
-        name: name.to_string(),
-        setup: serde_json::Value::Null,
-        seed,
-        cases,
-        strategy: StrategyKind::Random,
-        pct_depth: 3,
-        rates: Rates::default(),
-        shrink: ShrinkConfig::default(),
-        replay_file: None,
-        replay_command: String::new(),
-    }
+    FuzzConfig::new(name, seed, cases)
 }
 
 #[test]
