@@ -67,19 +67,34 @@ fn init_trace(on: bool) {
     }
 }
 
-#[derive(clap::Args)]
-pub struct RunArgs {
-    /// Scenario name (see `weft list`).
-    pub scenario: String,
-    /// Seed of the run.
+/// How decisions are generated: shared by `weft run` and `weft fuzz`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct StrategyArgs {
+    /// Seed (`weft fuzz`: case i uses a seed derived from it).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Strategy generating the decisions.
+    /// Strategy generating schedules and faults.
     #[arg(long, default_value = "random", value_parser = ["random", "pct"])]
     pub strategy: String,
     /// PCT bug depth.
     #[arg(long, default_value_t = 3)]
     pub depth: u32,
+}
+
+impl StrategyArgs {
+    /// The strategy named by `--strategy` (clap has checked the name).
+    pub fn kind(&self) -> StrategyKind {
+        StrategyKind::parse(&self.strategy).expect("clap checked the strategy")
+    }
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Scenario name (see `weft list`).
+    pub scenario: String,
+    /// Seed, strategy and PCT depth.
+    #[command(flatten)]
+    pub gen: StrategyArgs,
     /// Switch on a planted bug (repeatable).
     #[arg(long = "bug")]
     pub bugs: Vec<String>,
@@ -105,8 +120,8 @@ pub fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     init_trace(args.trace);
-    let kind = StrategyKind::parse(&args.strategy).expect("clap checked the strategy");
-    let strategy = kind.build(args.seed, Rates::default(), args.depth, 200);
+    let kind = args.gen.kind();
+    let strategy = kind.build(args.gen.seed, Rates::default(), args.gen.depth, 200);
     let report = scenario.run(&setup, Source::generate(strategy));
     let mut replay_file = None;
     if let Outcome::Fail(_) = &report.outcome {
@@ -114,14 +129,14 @@ pub fn run(args: RunArgs) -> u8 {
             PathBuf::from(format!(
                 "weft-failures/{}-seed{}.weft-replay.json",
                 scenario.name(),
-                args.seed
+                args.gen.seed
             ))
         });
         let config = serde_json::to_value(&setup).expect("setup serializes");
         let file = ReplayFile::of_report(
             scenario.name(),
             config,
-            Some(args.seed),
+            Some(args.gen.seed),
             kind.name(),
             &report,
         );
@@ -132,7 +147,7 @@ pub fn run(args: RunArgs) -> u8 {
     }
     print_report(
         scenario.name(),
-        Some(args.seed),
+        Some(args.gen.seed),
         &report,
         replay_file.as_ref(),
         args.json,

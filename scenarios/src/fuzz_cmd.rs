@@ -1,12 +1,12 @@
 //! `weft fuzz`: run cases until one fails, shrink it, explain it.
 
-use crate::commands::{scenario, setup};
+use crate::commands::{scenario, setup, StrategyArgs};
 use serde_json::json;
 use std::path::PathBuf;
 use weft::fuzz::{fuzz_parallel, FuzzConfig, Shard};
 use weft::scenario::Setup;
 use weft::shrink::ShrinkConfig;
-use weft::strategy::{Rates, StrategyKind};
+use weft::strategy::Rates;
 use weft::Source;
 
 #[derive(clap::Args)]
@@ -19,15 +19,9 @@ pub struct FuzzArgs {
     /// Most cases to run.
     #[arg(long, default_value_t = 10_000)]
     pub cases: u64,
-    /// Run seed (case i uses a seed derived from it).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Strategy generating schedules and faults.
-    #[arg(long, default_value = "random", value_parser = ["random", "pct"])]
-    pub strategy: String,
-    /// PCT bug depth.
-    #[arg(long, default_value_t = 3)]
-    pub depth: u32,
+    /// Seed, strategy and PCT depth.
+    #[command(flatten)]
+    pub gen: StrategyArgs,
     /// Shrink time bound, in seconds.
     #[arg(long, default_value_t = 60)]
     pub shrink_time: u64,
@@ -58,21 +52,21 @@ pub fn run(args: FuzzArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let strategy = StrategyKind::parse(&args.strategy).expect("clap checked the strategy");
+    let strategy = args.gen.kind();
     let replay_file = args.replay_out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "weft-failures/{}-seed{}.weft-replay.json",
             scenario.name(),
-            args.seed
+            args.gen.seed
         ))
     });
     let cfg = FuzzConfig {
         name: scenario.name().to_string(),
         setup: serde_json::to_value(&base).expect("setup serializes"),
-        seed: args.seed,
+        seed: args.gen.seed,
         cases: args.cases,
         strategy,
-        pct_depth: args.depth,
+        pct_depth: args.gen.depth,
         rates: Rates::default(),
         shrink: ShrinkConfig {
             time_max: std::time::Duration::from_secs(args.shrink_time),
@@ -110,7 +104,7 @@ pub fn run(args: FuzzArgs) -> u8 {
             "scenario": scenario.name(),
             "bugs": args.bugs,
             "strategy": strategy.name(),
-                        "seed": args.seed,
+                        "seed": args.gen.seed,
             "jobs": jobs,
             "shard": format!("{}/{}", args.shard.index, args.shard.count),
             "cases_run": result.cases_run,
@@ -129,11 +123,11 @@ pub fn run(args: FuzzArgs) -> u8 {
                 "{}: no failure in {} cases (seed {})",
                 scenario.name(),
                 result.cases_run,
-                args.seed
+                args.gen.seed
             ),
             Some(f) => println!(
                 "{}",
-                weft::model::failure_message(scenario.name(), args.seed, f)
+                weft::model::failure_message(scenario.name(), args.gen.seed, f)
             ),
         }
     }
@@ -173,9 +167,11 @@ pub fn demo(args: DemoArgs) -> u8 {
             scenario: scenario.to_string(),
             bugs: bug.map(str::to_string).into_iter().collect(),
             cases: 2000,
-            seed: args.seed,
-            strategy: "random".to_string(),
-            depth: 3,
+            gen: StrategyArgs {
+                seed: args.seed,
+                strategy: "random".to_string(),
+                depth: 3,
+            },
             shrink_time: 60,
             json: false,
             replay_out: None,

@@ -2,7 +2,7 @@
 //! preemption that matters, explained in a stable text pinned by a snapshot.
 
 mod common;
-use common::weft;
+use common::{replay_json, weft};
 
 use weft::fuzz::{fuzz, FuzzConfig};
 use weft::scenario::{Scenario, Setup};
@@ -119,19 +119,7 @@ fn weft_fuzz_reports_json_and_its_replay_file_reproduces_the_shrunk_run() {
     assert_eq!(v["shrunk"]["branches"], 2);
     assert_eq!(v["shrunk"]["nondefault_decisions"], 1);
     assert!(v["shrunk"]["shrink_ms"].is_u64());
-    let replay = weft()
-        .arg("replay")
-        .arg(&file)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert_eq!(
-        replay.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    let r = replay_json(&file);
     assert_eq!(r["failure_kind"], "check");
     assert_eq!(r["nondefault_decisions"], 1);
     // The history, in weft's JSON Lines format, beside the replay file.

@@ -1,7 +1,7 @@
 //! The acceptance checks of the simulation core, on the bundled scenarios.
 
 mod common;
-use common::{json_of, tempdir, weft};
+use common::{json_of, replay_json, tempdir, weft};
 
 use std::collections::BTreeSet;
 use weft::scenario::{Scenario, Setup};
@@ -156,19 +156,7 @@ fn replay_round_trip_through_the_binary() {
     let run = json_of(&run);
     assert_eq!(run["outcome"], "fail");
     assert_eq!(run["replay_file"], file.display().to_string());
-    let replay = weft()
-        .arg("replay")
-        .arg(&file)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert_eq!(
-        replay.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    let replay = json_of(&replay);
+    let replay = replay_json(&file);
     for field in [
         "outcome",
         "failure_kind",

@@ -28,3 +28,20 @@ pub fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// `weft replay FILE --json` of a failing run: asserts exit 1 and returns the JSON object.
+pub fn replay_json(file: &std::path::Path) -> serde_json::Value {
+    let out = weft()
+        .arg("replay")
+        .arg(file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out)
+}
