@@ -25,35 +25,52 @@
 //! ```
 #![deny(missing_docs)]
 
+// The engine: ids, decisions and their source, strategies, the executor and its domains.
 pub mod decision;
-pub mod determinism;
+mod ids;
+mod sim;
+mod source;
+pub mod strategy;
+
+// The runtime that simulated code calls, one module per domain.
 pub mod disk;
 pub mod fault;
-pub mod fuzz;
-pub mod model;
 pub mod net;
 pub mod node;
 pub mod rand;
-pub mod replay;
-pub mod scenario;
-pub mod shrink;
-pub(crate) mod sim;
-pub mod source;
-pub mod strategy;
 pub mod task;
 pub mod time;
 
+// Model-based testing, above the engine.
+pub mod model;
+
+// Search, shrinking, explanation and the tool's files, above both.
+mod search;
+
 pub use weft_lincheck as lincheck;
 
-pub use decision::{Decision, DecisionKind, DecisionLog};
-pub use model::check;
+pub use ids::{Addr, NodeId, TaskId};
+pub use model::{Gen, Mode, Shape, StateMachine, Var, Vars};
+pub use search::check::{check, CheckReport, Checker};
 pub use sim::{
-    format_ns, init_subscriber, BlockedTask, ClockConfig, Config, DiskConfig, EventKind, Failure,
-    FailureKind, FaultConfig, NetConfig, Note, Outcome, RunReport, Sim, SimTimer, TaskId,
-    TraceEvent,
+    ClockConfig, Config, Detail, DiskConfig, Failure, FailureKind, FaultConfig, NetConfig, Outcome,
+    RunReport, Sim,
 };
 pub use source::{Divergence, Source};
-pub use task::{spawn, spawn_named};
+pub use strategy::Strategy;
+
+/// What the `weft` tool and harness-level tests use besides the public face: the search loop,
+/// the shrinker, explanations, replay files, the scenario registry, traces. No stability
+/// promise: a test author needs none of it.
+pub mod internals {
+    pub use crate::search::{
+        check::failure_message, determinism, explain, fuzz, replay, run_case, run_case_mixed,
+        scenario, shrink, Run, RunFn,
+    };
+    pub use crate::sim::{
+        format_ns, init_subscriber, BlockedTask, EventKind, Note, SimTimer, TraceEvent,
+    };
+}
 
 /// Fails the run with a violated check: the property, invariant or postcondition named in
 /// `message` does not hold. Call it from simulated code; it does not return.
@@ -63,7 +80,7 @@ pub fn fail(message: impl Into<String>) -> ! {
 
 /// Fails the run with a violated check unless `condition` holds.
 #[macro_export]
-macro_rules! check {
+macro_rules! ensure {
     ($condition:expr, $($message:tt)+) => {
         if !$condition {
             $crate::fail(format!($($message)+));

@@ -7,8 +7,9 @@ use crate::sim::world::with;
 /// A value in `0..bound` (0 when `bound` is 0 or 1).
 pub fn below(bound: u64) -> u64 {
     with(|w| {
-        let value = w.decide(DecisionKind::Rand, bound);
-        w.note(DecisionKind::Rand, value, |w| {
+        let drawn = w.decide(DecisionKind::Rand, bound);
+        let value = drawn.value;
+        w.note(drawn, |w| {
             let (_, task) = w.here();
             format!(
                 "{} drew random value {value} (of 0..{bound})",

@@ -7,7 +7,7 @@
 //! Whatever the mode, the decisions actually taken are recorded, so any run can be replayed.
 
 use crate::decision::{Decision, DecisionKind, DecisionLog};
-use crate::sim::TaskId;
+use crate::ids::TaskId;
 use crate::strategy::Strategy;
 use serde::Serialize;
 use std::fmt;

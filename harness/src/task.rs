@@ -5,8 +5,7 @@
 //! message through the network instead, so that an "exit notice" races with other messages
 //! exactly as it does in a real system.
 
-use crate::net::Addr;
-use crate::node::NodeId;
+use crate::ids::{Addr, NodeId};
 use crate::sim::world::{with, BoxFuture, Deferred, ExitCell, Wait, World, NONE};
 pub use crate::sim::{ExitReason, TaskId};
 use std::cell::RefCell;
@@ -211,20 +210,20 @@ pub fn monitor_notify<M: Clone + std::fmt::Debug + 'static>(
     to: Addr,
     make: impl FnOnce(ExitReason) -> M + 'static,
 ) {
-    with(|w| w.on_exit(task.0, to, make));
+    with(|w| on_exit(w, task.0, to, make));
 }
 
-impl World {
-    fn on_exit<M: Clone + std::fmt::Debug + 'static>(
-        &mut self,
-        task: u32,
-        to: Addr,
-        make: impl FnOnce(ExitReason) -> M + 'static,
-    ) {
-        let Some(t) = self.tasks.get_mut(task as usize) else {
+fn on_exit<M: Clone + std::fmt::Debug + 'static>(
+    w: &mut World,
+    task: u32,
+    to: Addr,
+    make: impl FnOnce(ExitReason) -> M + 'static,
+) {
+    {
+        let Some(t) = w.tasks.get_mut(task as usize) else {
             let from = Addr::new(NodeId(0), 0);
             let message = make(ExitReason::NoSuchTask);
-            self.send(from, to, Box::new(message), std::any::type_name::<M>());
+            w.send(from, to, Box::new(message), std::any::type_name::<M>());
             return;
         };
         let from = Addr::new(NodeId(t.node), 0);
@@ -242,7 +241,7 @@ impl World {
                 .clone()
                 .unwrap_or(ExitReason::NoSuchTask);
             let message = make(reason);
-            self.send(from, to, Box::new(message), std::any::type_name::<M>());
+            w.send(from, to, Box::new(message), std::any::type_name::<M>());
         }
     }
 }

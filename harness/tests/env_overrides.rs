@@ -77,7 +77,7 @@ fn environment_overrides() {
         .regressions(Some(dir.clone()))
         .report();
     let found = r.found.expect("found");
-    assert!(found.shrunk.cut_short.is_some());
+    assert!(found.shrink.as_ref().unwrap().cut_short.is_some());
     let file = found.replay_file.clone().unwrap();
     std::env::remove_var("WEFT_SHRINK_TIME");
     // WEFT_REPLAY replays exactly that file, whatever the seed and the regressions.
@@ -88,7 +88,7 @@ fn environment_overrides() {
         .report();
     assert_eq!(r.cases_run, 1);
     let replayed = r.found.expect("the replay fails");
-    assert_eq!(replayed.shrunk.report.log, found.shrunk.report.log);
+    assert_eq!(replayed.run.report.log, found.run.report.log);
     std::env::remove_var("WEFT_REPLAY");
     std::env::remove_var("WEFT_CASES");
     std::env::remove_var("WEFT_SEED");

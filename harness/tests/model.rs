@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
-use weft::fuzz::{fuzz, FuzzConfig};
-use weft::model::{run_case, Gen, Shape, StateMachine, Var, Vars};
+use weft::internals::fuzz::{fuzz, FuzzConfig};
+use weft::internals::shrink::nondefault_execution;
+use weft::internals::{run_case, Run};
+use weft::model::{Gen, Shape, StateMachine, Var, Vars};
 use weft::net::{call, Addr, Endpoint, Request};
-use weft::shrink::nondefault_execution;
 use weft::strategy::{Rates, StrategyKind};
-use weft::{Config, FailureKind, RunReport, Sim, Source};
+use weft::{Config, Detail, FailureKind, RunReport, Sim, Source};
 
 // ---------------------------------------------------------------------------------------------
 // A key/value store. Planted bug: a delete pops only the newest version, so after two puts and
@@ -113,8 +114,8 @@ impl StateMachine for Kv {
 fn fuzz_config(name: &str, seed: u64, cases: u64) -> FuzzConfig {
     FuzzConfig::new(name, seed, cases)
 }
-fn assert_local_minimum(run: &dyn Fn(Source) -> RunReport, shrunk: &RunReport) {
-    if let Err(why) = weft::shrink::check_local_minimum(run, shrunk) {
+fn assert_local_minimum(run: &dyn Fn(Source) -> Run, shrunk: &Run) {
+    if let Err(why) = weft::internals::shrink::check_local_minimum(run, shrunk) {
         panic!("not a local minimum: {why}");
     }
 }
@@ -123,7 +124,7 @@ fn assert_local_minimum(run: &dyn Fn(Source) -> RunReport, shrunk: &RunReport) {
 fn a_sequential_bug_shrinks_to_its_minimal_command_count() {
     let model = Rc::new(Kv { buggy: true });
     let shape = Shape::sequential();
-    let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+    let run = |source: Source, detail: Detail| run_case(&model, &shape, source, detail);
     for seed in 0..5 {
         let result = fuzz(&run, &fuzz_config("kv", seed, 2000));
         let found = result.found.expect("the tombstone bug is found");
@@ -141,12 +142,12 @@ fn a_sequential_bug_shrinks_to_its_minimal_command_count() {
             ["Put(0, 0)", "Put(0, 0)", "Delete(0)", "Get(0)"],
             "seed {seed}"
         );
-        assert!(found.shrunk.cut_short.is_none());
-        assert_local_minimum(&|s| run(s, false), &found.shrunk.report);
+        assert!(found.shrink.as_ref().unwrap().cut_short.is_none());
+        assert_local_minimum(&|s| run(s, Detail::Quiet), &found.run);
         // Replaying the shrunk counterexample reproduces it.
-        let again = run(Source::replay(found.shrunk.report.log.clone()), false);
-        assert_eq!(again.outcome, found.shrunk.report.outcome);
-        assert_eq!(again.trace_hash, found.shrunk.report.trace_hash);
+        let again = run(Source::replay(found.run.report.log.clone()), Detail::Quiet).report;
+        assert_eq!(again.outcome, found.run.report.outcome);
+        assert_eq!(again.trace_hash, found.run.report.trace_hash);
     }
 }
 
@@ -154,11 +155,14 @@ fn a_sequential_bug_shrinks_to_its_minimal_command_count() {
 fn shrinking_is_deterministic() {
     let model = Rc::new(Kv { buggy: true });
     let shape = Shape::sequential();
-    let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+    let run = |source: Source, detail: Detail| run_case(&model, &shape, source, detail);
     let a = fuzz(&run, &fuzz_config("kv", 11, 2000)).found.unwrap();
     let b = fuzz(&run, &fuzz_config("kv", 11, 2000)).found.unwrap();
-    assert_eq!(a.shrunk.report.log, b.shrunk.report.log);
-    assert_eq!(a.shrunk.candidates, b.shrunk.candidates);
+    assert_eq!(a.run.report.log, b.run.report.log);
+    assert_eq!(
+        a.shrink.as_ref().unwrap().candidates,
+        b.shrink.as_ref().unwrap().candidates
+    );
     assert_eq!(a.counterexample.to_string(), b.counterexample.to_string());
 }
 
@@ -166,7 +170,7 @@ fn shrinking_is_deterministic() {
 fn a_correct_system_passes_2000_sequential_and_2000_parallel_cases() {
     let model = Rc::new(Kv { buggy: false });
     for shape in [Shape::sequential(), Shape::parallel()] {
-        let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+        let run = |source: Source, detail: Detail| run_case(&model, &shape, source, detail);
         let result = fuzz(&run, &fuzz_config("kv-correct", 5, 2000));
         if let Some(found) = &result.found {
             panic!("false alarm:\n{}", found.counterexample);
@@ -182,17 +186,17 @@ fn parallel_mode_finds_and_shrinks_the_same_bug() {
     // minimum of at most the 4 commands it needs.
     let model = Rc::new(Kv { buggy: true });
     let shape = Shape::parallel();
-    let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+    let run = |source: Source, detail: Detail| run_case(&model, &shape, source, detail);
     let found = fuzz(&run, &fuzz_config("kv-parallel", 3, 5000))
         .found
         .expect("found in parallel mode too");
     assert_eq!(found.counterexample.failure.kind, FailureKind::Check);
     assert!(
-        found.shrunk.report.case.as_ref().unwrap().commands <= 4,
+        found.run.case.as_ref().unwrap().commands <= 4,
         "{}",
         found.counterexample
     );
-    assert_local_minimum(&|s| run(s, false), &found.shrunk.report);
+    assert_local_minimum(&|s| run(s, Detail::Quiet), &found.run);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,20 +254,20 @@ fn a_bug_needing_one_specific_reordering_of_three_messages_is_found_and_shrunk()
         three_messages(Source::zeros()).outcome.failure().is_none(),
         "FIFO order is fine"
     );
-    let run = |source: Source, _record: bool| three_messages(source);
+    let run = |source: Source, _: Detail| Run::plain(three_messages(source));
     let mut cases = Vec::new();
     for seed in 0..10 {
         let found = fuzz(&run, &fuzz_config("files", seed, 1000))
             .found
             .expect("found within 1,000 cases");
         assert_eq!(found.counterexample.failure.kind, FailureKind::Panic);
-        let decisions = nondefault_execution(&found.shrunk.report.log);
+        let decisions = nondefault_execution(&found.run.report.log);
         // Close must overtake both others (one decision at least), Open must still beat Write.
         assert!(
             !decisions.is_empty() && decisions.len() <= 2,
             "{decisions:?}"
         );
-        assert_local_minimum(&|s| three_messages(s), &found.shrunk.report);
+        assert_local_minimum(&|s| Run::plain(three_messages(s)), &found.run);
         cases.push(found.cases_to_failure);
     }
     assert!(cases.iter().all(|&c| c <= 1000));
@@ -305,14 +309,14 @@ fn proptest_and_quickcheck_generators_draw_deterministically_from_the_stream() {
             &model,
             &shape,
             Source::generate(StrategyKind::Random.build(seed, Rates::default(), 3, 100)),
-            true,
+            Detail::Explain,
         );
         let ops: Vec<String> = report.case.unwrap().clients[0]
             .ops
             .iter()
             .map(|o| o.command.clone())
             .collect();
-        (ops, report.log)
+        (ops, report.report.log)
     };
     let (a, log) = generate(1);
     assert!(!a.is_empty());
@@ -326,7 +330,7 @@ fn proptest_and_quickcheck_generators_draw_deterministically_from_the_stream() {
         );
     }
     // And replaying the decisions regenerates the same values.
-    let replayed = run_case(&model, &shape, Source::replay(log), true);
+    let replayed = run_case(&model, &shape, Source::replay(log), Detail::Explain);
     let b: Vec<String> = replayed.case.unwrap().clients[0]
         .ops
         .iter()
@@ -351,9 +355,9 @@ fn check_saves_failures_as_regressions_and_replays_them_first() {
     let found = report.found.expect("found");
     let file = dir.join("kv").join("seed-4.weft-replay.json");
     assert_eq!(found.replay_file.as_deref(), Some(file.as_path()));
-    let saved = weft::replay::ReplayFile::load(&file).unwrap();
+    let saved = weft::internals::replay::ReplayFile::load(&file).unwrap();
     assert_eq!(saved.strategy, "shrunk");
-    assert_eq!(saved.log().unwrap(), found.shrunk.report.log);
+    assert_eq!(saved.log().unwrap(), found.run.report.log);
 
     // Next run, with a seed that would not even get there in 1 case: the regression is first.
     let again = weft::check(Kv { buggy: true })
@@ -363,7 +367,7 @@ fn check_saves_failures_as_regressions_and_replays_them_first() {
         .regressions(Some(dir.clone()))
         .report();
     let found_again = again.found.expect("the regression replays first");
-    assert_eq!(found_again.shrunk.report.log, found.shrunk.report.log);
+    assert_eq!(found_again.run.report.log, found.run.report.log);
     assert_eq!(again.cases_run, 0);
 
     // With the bug fixed, the regression passes and the search goes on.
@@ -520,13 +524,19 @@ fn fault_commands_shrink_like_any_other_command() {
 fn the_shrink_time_bound_is_reported_when_it_cuts_shrinking_short() {
     let model = Rc::new(Kv { buggy: true });
     let shape = Shape::sequential();
-    let run = |source: Source, record: bool| run_case(&model, &shape, source, record);
+    let run = |source: Source, detail: Detail| run_case(&model, &shape, source, detail);
     let mut cfg = fuzz_config("kv", 0, 2000);
     cfg.shrink.time_max = Duration::ZERO;
     let found = fuzz(&run, &cfg).found.expect("found");
-    let why = found.shrunk.cut_short.clone().expect("cut short");
+    let why = found
+        .shrink
+        .as_ref()
+        .unwrap()
+        .cut_short
+        .clone()
+        .expect("cut short");
     assert!(why.contains("time bound"), "{why}");
-    let message = weft::model::failure_message("kv", 0, &found);
+    let message = weft::internals::failure_message("kv", 0, &found);
     assert!(
         message.contains("shrinking stopped early") && message.contains("may not be minimal"),
         "{message}"
@@ -535,11 +545,11 @@ fn the_shrink_time_bound_is_reported_when_it_cuts_shrinking_short() {
 
 #[test]
 fn parallel_fuzzing_finds_the_same_failure_whatever_the_thread_count() {
-    use weft::fuzz::{fuzz_parallel, Shard};
+    use weft::internals::fuzz::{fuzz_parallel, Shard};
     let shape = Shape::sequential();
     // A model per run: the closure must be shareable across threads.
-    let run = |source: Source, record: bool| {
-        run_case(&Rc::new(Kv { buggy: true }), &shape, source, record)
+    let run = |source: Source, detail: Detail| {
+        run_case(&Rc::new(Kv { buggy: true }), &shape, source, detail)
     };
     let whole = fuzz(&run, &fuzz_config("kv", 9, 3000))
         .found
@@ -552,10 +562,7 @@ fn parallel_fuzzing_finds_the_same_failure_whatever_the_thread_count() {
             found.cases_to_failure, whole.cases_to_failure,
             "jobs {jobs}"
         );
-        assert_eq!(
-            found.shrunk.report.log, whole.shrunk.report.log,
-            "jobs {jobs}"
-        );
+        assert_eq!(found.run.report.log, whole.run.report.log, "jobs {jobs}");
     }
     // Two shards split the same search: the earlier of their first failures is the whole
     // search's first failure.

@@ -4,12 +4,13 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
+use weft::decision::{DecisionKind, DecisionLog};
 use weft::net::{self, Addr, Endpoint, Request};
 use weft::node::{self, NodeId};
 use weft::strategy::{Random, Rates};
 use weft::task::{self, ExitReason};
 use weft::time::{self, Instant};
-use weft::{Config, DecisionKind, DecisionLog, FailureKind, RunReport, Sim, Source};
+use weft::{Config, Detail, FailureKind, RunReport, Sim, Source};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -57,7 +58,7 @@ fn time_jumps_to_the_next_timer_and_sleepers_wake_in_deadline_order() {
         let mut handles = Vec::new();
         for (name, delay) in [("slow", 5), ("fast", 3), ("mid", 4)] {
             let order = order.clone();
-            handles.push(weft::spawn(async move {
+            handles.push(weft::task::spawn(async move {
                 time::sleep(ms(delay)).await;
                 order.borrow_mut().push((name, time::now_ns()));
             }));
@@ -124,7 +125,7 @@ fn call_to_a_silent_server_times_out() {
 fn deadlock_is_reported_with_what_each_task_waits_on() {
     let (report, _) = run_zeros(Config::default(), async {
         let endpoint = Endpoint::<u32>::bind(7).unwrap();
-        let helper = weft::spawn_named("helper", async {
+        let helper = weft::task::spawn_named("helper", async {
             let e = Endpoint::<u32>::bind(8).unwrap();
             e.recv().await
         });
@@ -150,7 +151,7 @@ fn deadlock_is_reported_with_what_each_task_waits_on() {
 #[test]
 fn a_panic_in_a_task_is_caught_and_named() {
     let (report, _) = run_zeros(Config::default(), async {
-        let h = weft::spawn_named("worker", async {
+        let h = weft::task::spawn_named("worker", async {
             time::sleep(ms(2)).await;
             panic!("boom");
         });
@@ -167,7 +168,7 @@ fn a_panic_in_a_task_is_caught_and_named() {
 #[test]
 fn check_failures_are_their_own_kind() {
     let (report, _) = run_zeros(Config::default(), async {
-        weft::check!(1 + 1 == 3, "arithmetic is broken: {}", 2);
+        weft::ensure!(1 + 1 == 3, "arithmetic is broken: {}", 2);
     });
     let f = report.outcome.failure().unwrap();
     assert_eq!(
@@ -226,7 +227,7 @@ fn limits_are_named_failures() {
     };
     let (report, _) = run_zeros(cfg, async {
         for _ in 0..20 {
-            weft::spawn(async {});
+            weft::task::spawn(async {});
         }
     });
     assert!(report
@@ -346,8 +347,8 @@ fn monitors_report_how_a_task_ended() {
     });
     let (report, out) = sim.run(async move {
         let inbox = Endpoint::<Notice>::bind(5).unwrap();
-        let sleeper = weft::spawn(time::sleep(Duration::from_secs(100)));
-        let finisher = weft::spawn(async { 3 });
+        let sleeper = weft::task::spawn(time::sleep(Duration::from_secs(100)));
+        let finisher = weft::task::spawn(async { 3 });
         let remote_task = task::spawn_on(
             remote,
             "remote worker",
@@ -525,9 +526,9 @@ fn clock_offsets_and_drift_apply_to_wall_clocks_only() {
     );
 }
 
-fn chaos_like(source: Source, record: bool) -> RunReport {
+fn chaos_like(source: Source, detail: Detail) -> RunReport {
     let mut cfg = Config::chaos();
-    cfg.record_trace = record;
+    cfg.detail = detail;
     cfg.faults.until_ns = 100_000_000;
     let mut sim = Sim::new(cfg, source);
     let server = sim.add_node("server", || async {
@@ -551,9 +552,9 @@ fn strict_replay_reproduces_a_run_and_reports_divergence_with_its_position() {
     for seed in 0..20 {
         let original = chaos_like(
             Source::generate(Box::new(Random::new(seed, Rates::default()))),
-            false,
+            Detail::Quiet,
         );
-        let replayed = chaos_like(Source::replay(original.log.clone()), false);
+        let replayed = chaos_like(Source::replay(original.log.clone()), Detail::Quiet);
         assert_eq!(replayed.divergence, None, "seed {seed}");
         assert_eq!(replayed.trace_hash, original.trace_hash, "seed {seed}");
         assert_eq!(replayed.log, original.log);
@@ -561,7 +562,7 @@ fn strict_replay_reproduces_a_run_and_reports_divergence_with_its_position() {
         // A recording cut short: the run asks for more than the recording holds.
         let mut short = original.log.clone();
         short.decisions.truncate(short.len() / 2);
-        let d = chaos_like(Source::replay(short.clone()), false)
+        let d = chaos_like(Source::replay(short.clone()), Detail::Quiet)
             .divergence
             .expect("divergence");
         assert_eq!((d.position, d.recorded), (short.len(), None));
@@ -569,14 +570,14 @@ fn strict_replay_reproduces_a_run_and_reports_divergence_with_its_position() {
         // A recording whose decision changed kind.
         let mut changed = original.log.clone();
         changed.decisions[0].kind = DecisionKind::Buggify;
-        let d = chaos_like(Source::replay(changed), false)
+        let d = chaos_like(Source::replay(changed), Detail::Quiet)
             .divergence
             .expect("divergence");
         assert_eq!(d.position, 0);
 
         // Replay with fallback absorbs both, by design.
         assert_eq!(
-            chaos_like(Source::replay_with_fallback(&short), false).divergence,
+            chaos_like(Source::replay_with_fallback(&short), Detail::Quiet).divergence,
             None
         );
     }
@@ -588,11 +589,11 @@ fn determinism_check_finds_no_divergence_in_deterministic_code() {
         let run = || {
             chaos_like(
                 Source::generate(Box::new(Random::new(seed, Rates::default()))),
-                true,
+                Detail::Explain,
             )
         };
         let (a, b) = (run(), run());
-        assert_eq!(weft::determinism::compare(&a, &b), None);
+        assert_eq!(weft::internals::determinism::compare(&a, &b), None);
     }
 }
 
@@ -603,7 +604,7 @@ fn determinism_check_names_the_first_divergence() {
     let run = || {
         let mut sim = Sim::new(
             Config {
-                record_trace: true,
+                detail: Detail::Explain,
                 ..Config::default()
             },
             Source::zeros(),
@@ -623,7 +624,7 @@ fn determinism_check_names_the_first_divergence() {
         .0
     };
     let (a, b) = (run(), run());
-    let n = weft::determinism::compare(&a, &b).expect("divergence");
+    let n = weft::internals::determinism::compare(&a, &b).expect("divergence");
     assert_eq!(n.node.as_deref(), Some("leaky"));
     assert_eq!(n.task.as_deref(), Some("leaky:init"));
     assert!(n.to_string().contains("step"), "{n}");

@@ -23,7 +23,6 @@
 mod run;
 
 use std::fmt;
-use std::sync::Mutex;
 use std::time::Duration;
 use weft::model::{Gen, StateMachine, Var, Vars};
 use weft::{Config, NetConfig, Sim};
@@ -207,8 +206,6 @@ pub struct PoolModel {
     parallel: bool,
     /// Whether the status invariant is checked (it is, unless switched off).
     invariant: bool,
-    /// The deadlines of the blocking checkouts of the current case, with their clients.
-    deadlines: Mutex<Vec<(usize, u64)>>,
 }
 
 impl PoolModel {
@@ -218,7 +215,6 @@ impl PoolModel {
             bugs,
             parallel: false,
             invariant: true,
-            deadlines: Mutex::new(Vec::new()),
         }
     }
 
@@ -238,7 +234,6 @@ impl PoolModel {
             bugs,
             parallel: true,
             invariant: true,
-            deadlines: Mutex::new(Vec::new()),
         }
     }
 }
@@ -283,7 +278,6 @@ impl StateMachine for PoolModel {
     }
 
     fn setup(&self, sim: &mut Sim) -> PoolSystem {
-        self.deadlines.lock().expect("not poisoned").clear();
         PoolSystem::new(sim, self.bugs)
     }
 
@@ -487,12 +481,7 @@ impl StateMachine for PoolModel {
         vars: &Vars<PoolResult>,
     ) -> PoolResult {
         if *command == PoolCmd::CheckoutBlock {
-            let deadline = weft::time::now_ns() + BLOCK_TIMEOUT.as_nanos() as u64;
-            let client = weft::task::current().index();
-            self.deadlines
-                .lock()
-                .expect("not poisoned")
-                .push((client, deadline));
+            system.note_deadline(weft::time::now_ns() + BLOCK_TIMEOUT.as_nanos() as u64);
         }
         system.run(command, vars).await
     }
@@ -552,12 +541,10 @@ impl StateMachine for PoolModel {
         *command == PoolCmd::CheckoutBlock && !state.has_room()
     }
 
-    fn is_unknown(&self, result: &PoolResult) -> bool {
+    fn is_unknown(&self, system: &PoolSystem, result: &PoolResult) -> bool {
         match result {
             PoolResult::Timeout(_) => true,
-            PoolResult::Full(stamp) => {
-                near_another_deadline(stamp, &self.deadlines.lock().expect("not poisoned"))
-            }
+            PoolResult::Full(stamp) => near_another_deadline(stamp, &system.deadlines()),
             _ => false,
         }
     }

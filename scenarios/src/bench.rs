@@ -3,10 +3,11 @@
 
 use serde_json::json;
 use std::time::Instant;
-use weft::fuzz::{fuzz, FuzzConfig};
-use weft::scenario::{Scenario, Setup};
+use weft::internals::fuzz::{fuzz, FuzzConfig};
+use weft::internals::run_case;
+use weft::internals::scenario::{Scenario, Setup};
 use weft::strategy::{case_seed, Rates, StrategyKind};
-use weft::Source;
+use weft::{Detail, Source};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -31,16 +32,16 @@ struct Row {
 fn throughput(scenario: &dyn Scenario, bugs: &[&str], cases: u64) -> Row {
     let setup = Setup {
         bugs: bugs.iter().map(|b| b.to_string()).collect(),
-        record_trace: false,
+        detail: Detail::Quiet,
     };
     let started = Instant::now();
     let mut steps = 0;
     let mut failures = 0;
     for case in 0..cases {
         let strategy = StrategyKind::Random.build(case_seed(1, case), Rates::default(), 3, 100);
-        let report = scenario.run(&setup, Source::generate(strategy));
-        steps += report.steps;
-        failures += u64::from(report.outcome.failure().is_some());
+        let run = scenario.run(&setup, Source::generate(strategy));
+        steps += run.report.steps;
+        failures += u64::from(run.failed());
     }
     let seconds = started.elapsed().as_secs_f64();
     Row {
@@ -57,10 +58,10 @@ fn throughput(scenario: &dyn Scenario, bugs: &[&str], cases: u64) -> Row {
 /// Median time to find and shrink the canary's failure over several seeds.
 fn canary_shrink(seeds: u64) -> Row {
     let canary = weft_scenarios::canary::Canary;
-    let run = |source: Source, record: bool| {
+    let run = |source: Source, detail: Detail| {
         canary.run(
             &Setup {
-                record_trace: record,
+                detail,
                 ..Setup::default()
             },
             source,
@@ -71,8 +72,9 @@ fn canary_shrink(seeds: u64) -> Row {
     for seed in 0..seeds {
         let cfg = FuzzConfig::new("canary", seed, 1000);
         let found = fuzz(&run, &cfg).found.expect("the canary fails");
-        times.push(found.shrunk.elapsed.as_secs_f64() * 1000.0);
-        candidates.push(found.shrunk.candidates);
+        let stats = found.shrink.expect("a search shrinks what it finds");
+        times.push(stats.elapsed.as_secs_f64() * 1000.0);
+        candidates.push(stats.candidates);
     }
     times.sort_by(|a, b| a.total_cmp(b));
     candidates.sort_unstable();
@@ -95,11 +97,7 @@ fn canary_runs_to_failure(strategy: StrategyKind, seeds: u64) -> Row {
     for seed in 0..seeds {
         let found = (0..1000u64).position(|case| {
             let s = strategy.build(case_seed(seed, case), Rates::default(), 3, 30);
-            canary
-                .run(&Setup::default(), Source::generate(s))
-                .outcome
-                .failure()
-                .is_some()
+            canary.run(&Setup::default(), Source::generate(s)).failed()
         });
         runs.push(found.map_or(1001, |n| n as u64 + 1));
     }
@@ -139,15 +137,15 @@ fn pool_throughput(parallel: bool, cases: u64) -> Row {
     for case in 0..cases {
         let strategy = StrategyKind::Random.build(case_seed(1, case), Rates::default(), 3, 100);
         let one = Instant::now();
-        let report = weft::model::run_case(&model, &shape, Source::generate(strategy), false);
+        let run = run_case(&model, &shape, Source::generate(strategy), Detail::Quiet);
         let elapsed = one.elapsed().as_secs_f64();
-        let n = report.case.as_ref().map_or(0, |c| c.commands);
+        let (n, _) = run.size();
         commands += n;
         if n >= 18 {
             long_cases += 1;
             long_seconds += elapsed;
         }
-        failures += u64::from(report.outcome.failure().is_some());
+        failures += u64::from(run.failed());
     }
     let seconds = started.elapsed().as_secs_f64();
     let long = if long_cases > 0 {

@@ -3,11 +3,12 @@
 //! prints it; the README's table comes from it, and the slow tests check the acceptance
 //! bounds with it.
 
-use weft::fuzz::{fuzz, Found, FuzzConfig};
-use weft::scenario::{Scenario, Setup};
-use weft::shrink::{nondefault_execution, ShrinkConfig};
+use weft::internals::fuzz::{fuzz, Found, FuzzConfig};
+use weft::internals::scenario::{Scenario, Setup};
+use weft::internals::shrink::{nondefault_execution, ShrinkConfig};
+use weft::internals::Run;
 use weft::strategy::{Rates, StrategyKind};
-use weft::{RunReport, Source};
+use weft::{Detail, Source};
 
 /// What one search for a bug gave.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,11 +31,11 @@ pub struct Search {
 pub fn runner<'a>(
     scenario: &'a dyn Scenario,
     bugs: &'a [&'a str],
-) -> impl Fn(Source, bool) -> RunReport + 'a {
-    move |source, record_trace| {
+) -> impl Fn(Source, Detail) -> Run + 'a {
+    move |source, detail| {
         let setup = Setup {
             bugs: bugs.iter().map(|b| b.to_string()).collect(),
-            record_trace,
+            detail,
         };
         scenario.run(&setup, source)
     }
@@ -68,16 +69,18 @@ pub fn search(
         strategy,
         cases_to_failure: found.as_ref().map(|f| f.cases_to_failure),
         shrunk: found.as_ref().map(|f| {
-            let report = &f.shrunk.report;
-            let case = report.case.as_ref();
-            (
-                case.map_or(0, |c| c.commands),
-                case.map_or(0, |c| c.branches),
-                nondefault_execution(&report.log).len(),
-            )
+            let (commands, branches) = f.run.size();
+            let decisions = nondefault_execution(&f.run.report.log).len();
+            (commands, branches, decisions)
         }),
-        shrink_ms: found.as_ref().map(|f| f.shrunk.elapsed.as_millis() as u64),
-        cut_short: found.as_ref().is_some_and(|f| f.shrunk.cut_short.is_some()),
+        shrink_ms: found
+            .as_ref()
+            .and_then(|f| f.shrink.as_ref())
+            .map(|s| s.elapsed.as_millis() as u64),
+        cut_short: found
+            .as_ref()
+            .and_then(|f| f.shrink.as_ref())
+            .is_some_and(|s| s.cut_short.is_some()),
     };
     (search, found)
 }

@@ -4,10 +4,10 @@
 
 use std::rc::Rc;
 use std::time::Duration;
-use weft::model::{Gen, Shape, StateMachine, Var, Vars};
+use weft::internals::scenario::{Scenario, Setup};
+use weft::internals::{run_case, Run};
 use weft::net::{call, Addr, Endpoint, Request};
-use weft::scenario::{Scenario, Setup};
-use weft::{Config, RunReport, Sim, Source};
+use weft::{Config, Gen, Mode, Shape, Sim, Source, StateMachine, Var, Vars};
 
 /// A request to the counter server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,10 +127,10 @@ impl StateMachine for CounterModel {
 /// The shape of canary cases: a short prefix, then two or three clients.
 pub fn shape() -> Shape {
     Shape {
-        parallel: true,
+        mode: Mode::Parallel,
         prefix_max: 3,
-        branches_max: 3,
-        branch_max: 4,
+        branch_count_max: 3,
+        branch_length_max: 4,
         interleavings_max: 10_000,
     }
 }
@@ -151,7 +151,7 @@ impl Scenario for Canary {
         true
     }
 
-    fn run(&self, setup: &Setup, source: Source) -> RunReport {
-        weft::model::run_case(&Rc::new(CounterModel), &shape(), source, setup.record_trace)
+    fn run(&self, setup: &Setup, source: Source) -> Run {
+        run_case(&Rc::new(CounterModel), &shape(), source, setup.detail)
     }
 }

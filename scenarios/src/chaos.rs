@@ -8,10 +8,11 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
+use weft::internals::scenario::{Scenario, Setup};
+use weft::internals::Run;
 use weft::net::{call, Addr, Endpoint, Request};
 use weft::node::NodeId;
-use weft::scenario::{Scenario, Setup};
-use weft::{Config, RunReport, Sim, Source};
+use weft::{Config, Sim, Source};
 
 const PORT: u32 = 1;
 const LOG: &str = "register.log";
@@ -105,7 +106,7 @@ async fn client(id: u64, replicas: Vec<NodeId>, written: Rc<RefCell<BTreeSet<u64
         } else if let Ok(Some(v)) =
             call::<Op, Option<u64>>(target, Op::Read, Duration::from_millis(50)).await
         {
-            weft::check!(
+            weft::ensure!(
                 v == 0 || written.borrow().contains(&v),
                 "read {v}, which no client wrote"
             );
@@ -127,11 +128,11 @@ impl Scenario for Chaos {
         "replicated register on 3 nodes under every fault kind; must pass (determinism workload)"
     }
 
-    fn run(&self, setup: &Setup, source: Source) -> RunReport {
+    fn run(&self, setup: &Setup, source: Source) -> Run {
         let mut cfg = Config::chaos();
         cfg.faults.interval_ns = 10_000_000;
         cfg.faults.until_ns = 400_000_000;
-        cfg.record_trace = setup.record_trace;
+        cfg.detail = setup.detail;
         let mut sim = Sim::new(cfg, source);
         let ids: Vec<NodeId> = (1..=REPLICAS).map(NodeId::from_index).collect();
         for (i, _) in ids.iter().enumerate() {
@@ -144,7 +145,7 @@ impl Scenario for Chaos {
             let written = Rc::new(RefCell::new(BTreeSet::new()));
             let clients: Vec<_> = (1..=2)
                 .map(|c| {
-                    weft::spawn_named(
+                    weft::task::spawn_named(
                         format!("client {c}"),
                         client(c, ids.clone(), written.clone()),
                     )
@@ -154,6 +155,6 @@ impl Scenario for Chaos {
                 let _ = c.await;
             }
         });
-        report
+        Run::plain(report)
     }
 }

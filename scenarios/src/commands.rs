@@ -2,10 +2,12 @@
 
 use serde_json::json;
 use std::path::PathBuf;
-use weft::replay::ReplayFile;
-use weft::scenario::{Scenario, Setup};
+use weft::internals::explain::Counterexample;
+use weft::internals::replay::ReplayFile;
+use weft::internals::scenario::{Scenario, Setup};
+use weft::internals::Run;
 use weft::strategy::{Rates, StrategyKind};
-use weft::{Outcome, RunReport, Source};
+use weft::{Detail, Source};
 
 /// Exit code: usage or input error.
 pub const EXIT_USAGE: u8 = 2;
@@ -57,13 +59,13 @@ pub fn setup(scenario: &dyn Scenario, bugs: &[String]) -> Result<Setup, u8> {
     }
     Ok(Setup {
         bugs: bugs.to_vec(),
-        record_trace: false,
+        detail: Detail::Quiet,
     })
 }
 
 fn init_trace(on: bool) {
     if on {
-        weft::init_subscriber(tracing::Level::TRACE);
+        weft::internals::init_subscriber(tracing::Level::TRACE);
     }
 }
 
@@ -122,9 +124,9 @@ pub fn run(args: RunArgs) -> u8 {
     init_trace(args.trace);
     let kind = args.gen.kind();
     let strategy = kind.build(args.gen.seed, Rates::default(), args.gen.depth, 200);
-    let report = scenario.run(&setup, Source::generate(strategy));
+    let run = scenario.run(&setup, Source::generate(strategy));
     let mut replay_file = None;
-    if let Outcome::Fail(_) = &report.outcome {
+    if run.failed() {
         let path = args.replay_out.clone().unwrap_or_else(|| {
             PathBuf::from(format!(
                 "weft-failures/{}-seed{}.weft-replay.json",
@@ -138,7 +140,7 @@ pub fn run(args: RunArgs) -> u8 {
             config,
             Some(args.gen.seed),
             kind.name(),
-            &report,
+            &run.report,
         );
         match file.save(&path) {
             Ok(()) => replay_file = Some(path),
@@ -148,20 +150,27 @@ pub fn run(args: RunArgs) -> u8 {
     print_report(
         scenario.name(),
         Some(args.gen.seed),
-        &report,
+        &run,
         replay_file.as_ref(),
         args.json,
     )
 }
 
+/// Prints a run: its outcome, or with `as_json` one JSON object. A failing run with
+/// [`Detail::Explain`] is printed as the full counterexample, as `weft fuzz` prints it.
 fn print_report(
     name: &str,
     seed: Option<u64>,
-    report: &RunReport,
+    run: &Run,
     replay: Option<&PathBuf>,
     as_json: bool,
 ) -> u8 {
+    let report = &run.report;
     let failure = report.outcome.failure();
+    let explained = (failure.is_some() && report.trace.is_some()).then(|| {
+        let how = replay.map(|p| format!("weft replay {}", p.display()));
+        Counterexample::new(run, how)
+    });
     if as_json {
         let object = json!({
             "scenario": name,
@@ -173,21 +182,23 @@ fn print_report(
             "sim_time_ns": report.sim_time_ns,
             "trace_hash": format!("{:016x}", report.trace_hash),
             "decisions": report.log.len(),
-            "nondefault_decisions": weft::shrink::nondefault_execution(&report.log).len(),
+            "nondefault_decisions": weft::internals::shrink::nondefault_execution(&report.log).len(),
             "replay_file": replay.map(|p| p.display().to_string()),
+            "counterexample": explained.as_ref().map(|c| c.to_string()),
         });
         println!("{object}");
     } else {
-        match failure {
-            None => println!("{name}: pass"),
-            Some(f) => println!("{name}: FAIL\n{f}"),
+        match (failure, &explained) {
+            (None, _) => println!("{name}: pass"),
+            (Some(_), Some(c)) => println!("{name}: FAIL\n\n{c}"),
+            (Some(f), None) => println!("{name}: FAIL\n{f}"),
         }
         println!(
             "steps {}, simulated time {}, {} decisions ({} non-default), trace hash {:016x}",
             report.steps,
-            weft::format_ns(report.sim_time_ns),
+            weft::internals::format_ns(report.sim_time_ns),
             report.log.len(),
-            weft::shrink::nondefault_execution(&report.log).len(),
+            weft::internals::shrink::nondefault_execution(&report.log).len(),
             report.trace_hash
         );
         if let Some(path) = replay {
@@ -239,7 +250,12 @@ pub fn replay(args: ReplayArgs) -> u8 {
         Err(e) => return usage_error(e),
     };
     init_trace(args.trace);
-    let report = scenario.run(&setup, Source::replay(log));
+    let setup = Setup {
+        detail: Detail::Explain,
+        ..setup
+    };
+    let run = scenario.run(&setup, Source::replay(log));
+    let report = &run.report;
     if let Some(d) = &report.divergence {
         return usage_error(format!(
             "{d}: the scenario's code differs from the one that recorded this file"
@@ -252,7 +268,7 @@ pub fn replay(args: ReplayArgs) -> u8 {
             file.trace_hash
         ));
     }
-    print_report(scenario.name(), file.seed, &report, None, args.json)
+    print_report(scenario.name(), file.seed, &run, None, args.json)
 }
 
 #[derive(clap::Args)]
@@ -282,7 +298,7 @@ pub fn determinism(args: DeterminismArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    setup.record_trace = true;
+    setup.detail = Detail::Explain;
     let mut failing = 0;
     for seed in args.seed..args.seed + args.seeds {
         let run = || {
@@ -291,11 +307,11 @@ pub fn determinism(args: DeterminismArgs) -> u8 {
                 Source::generate(StrategyKind::Random.build(seed, Rates::default(), 3, 200)),
             )
         };
-        let (a, b) = (run(), run());
+        let (a, b) = (run().report, run().report);
         if a.outcome.failure().is_some() {
             failing += 1;
         }
-        if let Some(n) = weft::determinism::compare(&a, &b) {
+        if let Some(n) = weft::internals::determinism::compare(&a, &b) {
             if args.json {
                 println!(
                     "{}",

@@ -3,11 +3,11 @@
 use crate::commands::{scenario, setup, StrategyArgs};
 use serde_json::json;
 use std::path::PathBuf;
-use weft::fuzz::{fuzz_parallel, FuzzConfig, Shard};
-use weft::scenario::Setup;
-use weft::shrink::ShrinkConfig;
+use weft::internals::fuzz::{fuzz_parallel, FuzzConfig, Shard};
+use weft::internals::scenario::Setup;
+use weft::internals::shrink::{nondefault_execution, ShrinkConfig};
 use weft::strategy::Rates;
-use weft::Source;
+use weft::{Detail, Source};
 
 #[derive(clap::Args)]
 pub struct FuzzArgs {
@@ -75,9 +75,9 @@ pub fn run(args: FuzzArgs) -> u8 {
         replay_file: Some(replay_file),
         replay_command: "weft replay {}".to_string(),
     };
-    let run = |source: Source, record_trace: bool| {
+    let run = |source: Source, detail: Detail| {
         let setup = Setup {
-            record_trace,
+            detail,
             ..base.clone()
         };
         scenario.run(&setup, source)
@@ -90,21 +90,22 @@ pub fn run(args: FuzzArgs) -> u8 {
     let found = result.found.as_ref();
     if args.json {
         let shrunk = found.map(|f| {
-            let case = f.shrunk.report.case.as_ref();
+            let (commands, branches) = f.run.size();
+            let stats = f.shrink.as_ref();
             json!({
-                "commands": case.map_or(0, |c| c.commands),
-                                "branches": case.map_or(0, |c| c.branch_sizes.iter().filter(|&&n| n > 0).count()),
-                "nondefault_decisions": weft::shrink::nondefault_execution(&f.shrunk.report.log).len(),
-                "shrink_ms": f.shrunk.elapsed.as_millis() as u64,
-                "candidates": f.shrunk.candidates,
-                "cut_short": f.shrunk.cut_short,
+                "commands": commands,
+                "branches": branches,
+                "nondefault_decisions": nondefault_execution(&f.run.report.log).len(),
+                "shrink_ms": stats.map(|s| s.elapsed.as_millis() as u64),
+                "candidates": stats.map(|s| s.candidates),
+                "cut_short": stats.and_then(|s| s.cut_short.clone()),
             })
         });
         let object = json!({
             "scenario": scenario.name(),
             "bugs": args.bugs,
             "strategy": strategy.name(),
-                        "seed": args.gen.seed,
+            "seed": args.gen.seed,
             "jobs": jobs,
             "shard": format!("{}/{}", args.shard.index, args.shard.count),
             "cases_run": result.cases_run,
@@ -112,7 +113,7 @@ pub fn run(args: FuzzArgs) -> u8 {
             "cases_to_failure": found.map(|f| f.cases_to_failure),
             "failure_kind": found.map(|f| f.counterexample.failure.kind.name()),
             "shrunk": shrunk,
-                        "replay_file": found.and_then(|f| f.replay_file.as_ref()).map(|p| p.display().to_string()),
+            "replay_file": found.and_then(|f| f.replay_file.as_ref()).map(|p| p.display().to_string()),
             "html_file": found.and_then(|f| f.html_file.as_ref()).map(|p| p.display().to_string()),
             "counterexample": found.map(|f| f.counterexample.to_string()),
         });
@@ -127,7 +128,7 @@ pub fn run(args: FuzzArgs) -> u8 {
             ),
             Some(f) => println!(
                 "{}",
-                weft::model::failure_message(scenario.name(), args.gen.seed, f)
+                weft::internals::failure_message(scenario.name(), args.gen.seed, f)
             ),
         }
     }

@@ -6,7 +6,7 @@ pub mod chaos;
 pub mod pool;
 pub mod pool_queue;
 
-use weft::scenario::Scenario;
+use weft::internals::scenario::Scenario;
 
 /// Every bundled scenario, in `weft list` order.
 pub fn all() -> Vec<&'static dyn Scenario> {

@@ -8,9 +8,9 @@
 //! bug, half the cases are sequential and half parallel (the first generated decision picks).
 
 use std::rc::Rc;
-use weft::model::{run_case_mixed, Shape};
-use weft::scenario::{Bug as BugInfo, Scenario, Setup};
-use weft::{RunReport, Source};
+use weft::internals::scenario::{PlantedBug as BugInfo, Scenario, Setup};
+use weft::internals::{run_case, run_case_mixed, Run};
+use weft::{Detail, Mode, Shape, Source};
 use weft_models::pool::PoolModel;
 use weft_pool::{Bug, Bugs};
 
@@ -23,10 +23,10 @@ pub fn sequential_shape() -> Shape {
 /// it), then 2 clients of up to 4 commands each.
 pub fn parallel_shape() -> Shape {
     Shape {
-        parallel: true,
+        mode: Mode::Parallel,
         prefix_max: 6,
-        branches_max: 2,
-        branch_max: 5,
+        branch_count_max: 2,
+        branch_length_max: 5,
         interleavings_max: 10_000,
     }
 }
@@ -40,26 +40,24 @@ pub fn bugs_of(setup: &Setup) -> Bugs {
 }
 
 /// Runs one case of the pool against its model with `bugs`.
-pub fn run(bugs: Bugs, source: Source, record_trace: bool) -> RunReport {
+pub fn run(bugs: Bugs, source: Source, detail: Detail) -> Run {
     let parallel = PARALLEL_BUGS.iter().any(|b| bugs.has(*b));
     if bugs.is_empty() {
         let sequential = Rc::new(PoolModel::sequential(bugs));
         let parallel = Rc::new(PoolModel::parallel(bugs));
         return run_case_mixed(
-            &sequential,
-            &sequential_shape(),
-            &parallel,
-            &parallel_shape(),
+            (&sequential, &sequential_shape()),
+            (&parallel, &parallel_shape()),
             source,
-            record_trace,
+            detail,
         );
     }
     if parallel {
         let model = Rc::new(PoolModel::parallel(bugs));
-        weft::model::run_case(&model, &parallel_shape(), source, record_trace)
+        run_case(&model, &parallel_shape(), source, detail)
     } else {
         let model = Rc::new(PoolModel::sequential(bugs));
-        weft::model::run_case(&model, &sequential_shape(), source, record_trace)
+        run_case(&model, &sequential_shape(), source, detail)
     }
 }
 
@@ -79,7 +77,7 @@ impl Scenario for PoolScenario {
         &weft_pool::bugs::POOL_BUGS
     }
 
-    fn run(&self, setup: &Setup, source: Source) -> RunReport {
-        run(bugs_of(setup), source, setup.record_trace)
+    fn run(&self, setup: &Setup, source: Source) -> Run {
+        run(bugs_of(setup), source, setup.detail)
     }
 }

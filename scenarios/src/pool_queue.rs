@@ -4,19 +4,19 @@
 //! pool and the workers exchange messages whose latencies race).
 
 use std::rc::Rc;
-use weft::model::Shape;
-use weft::scenario::{Bug as BugInfo, Scenario, Setup};
-use weft::{RunReport, Source};
+use weft::internals::scenario::{PlantedBug as BugInfo, Scenario, Setup};
+use weft::internals::{run_case, Run};
+use weft::{Detail, Shape, Source};
 use weft_models::pool_queue::QueueModel;
 use weft_pool::Bugs;
 
 /// Runs one case of the work queue against its model with `bugs`.
-pub fn run(bugs: Bugs, source: Source, record_trace: bool) -> RunReport {
-    weft::model::run_case(
+pub fn run(bugs: Bugs, source: Source, detail: Detail) -> Run {
+    run_case(
         &Rc::new(QueueModel::new(bugs)),
         &Shape::sequential(),
         source,
-        record_trace,
+        detail,
     )
 }
 
@@ -36,7 +36,7 @@ impl Scenario for PoolQueueScenario {
         &weft_pool::bugs::QUEUE_BUGS
     }
 
-    fn run(&self, setup: &Setup, source: Source) -> RunReport {
-        run(crate::pool::bugs_of(setup), source, setup.record_trace)
+    fn run(&self, setup: &Setup, source: Source) -> Run {
+        run(crate::pool::bugs_of(setup), source, setup.detail)
     }
 }

@@ -4,11 +4,13 @@
 mod common;
 use common::{replay_json, weft};
 
-use weft::fuzz::{fuzz, FuzzConfig};
-use weft::scenario::{Scenario, Setup};
-use weft::shrink::nondefault_execution;
+use weft::decision::DecisionKind;
+use weft::internals::fuzz::{fuzz, FuzzConfig};
+use weft::internals::scenario::{Scenario, Setup};
+use weft::internals::shrink::nondefault_execution;
+use weft::internals::Run;
 use weft::strategy::StrategyKind;
-use weft::{DecisionKind, Source};
+use weft::{Detail, Source};
 use weft_scenarios::canary::Canary;
 
 fn config(seed: u64, strategy: StrategyKind) -> FuzzConfig {
@@ -18,10 +20,10 @@ fn config(seed: u64, strategy: StrategyKind) -> FuzzConfig {
     }
 }
 
-fn run(source: Source, record_trace: bool) -> weft::RunReport {
+fn run(source: Source, detail: Detail) -> Run {
     Canary.run(
         &Setup {
-            record_trace,
+            detail,
             ..Setup::default()
         },
         source,
@@ -35,7 +37,7 @@ fn the_canary_shrinks_to_two_clients_one_increment_each_and_one_preemption() {
             let found = fuzz(&run, &config(seed, strategy))
                 .found
                 .unwrap_or_else(|| panic!("{strategy:?} seed {seed}: not found in 1,000 runs"));
-            let report = &found.shrunk.report;
+            let report = &found.run.report;
             let case = found.counterexample.case.as_ref().unwrap();
             let clients: Vec<(String, Vec<String>)> = case
                 .clients
@@ -68,8 +70,8 @@ fn the_canary_shrinks_to_two_clients_one_increment_each_and_one_preemption() {
                 DecisionKind::Schedule,
                 "the one decision is a preemption"
             );
-            assert!(found.shrunk.cut_short.is_none());
-            weft::shrink::check_local_minimum(&|s| run(s, false), report)
+            assert!(found.shrink.as_ref().unwrap().cut_short.is_none());
+            weft::internals::shrink::check_local_minimum(&|s| run(s, Detail::Quiet), &found.run)
                 .unwrap_or_else(|why| panic!("{strategy:?} seed {seed}: {why}"));
         }
     }

@@ -5,12 +5,12 @@
 
 use std::process::Command;
 use std::rc::Rc;
-use weft::fuzz::{fuzz, FuzzConfig};
-use weft::model::run_case;
-use weft::scenario::Scenario;
-use weft::shrink::check_local_minimum;
+use weft::internals::fuzz::{fuzz, FuzzConfig};
+use weft::internals::run_case;
+use weft::internals::scenario::Scenario;
+use weft::internals::shrink::check_local_minimum;
 use weft::strategy::StrategyKind;
-use weft::{FailureKind, Source};
+use weft::{Detail, FailureKind, Source};
 use weft_models::pool::PoolModel;
 use weft_pool::Bugs;
 use weft_scenarios::bug_table::{needs_concurrency, runner, search};
@@ -29,7 +29,7 @@ fn config(name: &str, seed: u64, cases: u64) -> FuzzConfig {
 fn without_bugs_10000_sequential_and_2000_parallel_pool_cases_pass() {
     let sequential = Rc::new(PoolModel::sequential(Bugs::none()));
     let run =
-        |source: Source, record: bool| run_case(&sequential, &sequential_shape(), source, record);
+        |source: Source, detail: Detail| run_case(&sequential, &sequential_shape(), source, detail);
     let result = fuzz(&run, &config("pool-sequential", 1, 10_000));
     if let Some(found) = result.found {
         panic!("false alarm:\n{}", found.counterexample);
@@ -37,7 +37,8 @@ fn without_bugs_10000_sequential_and_2000_parallel_pool_cases_pass() {
     assert_eq!(result.cases_run, 10_000);
 
     let parallel = Rc::new(PoolModel::parallel(Bugs::none()));
-    let run = |source: Source, record: bool| run_case(&parallel, &parallel_shape(), source, record);
+    let run =
+        |source: Source, detail: Detail| run_case(&parallel, &parallel_shape(), source, detail);
     let result = fuzz(&run, &config("pool-parallel", 1, 2_000));
     if let Some(found) = result.found {
         panic!("false alarm:\n{}", found.counterexample);
@@ -91,7 +92,7 @@ fn found_and_shrunk(scenario: &dyn Scenario, bug: &str) {
                 !outcome.cut_short,
                 "{bug} seed {seed}: shrinking stopped at a bound"
             );
-            check_local_minimum(&|s| run(s, false), &found.shrunk.report)
+            check_local_minimum(&|s| run(s, Detail::Quiet), &found.run)
                 .unwrap_or_else(|why| panic!("{bug} seed {seed}: not a local minimum: {why}"));
         }
         assert!(
@@ -187,7 +188,8 @@ fn without_the_status_invariant_serve_expired_waiter_shrinks_to_the_references_f
     // that feeds the expired waiter, and the next checkout that wrongly finds the pool full.
     let bugs = Bugs::none().with(weft_pool::Bug::ServeExpiredWaiter);
     let model = Rc::new(PoolModel::sequential(bugs).without_invariant());
-    let run = |source: Source, record: bool| run_case(&model, &sequential_shape(), source, record);
+    let run =
+        |source: Source, detail: Detail| run_case(&model, &sequential_shape(), source, detail);
     for seed in 0..if slow() { 10 } else { 3 } {
         let found = fuzz(&run, &config("pool-no-invariant", seed, 2_000))
             .found
@@ -210,7 +212,7 @@ fn without_the_status_invariant_serve_expired_waiter_shrinks_to_the_references_f
             "seed {seed}:\n{}",
             found.counterexample
         );
-        check_local_minimum(&|s| run(s, false), &found.shrunk.report).unwrap();
+        check_local_minimum(&|s| run(s, Detail::Quiet), &found.run).unwrap();
     }
 }
 

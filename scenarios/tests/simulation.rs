@@ -4,9 +4,10 @@ mod common;
 use common::{json_of, replay_json, tempdir, weft};
 
 use std::collections::BTreeSet;
-use weft::scenario::{Scenario, Setup};
+use weft::internals::scenario::{Scenario, Setup};
+use weft::internals::EventKind;
 use weft::strategy::{Rates, StrategyKind};
-use weft::{EventKind, RunReport, Source};
+use weft::{Detail, RunReport, Source};
 use weft_scenarios::{canary::Canary, chaos::Chaos};
 
 fn random(seed: u64) -> Source {
@@ -15,7 +16,7 @@ fn random(seed: u64) -> Source {
 
 fn traced() -> Setup {
     Setup {
-        record_trace: true,
+        detail: Detail::Explain,
         ..Setup::default()
     }
 }
@@ -26,9 +27,9 @@ fn traced() -> Setup {
 fn chaos_is_deterministic_over_1000_seeds_with_every_fault_kind() {
     let mut seen = BTreeSet::new();
     for seed in 0..1000 {
-        let a = Chaos.run(&traced(), random(seed));
-        let b = Chaos.run(&traced(), random(seed));
-        if let Some(n) = weft::determinism::compare(&a, &b) {
+        let a = Chaos.run(&traced(), random(seed)).report;
+        let b = Chaos.run(&traced(), random(seed)).report;
+        if let Some(n) = weft::internals::determinism::compare(&a, &b) {
             panic!("seed {seed}: {n}");
         }
         assert_eq!(a.trace_hash, b.trace_hash);
@@ -51,10 +52,10 @@ fn chaos_is_deterministic_over_1000_seeds_with_every_fault_kind() {
                 EventKind::Disk if e.a == 3 => "disk error",
                 EventKind::Buggify => "fault point",
                 EventKind::Decision if e.b != 0 => match e.a {
-                    a if a == weft::DecisionKind::Duplicate as u64 => "duplicate",
-                    a if a == weft::DecisionKind::Reorder as u64 => "reorder",
-                    a if a == weft::DecisionKind::ClockOffset as u64 => "clock offset",
-                    a if a == weft::DecisionKind::ClockDrift as u64 => "clock drift",
+                    a if a == weft::decision::DecisionKind::Duplicate as u64 => "duplicate",
+                    a if a == weft::decision::DecisionKind::Reorder as u64 => "reorder",
+                    a if a == weft::decision::DecisionKind::ClockOffset as u64 => "clock offset",
+                    a if a == weft::decision::DecisionKind::ClockDrift as u64 => "clock drift",
                     _ => continue,
                 },
                 _ => continue,
@@ -87,8 +88,8 @@ fn chaos_is_deterministic_over_1000_seeds_with_every_fault_kind() {
 fn a_fresh_process_reproduces_the_trace_hash() {
     for seed in [0, 1, 7, 42, 999] {
         for (scenario, expected) in [
-            ("chaos", Chaos.run(&Setup::default(), random(seed))),
-            ("canary", Canary.run(&Setup::default(), random(seed))),
+            ("chaos", Chaos.run(&Setup::default(), random(seed)).report),
+            ("canary", Canary.run(&Setup::default(), random(seed)).report),
         ] {
             let dir = tempdir();
             let out = weft()
@@ -132,13 +133,7 @@ fn replay_round_trip_through_the_binary() {
     let dir = tempdir();
     let file = dir.join("canary.weft-replay.json");
     let seed = (0..100)
-        .find(|&seed| {
-            Canary
-                .run(&Setup::default(), random(seed))
-                .outcome
-                .failure()
-                .is_some()
-        })
+        .find(|&seed| Canary.run(&Setup::default(), random(seed)).failed())
         .expect("a failing canary seed among the first 100");
     let run = weft()
         .args([
@@ -200,13 +195,14 @@ fn replay_round_trip_through_the_binary() {
 fn replaying_a_failing_run_reproduces_failure_and_hash() {
     let mut failing = 0;
     for seed in 0..50 {
-        let original = Canary.run(&Setup::default(), random(seed));
+        let original = Canary.run(&Setup::default(), random(seed)).report;
         let Some(failure) = original.outcome.failure().cloned() else {
             continue;
         };
         failing += 1;
-        let replayed: RunReport =
-            Canary.run(&Setup::default(), Source::replay(original.log.clone()));
+        let replayed: RunReport = Canary
+            .run(&Setup::default(), Source::replay(original.log.clone()))
+            .report;
         assert_eq!(replayed.divergence, None);
         assert_eq!(replayed.outcome.failure(), Some(&failure));
         assert_eq!(replayed.trace_hash, original.trace_hash);
@@ -220,7 +216,7 @@ fn replaying_a_failing_run_reproduces_failure_and_hash() {
 /// All-zero decisions are the sequential, fault-free run: the canary passes.
 #[test]
 fn the_canary_passes_when_run_sequentially_and_fails_under_random_scheduling() {
-    let sequential = Canary.run(&Setup::default(), Source::zeros());
+    let sequential = Canary.run(&Setup::default(), Source::zeros()).report;
     assert!(
         sequential.outcome.failure().is_none(),
         "{:?}",
@@ -229,10 +225,12 @@ fn the_canary_passes_when_run_sequentially_and_fails_under_random_scheduling() {
     let mut runs_to_failure = Vec::new();
     for seed in 0..20u64 {
         let found = (0..1000u64).position(|case| {
-            let report = Canary.run(
-                &Setup::default(),
-                random(weft::strategy::case_seed(seed, case)),
-            );
+            let report = Canary
+                .run(
+                    &Setup::default(),
+                    random(weft::strategy::case_seed(seed, case)),
+                )
+                .report;
             report
                 .outcome
                 .failure()

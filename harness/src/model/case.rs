@@ -14,17 +14,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Shape {
-    /// Generate parallel tests (a prefix, then concurrent branches).
-    pub parallel: bool,
+    /// Sequential, or a prefix then concurrent branches.
+    pub mode: Mode,
     /// Most commands in the (sequential) prefix.
     pub prefix_max: usize,
-    /// Most parallel branches (2 to 8).
-    pub branches_max: usize,
+    /// Most parallel branches, that is clients (2 to 8).
+    #[serde(alias = "branches_max")]
+    pub branch_count_max: usize,
     /// Most commands per branch (at most 255).
-    pub branch_max: usize,
+    #[serde(alias = "branch_max")]
+    pub branch_length_max: usize,
     /// Most interleavings visited when checking that preconditions hold in every
     /// interleaving; a command whose check would visit more is not generated.
     pub interleavings_max: usize,
+}
+
+/// Sequential or parallel test cases.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// One client runs every command in turn.
+    #[default]
+    Sequential,
+    /// A sequential prefix, then concurrent branches checked for linearizability.
+    Parallel,
 }
 
 impl Default for Shape {
@@ -37,10 +49,10 @@ impl Shape {
     /// Sequential tests of up to 20 commands.
     pub fn sequential() -> Shape {
         Shape {
-            parallel: false,
+            mode: Mode::Sequential,
             prefix_max: 20,
-            branches_max: 2,
-            branch_max: 0,
+            branch_count_max: 2,
+            branch_length_max: 0,
             interleavings_max: 10_000,
         }
     }
@@ -48,11 +60,19 @@ impl Shape {
     /// Parallel tests: up to 5 prefix commands, then 2 branches of up to 4 commands.
     pub fn parallel() -> Shape {
         Shape {
-            parallel: true,
+            mode: Mode::Parallel,
             prefix_max: 5,
-            branches_max: 2,
-            branch_max: 4,
+            branch_count_max: 2,
+            branch_length_max: 4,
             interleavings_max: 10_000,
+        }
+    }
+
+    /// The default shape of `mode`'s cases.
+    pub fn of(mode: Mode) -> Shape {
+        match mode {
+            Mode::Sequential => Shape::sequential(),
+            Mode::Parallel => Shape::parallel(),
         }
     }
 }
@@ -105,11 +125,11 @@ pub(crate) fn generate<M: StateMachine>(
         structure.prefix.push((start, gen.position()));
     }
     let mut branches: Vec<Vec<(Var, M::Command)>> = Vec::new();
-    if shape.parallel {
+    if shape.mode == Mode::Parallel {
         let mut next_var = prefix.len();
-        let count = if shape.branches_max > 2 {
+        let count = if shape.branch_count_max > 2 {
             structure.branch_count_at = Some(gen.position());
-            2 + gen.below(shape.branches_max as u64 - 1) as usize
+            2 + gen.below(shape.branch_count_max as u64 - 1) as usize
         } else {
             2
         };
@@ -120,8 +140,8 @@ pub(crate) fn generate<M: StateMachine>(
             let mut branch_state = state.clone();
             loop {
                 let start = gen.position();
-                let more = flag(&mut gen, shape.branch_max);
-                if !more || branch.len() >= shape.branch_max {
+                let more = flag(&mut gen, shape.branch_length_max);
+                if !more || branch.len() >= shape.branch_length_max {
                     break;
                 }
                 let command = model.command(&branch_state, &mut gen);

@@ -8,19 +8,19 @@
 //! ended) taken as of unknown outcome.
 
 use super::{CaseInfo, ClientOps, OpRecord, StateMachine, TestCase, Var, Vars};
-use crate::sim::{Config, RunReport, Sim};
+use crate::sim::{Config, Detail, RunReport, Sim};
 use crate::source::Source;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use weft_lincheck::{CheckConfig, Operation, Verdict};
 
-struct Shared {
+/// What the explained run records of a case, as text (only runs being explained need it).
+struct Record {
     info: CaseInfo,
-    /// Record the commands and results as text (only runs being explained need it).
     explain: bool,
 }
 
-impl Shared {
+impl Record {
     fn client(&mut self, name: impl FnOnce() -> String) {
         if self.explain {
             self.info.clients.push(ClientOps {
@@ -43,52 +43,51 @@ impl Shared {
     }
 }
 
-/// Runs `case` with decisions from `source`. The report's `case` holds what happened.
+/// Runs `case` with decisions from `source`: the engine's report, and what the case did.
 pub(crate) fn execute<M: StateMachine + Sync>(
     model: &Rc<M>,
     case: TestCase<M::Command>,
     source: Source,
-    record_trace: bool,
-) -> RunReport {
+    detail: Detail,
+) -> (RunReport, CaseInfo) {
     let cfg = Config {
-        record_trace,
+        detail,
         ..model.config()
     };
     let mut sim = Sim::new(cfg, source);
     let system = model.setup(&mut sim);
-    let commands = case.commands();
-    let parallel = !case.branches.is_empty();
-    let shared = Rc::new(RefCell::new(Shared {
-        info: CaseInfo {
-            clients: Vec::new(),
-            branches: case.branches.len(),
-            branch_sizes: case.branches.iter().map(Vec::len).collect(),
-            commands,
-            structure: case.structure.clone(),
-            violation: None,
-            history: None,
-            events: Vec::new(),
-        },
-        explain: record_trace,
-    }));
-    let ops: Ops<M> = Rc::new(RefCell::new(Vec::new()));
-    let main = drive(model.clone(), system, case, shared.clone(), ops.clone());
-    let (mut report, _) = sim.run(main);
-    let mut info = std::mem::take(&mut shared.borrow_mut().info);
-    if !parallel {
-        info.branches = 0;
+    let info = CaseInfo {
+        clients: Vec::new(),
+        branches: case.branches.len(),
+        branch_sizes: case.branches.iter().map(Vec::len).collect(),
+        commands: case.commands(),
+        structure: case.structure.clone(),
+        violation: None,
+        history: None,
+        events: Vec::new(),
+    };
+    let run = Rc::new(CaseRun {
+        model: model.clone(),
+        system,
+        clock: Cell::new(0),
+        ops: RefCell::new(Vec::new()),
+        record: RefCell::new(Record {
+            info,
+            explain: detail.explains(),
+        }),
+    });
+    let (report, _) = sim.run(drive_case(run.clone(), case));
+    let mut info = std::mem::take(&mut run.record.borrow_mut().info);
+    if detail.explains() {
+        let ops = run.ops.borrow();
+        info.history = Some(history_report(&**model, &ops));
+        info.events = history_events(&**model, &ops);
     }
-    if record_trace {
-        info.history = Some(history_report(&**model, &ops.borrow()));
-        info.events = history_events(&**model, &ops.borrow());
-    }
-    report.case = Some(info);
-    report
+    (report, info)
 }
 
 /// One operation of a case, as the linearizability checker sees it.
 type Op<M> = Operation<(Var, <M as StateMachine>::Command), <M as StateMachine>::Result>;
-type Ops<M> = Rc<RefCell<Vec<Op<M>>>>;
 
 /// The whole case as a history in weft's JSON Lines event format: an invocation at each call
 /// (`f` is the command, `value` null) and an `ok` at each return (`value` the result), or an
@@ -139,11 +138,7 @@ fn history_report<M: StateMachine + Sync>(model: &M, ops: &[Op<M>]) -> weft_linc
         init: model.init(),
         vars: &vars,
     };
-    let config = CheckConfig {
-        threads: 1,
-        timeout: Some(std::time::Duration::from_secs(10)), // hygiene: allowed (outside the simulation)
-        ..CheckConfig::default()
-    };
+    let config = lincheck_config();
     match weft_lincheck::check(&adapter, ops, &config) {
         Ok(result) => weft_lincheck::Report::new("model", &adapter, ops, &result),
         Err(e) => {
@@ -156,158 +151,219 @@ fn history_report<M: StateMachine + Sync>(model: &M, ops: &[Op<M>]) -> weft_linc
     }
 }
 
-fn violation(shared: &Rc<RefCell<Shared>>, text: String) -> ! {
-    shared.borrow_mut().info.violation = Some(text.clone());
-    crate::fail(text)
-}
-
-async fn drive<M: StateMachine + Sync>(
+/// What every client of a running case shares: the model, the system, the logical clock that
+/// stamps invocations and returns, the history, and the record of the explained run.
+struct CaseRun<M: StateMachine> {
     model: Rc<M>,
     system: M::System,
-    case: TestCase<M::Command>,
-    shared: Rc<RefCell<Shared>>,
-    ops: Ops<M>,
-) {
-    let TestCase {
-        prefix, branches, ..
-    } = case;
-    let mut state = model.init();
-    let mut vars: Vars<M::Result> = Vars::default();
-    shared.borrow_mut().client(|| "prefix".to_string());
-    let clock = Rc::new(Cell::new(0u64));
-    for (i, command) in prefix.iter().enumerate() {
-        let var = Var(i);
-        let blocking = model.blocking(&state, command);
-        shared.borrow_mut().call(0, || OpRecord {
-            var: i,
+    clock: Cell<u64>,
+    ops: RefCell<Vec<Op<M>>>,
+    record: RefCell<Record>,
+}
+
+impl<M: StateMachine + Sync> CaseRun<M> {
+    fn tick(&self) -> u64 {
+        self.clock.set(self.clock.get() + 1);
+        self.clock.get()
+    }
+
+    /// Fails the run with a violated property, recording it for the counterexample.
+    fn violation(&self, text: String) -> ! {
+        self.record.borrow_mut().info.violation = Some(text.clone());
+        crate::fail(text)
+    }
+
+    /// Runs command number `k` of `client` (0: the prefix), stamping its invocation and
+    /// return in the history. A result the model calls unknown stays without a return.
+    async fn invoke(
+        &self,
+        client: usize,
+        k: usize,
+        (var, command): (Var, &M::Command),
+        state: &M::State,
+        vars: &Vars<M::Result>,
+    ) -> M::Result {
+        let model = &*self.model;
+        let blocking = model.blocking(state, command);
+        self.record.borrow_mut().call(client, || OpRecord {
+            var: var.0,
             command: model.describe(command),
             result: None,
             blocking,
         });
-        clock.set(clock.get() + 1);
-        ops.borrow_mut()
-            .push(Operation::unknown(0, (var, command.clone()), clock.get()));
-        let result = model.run(&system, command, &vars).await;
-        clock.set(clock.get() + 1);
-        if !model.is_unknown(&result) {
-            let mut ops = ops.borrow_mut();
-            let last = ops.len() - 1;
-            ops[last].output = Some(result.clone());
-            ops[last].ret = clock.get();
+        let call = self.tick();
+        let index = {
+            let mut ops = self.ops.borrow_mut();
+            ops.push(Operation::unknown(
+                client as u64,
+                (var, command.clone()),
+                call,
+            ));
+            ops.len() - 1
+        };
+        let result = model.run(&self.system, command, vars).await;
+        let ret = self.tick();
+        if !model.is_unknown(&self.system, &result) {
+            let mut ops = self.ops.borrow_mut();
+            ops[index].output = Some(result.clone());
+            ops[index].ret = ret;
         }
-        shared.borrow_mut().result(0, i, || format!("{result:?}"));
-        if let Err(why) = model.postcondition(&state, command, &result, &vars) {
-            violation(
-                &shared,
-                format!(
-                    "postcondition of {} (var {i}) failed: {why}",
-                    model.describe(command)
-                ),
-            );
-        }
-        vars.set(var, result);
-        state = model.next_state(&state, command, var);
-        if let Err(why) = model.invariant(&system, &state, &vars).await {
-            violation(
-                &shared,
-                format!(
-                    "invariant failed after {} (var {i}): {why}",
-                    model.describe(command)
-                ),
-            );
-        }
+        self.record
+            .borrow_mut()
+            .result(client, k, || format!("{result:?}"));
+        result
     }
+}
+
+/// The case's main future: the prefix, then the branches as concurrent clients, then the
+/// linearizability check of the branches and the invariant in the state they lead to.
+async fn drive_case<M: StateMachine + Sync>(run: Rc<CaseRun<M>>, case: TestCase<M::Command>) {
+    let TestCase {
+        prefix, branches, ..
+    } = case;
+    let (state, vars) = run_prefix(&run, &prefix).await;
     if branches.is_empty() {
         return;
     }
+    let prefix_ops = run.ops.borrow().len();
+    let vars = run_branches(&run, branches, prefix.len(), &state, vars).await;
+    let ops: Vec<Op<M>> = run.ops.borrow()[prefix_ops..].to_vec();
+    let final_state = linearize(&run, &ops, &state, &vars);
+    if let Err(why) = run.model.invariant(&run.system, &final_state, &vars).await {
+        run.violation(format!(
+            "invariant failed after the parallel branches: {why}"
+        ));
+    }
+}
 
-    // The parallel part.
-    let prefix_ops = ops.borrow().len();
+/// Runs the prefix in the main task, checking each postcondition and the invariant after
+/// each command. Returns the model state and the results after it.
+async fn run_prefix<M: StateMachine + Sync>(
+    run: &CaseRun<M>,
+    prefix: &[M::Command],
+) -> (M::State, Vars<M::Result>) {
+    let model = &*run.model;
+    let mut state = model.init();
+    let mut vars: Vars<M::Result> = Vars::default();
+    run.record.borrow_mut().client(|| "prefix".to_string());
+    for (i, command) in prefix.iter().enumerate() {
+        let var = Var(i);
+        let result = run.invoke(0, i, (var, command), &state, &vars).await;
+        if let Err(why) = model.postcondition(&state, command, &result, &vars) {
+            run.violation(format!(
+                "postcondition of {} (var {i}) failed: {why}",
+                model.describe(command)
+            ));
+        }
+        vars.set(var, result);
+        state = model.next_state(&state, command, var);
+        if let Err(why) = model.invariant(&run.system, &state, &vars).await {
+            run.violation(format!(
+                "invariant failed after {} (var {i}): {why}",
+                model.describe(command)
+            ));
+        }
+    }
+    (state, vars)
+}
+
+/// Runs each branch as a client task ("client 1", "client 2"...) and waits for them all.
+/// Returns the results of the prefix and of every command that returned.
+async fn run_branches<M: StateMachine + Sync>(
+    run: &Rc<CaseRun<M>>,
+    branches: Vec<Vec<M::Command>>,
+    first_var: usize,
+    state: &M::State,
+    vars: Vars<M::Result>,
+) -> Vars<M::Result> {
     let mut handles = Vec::new();
-    let mut next_var = prefix.len();
+    let mut next_var = first_var;
     for (b, branch) in branches.into_iter().enumerate() {
         let client = b + 1;
-        shared.borrow_mut().client(|| format!("client {client}"));
-        let first_var = next_var;
+        run.record
+            .borrow_mut()
+            .client(|| format!("client {client}"));
+        let first = next_var;
         next_var += branch.len();
-        let (model, system, clock, ops, shared) = (
-            model.clone(),
-            system.clone(),
-            clock.clone(),
-            ops.clone(),
-            shared.clone(),
-        );
-        let mut local = vars.clone();
-        let mut branch_state = state.clone();
-        handles.push(crate::spawn_named(format!("client {client}"), async move {
-            for (k, command) in branch.into_iter().enumerate() {
-                let var = Var(first_var + k);
-                let blocking = model.blocking(&branch_state, &command);
-                branch_state = model.next_state(&branch_state, &command, var);
-                let index = {
-                    let mut ops = ops.borrow_mut();
-                    clock.set(clock.get() + 1);
-                    ops.push(Operation::unknown(
-                        client as u64,
-                        (var, command.clone()),
-                        clock.get(),
-                    ));
-                    ops.len() - 1
-                };
-                shared.borrow_mut().call(client, || OpRecord {
-                    var: var.0,
-                    command: model.describe(&command),
-                    result: None,
-                    blocking,
-                });
-                let result = model.run(&system, &command, &local).await;
-                clock.set(clock.get() + 1);
-                if !model.is_unknown(&result) {
-                    let mut ops = ops.borrow_mut();
-                    ops[index].output = Some(result.clone());
-                    ops[index].ret = clock.get();
+        let (run, mut local, mut branch_state) = (run.clone(), vars.clone(), state.clone());
+        handles.push(crate::task::spawn_named(
+            format!("client {client}"),
+            async move {
+                for (k, command) in branch.into_iter().enumerate() {
+                    let var = Var(first + k);
+                    let result = run
+                        .invoke(client, k, (var, &command), &branch_state, &local)
+                        .await;
+                    branch_state = run.model.next_state(&branch_state, &command, var);
+                    local.set(var, result);
                 }
-                shared
-                    .borrow_mut()
-                    .result(client, k, || format!("{result:?}"));
-                local.set(var, result);
-            }
-        }));
+            },
+        ));
     }
     for handle in handles {
         let _ = handle.await;
     }
-    let ops: Vec<_> = ops.borrow()[prefix_ops..].to_vec();
-    for op in &ops {
+    let mut vars = vars;
+    for op in &run.ops.borrow()[..] {
         if let Some(result) = &op.output {
             vars.set(op.input.0, result.clone());
         }
     }
-    let adapter = Adapter {
-        model: &*model,
-        init: state.clone(),
-        vars: &vars,
-    };
-    let config = CheckConfig {
+    vars
+}
+
+/// The checker's bounds inside a run: one thread, and a wall-clock bound so a pathological
+/// history cannot hang a search.
+fn lincheck_config() -> CheckConfig {
+    CheckConfig {
         threads: 1,
         timeout: Some(std::time::Duration::from_secs(10)), // hygiene: allowed (a checker bound, not simulated time)
         ..CheckConfig::default()
+    }
+}
+
+/// The state after applying `order` (indices into `ops`) to `init`; operations that do not
+/// apply are skipped.
+fn state_after<M: StateMachine>(
+    adapter: &Adapter<'_, M>,
+    init: &M::State,
+    order: &[usize],
+    ops: &[Op<M>],
+) -> M::State {
+    let mut state = init.clone();
+    for &i in order {
+        if let Some(next) = adapter.apply(&state, i, ops) {
+            state = next;
+        }
+    }
+    state
+}
+
+/// Checks that some linearization of the branches' operations `ops`, from `state`, explains
+/// every result; fails the run otherwise. Returns the state after the linearization found.
+fn linearize<M: StateMachine + Sync>(
+    run: &CaseRun<M>,
+    ops: &[Op<M>],
+    state: &M::State,
+    vars: &Vars<M::Result>,
+) -> M::State {
+    let model = &*run.model;
+    let adapter = Adapter {
+        model,
+        init: state.clone(),
+        vars,
     };
-    let result = match weft_lincheck::check(&adapter, &ops, &config) {
+    let result = match weft_lincheck::check(&adapter, ops, &lincheck_config()) {
         Ok(r) => r,
-        Err(e) => violation(
-            &shared,
-            format!("the parallel history could not be checked: {e}"),
-        ),
+        Err(e) => run.violation(format!("the parallel history could not be checked: {e}")),
     };
+    let part = &result.parts[0];
     match result.verdict {
-        Verdict::Linearizable => {}
-        Verdict::Unknown => violation(
-            &shared,
+        Verdict::Linearizable => state_after(&adapter, state, &part.linearization, ops),
+        Verdict::Unknown => run.violation(
             "the linearizability check of the parallel branches reached its bound".to_string(),
         ),
         Verdict::NotLinearizable => {
-            let part = &result.parts[0];
             let describe = |i: usize| {
                 let op = &ops[i];
                 let result = op
@@ -321,35 +377,16 @@ async fn drive<M: StateMachine + Sync>(
                     result
                 )
             };
-            let mut s = state.clone();
-            for &i in &part.linearization {
-                s = adapter.apply(&s, i, &ops).unwrap_or(s);
-            }
+            let reached = state_after(&adapter, state, &part.linearization, ops);
             let placed: Vec<String> = part.linearization.iter().map(|&i| describe(i)).collect();
             let unplaced: Vec<String> = part.unplaced.iter().map(|&i| describe(i)).collect();
-            violation(
-                &shared,
-                format!(
-                    "no interleaving of the clients' commands explains their results (not linearizable): after [{}] the model state is {:?}, and none of [{}] can come next",
-                    placed.join("; "),
-                    s,
-                    unplaced.join("; ")
-                ),
-            );
+            run.violation(format!(
+                "no interleaving of the clients' commands explains their results (not linearizable): after [{}] the model state is {:?}, and none of [{}] can come next",
+                placed.join("; "),
+                reached,
+                unplaced.join("; ")
+            ))
         }
-    }
-    // The invariant, in the state after the linearization found.
-    let mut final_state = state;
-    for &i in &result.parts[0].linearization {
-        if let Some(next) = adapter.apply(&final_state, i, &ops) {
-            final_state = next;
-        }
-    }
-    if let Err(why) = model.invariant(&system, &final_state, &vars).await {
-        violation(
-            &shared,
-            format!("invariant failed after the parallel branches: {why}"),
-        );
     }
 }
 

@@ -6,21 +6,17 @@
 //! parallel (a prefix, then concurrent branches run as client tasks), runs them under the
 //! deterministic scheduler, checks postconditions (for parallel runs: some linearization
 //! consistent with real-time order satisfies every postcondition) and invariants, and on
-//! failure shrinks both the commands and the interleaving ([`crate::shrink`]).
+//! failure shrinks both the commands and the interleaving (the search layer's shrinker).
 //!
 //! Every generated value comes from the decision stream (decisions of kind `Generate`), so a
 //! test case is a pure function of its decisions and shrinking can work on them directly.
 
 mod case;
 mod exec;
-mod explain;
 mod gen;
-mod runner;
 
-pub use case::Shape;
-pub use explain::Counterexample;
+pub use case::{Mode, Shape};
 pub use gen::Gen;
-pub use runner::{check, failure_message, run_case, run_case_mixed, CheckReport, Checker, Mode};
 
 pub(crate) use case::{generate, TestCase};
 pub(crate) use exec::execute;
@@ -143,9 +139,10 @@ pub trait StateMachine: 'static {
     /// Whether a real result means the outcome is unknown (a timeout: the command may or may
     /// not have taken effect), as Jepsen's `:info`. In parallel tests such a command may take
     /// effect at any point after its invocation, or never; commands whose client was killed
-    /// are treated the same way.
-    fn is_unknown(&self, result: &Self::Result) -> bool {
-        let _ = result;
+    /// are treated the same way. `system` is this case's system, where per-case knowledge
+    /// (deadlines handed out, say) can live.
+    fn is_unknown(&self, system: &Self::System, result: &Self::Result) -> bool {
+        let _ = (system, result);
         false
     }
 
@@ -155,7 +152,7 @@ pub trait StateMachine: 'static {
     }
 }
 
-/// What a model-based test case did, attached to its [`crate::RunReport`].
+/// What a model-based test case did, beside the engine's [`crate::RunReport`] of its run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CaseInfo {
     /// Commands of the sequential prefix, then of each branch (client 1, 2...), with their

@@ -26,9 +26,28 @@ pub struct Config {
     pub disk: DiskConfig,
     /// Whether named fault points (`weft::fault::buggify`) may fire.
     pub buggify: bool,
-    /// Keep every trace event in memory (for the determinism check and reports). The trace
-    /// hash is always computed.
-    pub record_trace: bool,
+    /// How much of the run to keep for people: [`Detail::Explain`] keeps every trace event
+    /// and a note on each non-default decision (for reports and the determinism check). The
+    /// trace hash is always computed.
+    pub detail: Detail,
+}
+
+/// How much of a run is kept besides its outcome, decisions and trace hash.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Detail {
+    /// Nothing more: the fast path of a search.
+    #[default]
+    Quiet,
+    /// The whole trace, a note in the system's terms on each non-default decision, and (for
+    /// model-based cases) every command and result as text.
+    Explain,
+}
+
+impl Detail {
+    /// Whether this is [`Detail::Explain`].
+    pub fn explains(self) -> bool {
+        self == Detail::Explain
+    }
 }
 
 impl Default for Config {
@@ -44,7 +63,7 @@ impl Default for Config {
             clock: ClockConfig::default(),
             disk: DiskConfig::default(),
             buggify: false,
-            record_trace: false,
+            detail: Detail::Quiet,
         }
     }
 }

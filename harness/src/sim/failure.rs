@@ -33,6 +33,18 @@ impl FailureKind {
             FailureKind::Check => "check",
         }
     }
+
+    /// What the kind means, for a person reading a report.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            FailureKind::Panic => "code under test panicked",
+            FailureKind::Deadlock => "nothing could make progress",
+            FailureKind::StepsExceeded => "the step budget ran out (livelock?)",
+            FailureKind::TimeExceeded => "the simulated-time budget ran out (livelock?)",
+            FailureKind::LimitExceeded => "a resource limit was exceeded",
+            FailureKind::Check => "a postcondition, invariant or property was violated",
+        }
+    }
 }
 
 impl fmt::Display for FailureKind {
@@ -91,13 +103,19 @@ impl fmt::Display for Failure {
         }
         write!(f, ")")?;
         for b in &self.blocked {
-            write!(
-                f,
-                "\n  task {} '{}' on {} waits on {}",
-                b.task, b.name, b.node, b.waiting_on
-            )?;
+            write!(f, "\n  {b}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for BlockedTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "task {} '{}' on {} waits on {}",
+            self.task, self.name, self.node, self.waiting_on
+        )
     }
 }
 

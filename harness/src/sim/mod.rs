@@ -7,41 +7,28 @@
 
 pub(crate) mod config;
 pub(crate) mod failure;
+mod faults;
+pub(crate) mod network;
+mod nodes;
+pub(crate) mod storage;
 pub(crate) mod trace;
 pub(crate) mod world;
 
-pub use config::{ClockConfig, Config, DiskConfig, FaultConfig, NetConfig};
+pub use config::{ClockConfig, Config, Detail, DiskConfig, FaultConfig, NetConfig};
 pub use failure::{BlockedTask, Failure, FailureKind};
 pub use trace::{init_subscriber, EventKind, SimTimer, TraceEvent};
 pub use world::{ExitReason, Note};
 
 use crate::decision::{DecisionKind, DecisionLog};
-use crate::node::NodeId;
+use crate::ids::NodeId;
+pub use crate::ids::TaskId;
 use crate::source::{Divergence, Source};
-use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use world::{with, BoxFuture, Event, Wait, World, IN_POLL, NONE};
-
-/// A task's identity within one run: tasks are numbered in spawn order from 0 (the main task).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct TaskId(pub(crate) u32);
-
-impl TaskId {
-    /// The spawn index.
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-}
-
-impl std::fmt::Display for TaskId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "task {}", self.0)
-    }
-}
+use world::{with, BoxFuture, Drawn, Event, Wait, World, IN_POLL, NONE};
 
 /// Whether a run passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +50,7 @@ impl Outcome {
 }
 
 /// What a run produced.
+#[derive(Clone, Debug)]
 pub struct RunReport {
     /// Pass or failure.
     pub outcome: Outcome,
@@ -76,7 +64,7 @@ pub struct RunReport {
     pub log: DecisionLog,
     /// In strict replay: where the recording stopped fitting the run.
     pub divergence: Option<Divergence>,
-    /// The trace, when `Config::record_trace` was set.
+    /// The trace, when `Config::detail` was `Explain`.
     pub trace: Option<Vec<TraceEvent>>,
     /// Task names by index (for reports).
     pub task_names: Vec<String>,
@@ -84,8 +72,6 @@ pub struct RunReport {
     pub node_names: Vec<String>,
     /// The non-default decisions in the system's terms (when the trace was recorded).
     pub notes: Vec<Note>,
-    /// What a model-based test case did (commands, results, structure), if the run was one.
-    pub case: Option<crate::model::CaseInfo>,
 }
 
 /// A simulation being set up.
@@ -216,7 +202,6 @@ fn teardown() -> RunReport {
         task_names,
         node_names,
         notes,
-        case: None,
     }
 }
 
@@ -301,7 +286,12 @@ impl World {
                 index as u64,
             );
             let default = options[0].0;
-            self.note(DecisionKind::Schedule, index as u64, |w| {
+            let drawn = Drawn::at(
+                DecisionKind::Schedule,
+                index as u64,
+                self.source.taken() - 1,
+            );
+            self.note(drawn, |w| {
                 format!(
                     "{} ran before {}",
                     w.task_name(chosen),
@@ -359,19 +349,19 @@ impl World {
     }
 
     fn collect_woken(&mut self) {
-        let mut woken = std::mem::take(&mut self.net.scratch_woken);
+        let mut woken = std::mem::take(&mut self.scratch_woken);
         world::drain_woken(&mut woken);
         for &t in &woken {
             self.make_runnable(t);
         }
         woken.clear();
-        self.net.scratch_woken = woken;
+        self.scratch_woken = woken;
     }
 
     /// Fires every event due now. When several messages are due at the same instant, the
     /// order in which they are delivered is a decision (0: FIFO).
     fn fire_due_events(&mut self) {
-        let mut deliveries = std::mem::take(&mut self.net.scratch_deliveries);
+        let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
         while let Some((_, event)) = self.pop_event(self.now) {
             match event {
                 Event::Wake(waker) => waker.wake(),
@@ -381,7 +371,8 @@ impl World {
             }
         }
         while !deliveries.is_empty() {
-            let index = self.decide(DecisionKind::EventOrder, deliveries.len() as u64) as usize;
+            let drawn = self.decide(DecisionKind::EventOrder, deliveries.len() as u64);
+            let index = drawn.value as usize;
             if index != 0 {
                 let (first, overtaken) = (&deliveries[index], &deliveries[0]);
                 let text = format!(
@@ -389,12 +380,12 @@ impl World {
                     self.describe_message(first),
                     self.describe_message(overtaken)
                 );
-                self.note(DecisionKind::EventOrder, index as u64, |_| text);
+                self.note(drawn, |_| text);
             }
             let envelope = deliveries.remove(index);
             self.deliver(envelope);
         }
-        self.net.scratch_deliveries = deliveries;
+        self.scratch_deliveries = deliveries;
     }
 
     fn deadlock(&mut self) {

@@ -181,7 +181,7 @@ pub(crate) struct Node {
     pub parked: Vec<u32>,
     pub clock_offset_ns: i64,
     pub clock_drift_ppm: i64,
-    pub disk: crate::disk::DiskState,
+    pub disk: super::storage::DiskState,
     pub next_port: u32,
 }
 
@@ -190,9 +190,9 @@ pub(crate) struct Node {
 
 pub(crate) struct Envelope {
     pub id: u64,
-    pub from: crate::net::Addr,
-    pub to: crate::net::Addr,
-    pub payload: Box<dyn crate::net::Payload>,
+    pub from: crate::ids::Addr,
+    pub to: crate::ids::Addr,
+    pub payload: Box<dyn super::network::Payload>,
     pub type_name: &'static str,
 }
 
@@ -235,6 +235,27 @@ pub struct Note {
     pub text: String,
 }
 
+/// A value drawn from the source, with the position of its decision in the run's log (`None`:
+/// there was no choice, and nothing was recorded). A note names the decision it explains
+/// through it, so a text cannot land on another decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Drawn {
+    pub value: u64,
+    kind: DecisionKind,
+    at: Option<usize>,
+}
+
+impl Drawn {
+    /// A decision taken at position `at` of the log.
+    pub fn at(kind: DecisionKind, value: u64, at: usize) -> Drawn {
+        Drawn {
+            value,
+            kind,
+            at: Some(at),
+        }
+    }
+}
+
 pub(crate) enum Deferred {
     Kill(u32, ExitReason),
     Crash(u32),
@@ -257,7 +278,7 @@ pub(crate) struct World {
     pub pending_events: usize,
     pub event_seq: u64,
     pub nodes: Vec<Node>,
-    pub net: crate::net::NetState,
+    pub net: super::network::NetState,
     pub failure: Option<Failure>,
     pub deferred: VecDeque<Deferred>,
     pub main_done: bool,
@@ -267,12 +288,16 @@ pub(crate) struct World {
     /// Start-up tasks polled once, in node order and without a decision, before anything else
     /// runs: servers bind their ports before clients start.
     pub startup: VecDeque<u32>,
+    /// The executor's scratch buffers, kept to avoid allocating at each step: tasks woken
+    /// since the last step, and the messages due at the same instant.
+    pub scratch_woken: Vec<u32>,
+    pub scratch_deliveries: Vec<Envelope>,
 }
 
 impl World {
     pub fn new(cfg: Config, source: Source) -> World {
-        let trace = Trace::new(cfg.record_trace);
-        let explain = cfg.record_trace;
+        let explain = cfg.detail.explains();
+        let trace = Trace::new(explain);
         World {
             cfg,
             source,
@@ -289,13 +314,15 @@ impl World {
             pending_events: 0,
             event_seq: 0,
             nodes: Vec::new(),
-            net: crate::net::NetState::default(),
+            net: super::network::NetState::default(),
             failure: None,
             deferred: VecDeque::new(),
             main_done: false,
             graveyard: Vec::new(),
             notes: explain.then(Vec::new),
             startup: VecDeque::new(),
+            scratch_woken: Vec::new(),
+            scratch_deliveries: Vec::new(),
         }
     }
 
@@ -324,28 +351,36 @@ impl World {
     }
 
     /// Draws a value and traces it.
-    pub fn decide(&mut self, kind: DecisionKind, bound: u64) -> u64 {
+    pub fn decide(&mut self, kind: DecisionKind, bound: u64) -> Drawn {
         if bound < 2 {
-            return 0;
+            return Drawn {
+                value: 0,
+                kind,
+                at: None,
+            };
         }
         let value = self.source.value(kind, bound);
         let (node, task) = self.here();
         self.event(node, task, EventKind::Decision, kind as u64, value);
-        value
+        Drawn::at(kind, value, self.source.taken() - 1)
     }
 
-    /// Describes the decision just drawn, if it is non-default and notes are kept.
-    pub fn note(&mut self, kind: DecisionKind, value: u64, text: impl FnOnce(&World) -> String) {
-        if value == 0 || self.notes.is_none() {
+    /// Describes the decision `drawn` in the system's terms, if it was a choice, took a
+    /// non-default value, and notes are kept.
+    pub fn note(&mut self, drawn: Drawn, text: impl FnOnce(&World) -> String) {
+        let Some(decision) = drawn.at else {
+            return;
+        };
+        if drawn.value == 0 || self.notes.is_none() {
             return;
         }
         let text = text(self);
         let note = Note {
-            decision: self.source.taken().saturating_sub(1),
+            decision,
             step: self.step,
             time_ns: self.now,
-            kind,
-            value,
+            kind: drawn.kind,
+            value: drawn.value,
             text,
         };
         if let Some(notes) = &mut self.notes {

@@ -12,7 +12,7 @@ pub use pct::Pct;
 pub use random::Random;
 
 use crate::decision::DecisionKind;
-use crate::sim::TaskId;
+use crate::ids::TaskId;
 use serde::{Deserialize, Serialize};
 
 /// A producer of decisions.

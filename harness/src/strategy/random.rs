@@ -2,7 +2,7 @@
 
 use super::{below, draw_value, Rates, Strategy};
 use crate::decision::DecisionKind;
-use crate::sim::TaskId;
+use crate::ids::TaskId;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 

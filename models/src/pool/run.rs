@@ -25,6 +25,8 @@ pub struct PoolSystem {
     holders: Rc<RefCell<Vec<Option<TaskId>>>>,
     /// Tasks that ran commands (more than one: the case had parallel branches).
     runners: Rc<RefCell<BTreeSet<TaskId>>>,
+    /// The deadlines of this case's blocking checkouts, with the clients' task indices.
+    deadlines: Rc<RefCell<Vec<(usize, u64)>>>,
 }
 
 /// A worker that does nothing but exist (a connection, say), as poolboy's test worker.
@@ -49,7 +51,19 @@ impl PoolSystem {
             owners: Rc::new(RefCell::new(BTreeMap::new())),
             holders: Rc::new(RefCell::new(vec![None; usize::from(HOLDERS)])),
             runners: Rc::new(RefCell::new(BTreeSet::new())),
+            deadlines: Rc::new(RefCell::new(Vec::new())),
         }
+    }
+
+    /// Notes the deadline of a blocking checkout the calling client starts now.
+    pub(super) fn note_deadline(&self, deadline: u64) {
+        let client = task::current().index();
+        self.deadlines.borrow_mut().push((client, deadline));
+    }
+
+    /// The deadlines of this case's blocking checkouts so far.
+    pub(super) fn deadlines(&self) -> std::cell::Ref<'_, Vec<(usize, u64)>> {
+        self.deadlines.borrow()
     }
 
     /// Whether commands ran in more than one task (then the invariant waits for the pool to

@@ -72,7 +72,7 @@ impl Bug {
     }
 
     /// Name, origin and description, as the scenario registry lists them.
-    pub fn info(self) -> weft::scenario::Bug {
+    pub fn info(self) -> weft::internals::scenario::PlantedBug {
         let index = Bug::ALL.iter().position(|b| *b == self).expect("listed");
         if index < POOL_BUGS.len() {
             POOL_BUGS[index]
@@ -105,53 +105,53 @@ impl fmt::Display for Bug {
 }
 
 /// The pool's planted bugs, in [`Bug::ALL`] order.
-pub static POOL_BUGS: [weft::scenario::Bug; 10] = [
-    weft::scenario::Bug {
+pub static POOL_BUGS: [weft::internals::scenario::PlantedBug; 10] = [
+    weft::internals::scenario::PlantedBug {
         name: "serve-expired-waiter",
         origin: "poolboy 6a53f06",
         about: "a checkin hands the worker to a blocking checkout that already timed out; the worker leaks",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "exit-shrinks-capacity",
         origin: "poolboy c2ba14c",
         about: "a checked-out worker dying in overflow is not counted off; capacity shrinks",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "unknown-exit-wipes-monitors",
         origin: "poolboy eacf28f",
         about: "the exit of a worker that is not checked out wipes the table of leases",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "spurious-exit-counted",
         origin: "poolboy e964cc5",
         about: "an unrelated linked task's or an idle worker's exit is handled like a checked-out worker's",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "foreign-checkin-accepted",
         origin: "poolboy e6af0b6",
         about: "checkin of a task that is not a checked-out worker goes into the idle queue",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "replacement-wrong-owner",
         origin: "poolboy 0d9dbee",
         about: "a replacement handed to a waiter is recorded under the waiter, not the worker",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "checkin-drops-worker",
         origin: "poolboy 3a18d40",
         about: "a checkin that meets an expired waiter re-runs itself after deleting the lease and drops the worker",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "stale-count-on-owner-down",
         origin: "poolboy 3acb457",
         about: "an owner's death kills its worker; capacity returns only with the worker's exit notice",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "checkout-timeout-leak",
         origin: "poolboy PR #70",
         about: "a timed-out checkout's cancel is keyed by caller, so a worker handed over just then stays checked out",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "waiter-monitor-leak",
         origin: "poolboy #55/#58/#61",
         about: "an expired or served waiter's monitor on its caller is never released",
@@ -159,13 +159,13 @@ pub static POOL_BUGS: [weft::scenario::Bug; 10] = [
 ];
 
 /// The work queue's planted bugs, in [`Bug::ALL`] order.
-pub static QUEUE_BUGS: [weft::scenario::Bug; 2] = [
-    weft::scenario::Bug {
+pub static QUEUE_BUGS: [weft::internals::scenario::PlantedBug; 2] = [
+    weft::internals::scenario::PlantedBug {
         name: "queue-checkin-race",
         origin: "riak_core #298",
         about: "workers check in to the pool themselves; the queue's next checkout can beat the checkin and wait forever",
     },
-    weft::scenario::Bug {
+    weft::internals::scenario::PlantedBug {
         name: "queue-restart-stuck",
         origin: "riak_core #958",
         about: "after a worker crash with nothing busy the queue stays queueing; later work waits forever",

@@ -60,7 +60,7 @@ impl fmt::Debug for Ready {
 }
 
 fn ms(instant: Instant) -> String {
-    weft::format_ns(instant.as_nanos())
+    weft::internals::format_ns(instant.as_nanos())
 }
 
 impl fmt::Debug for PoolMsg {

@@ -1,16 +1,14 @@
 //! The search loop shared by `weft::check` and `weft fuzz`: run cases until one fails, save
 //! its replay file at once, shrink it, save again, and explain it.
 
-use crate::model::Counterexample;
-use crate::replay::ReplayFile;
-use crate::shrink::{shrink, ShrinkConfig, Shrunk};
-use crate::sim::RunReport;
+use super::explain::Counterexample;
+use super::replay::ReplayFile;
+use super::shrink::{shrink, ShrinkConfig, ShrinkStats};
+use super::{Run, RunFn};
+use crate::sim::Detail;
 use crate::source::Source;
 use crate::strategy::{case_seed, Rates, StrategyKind};
-use std::path::PathBuf;
-
-/// Runs one case: the decision source, and whether to record the trace (for explanations).
-pub type RunFn<'a> = dyn Fn(Source, bool) -> RunReport + 'a;
+use std::path::{Path, PathBuf};
 
 /// How to search.
 #[derive(Clone, Debug)]
@@ -56,17 +54,21 @@ impl FuzzConfig {
     }
 }
 
-/// A failure found and shrunk.
+/// A failure found, shrunk (or replayed as recorded) and explained.
+#[derive(Debug)]
 pub struct Found {
     /// 1-based index of the failing case.
     pub cases_to_failure: u64,
     /// Seed of the failing case's strategy.
     pub case_seed: u64,
     /// The failing run as found.
-    pub original: RunReport,
-    /// The shrink.
-    pub shrunk: Shrunk,
-    /// The shrunk run, replayed with its trace, explained.
+    pub original: Run,
+    /// The failing run reported: the shrunk run, or the run as recorded when it was replayed
+    /// without shrinking.
+    pub run: Run,
+    /// How the shrink went; `None` when the run was replayed as recorded (`WEFT_REPLAY`).
+    pub shrink: Option<ShrinkStats>,
+    /// The reported run, replayed with its trace, explained.
     pub counterexample: Counterexample,
     /// Where the replay file is.
     pub replay_file: Option<PathBuf>,
@@ -77,6 +79,7 @@ pub struct Found {
 }
 
 /// What a search did.
+#[derive(Debug)]
 pub struct FuzzResult {
     /// Cases run.
     pub cases_run: u64,
@@ -84,7 +87,16 @@ pub struct FuzzResult {
     pub found: Option<Found>,
 }
 
-fn save(cfg: &FuzzConfig, report: &RunReport, strategy: &str) -> Result<(), String> {
+/// Which case of a search failed.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    /// 1-based index of the failing case.
+    pub cases_to_failure: u64,
+    /// Seed of its strategy.
+    pub case_seed: u64,
+}
+
+fn save(cfg: &FuzzConfig, run: &Run, strategy: &str) -> Result<(), String> {
     let Some(path) = &cfg.replay_file else {
         return Ok(());
     };
@@ -93,36 +105,13 @@ fn save(cfg: &FuzzConfig, report: &RunReport, strategy: &str) -> Result<(), Stri
         cfg.setup.clone(),
         Some(cfg.seed),
         strategy,
-        report,
+        &run.report,
     );
     file.save(path).map_err(|e| e.to_string())
 }
 
-/// Shrinks and explains a failing run.
-pub fn shrink_and_explain(
-    run: &RunFn<'_>,
-    cfg: &FuzzConfig,
-    failing: RunReport,
-    strategy: &str,
-) -> (Shrunk, Counterexample, Option<String>) {
-    let (shrunk, counterexample, error, _) = shrink_explain_render(run, cfg, failing, strategy);
-    (shrunk, counterexample, error)
-}
-
-/// The HTML report of a counterexample: the history drawn like Porcupine's visualization, with
-/// the counterexample's text above it. `None` when the run was not a model-based case.
-pub fn render_html(title: &str, counterexample: &Counterexample) -> Option<String> {
-    let mut report = counterexample.case.as_ref()?.history.clone()?;
-    report.model = title.to_string();
-    Some(weft_lincheck::html::render_with_story(
-        &report,
-        title,
-        &counterexample.to_string(),
-    ))
-}
-
 /// Where the HTML report of a replay file goes: beside it, with `.html`.
-pub fn html_path(replay_file: &std::path::Path) -> PathBuf {
+fn html_path(replay_file: &Path) -> PathBuf {
     let name = replay_file
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -134,84 +123,94 @@ pub fn html_path(replay_file: &std::path::Path) -> PathBuf {
     replay_file.with_file_name(format!("{stem}.html"))
 }
 
-/// Shrinks, explains, and writes the HTML report beside the replay file.
-pub fn shrink_explain_render(
-    run: &RunFn<'_>,
-    cfg: &FuzzConfig,
-    failing: RunReport,
-    strategy: &str,
-) -> (Shrunk, Counterexample, Option<String>, Option<PathBuf>) {
-    let mut save_error = save(cfg, &failing, strategy).err();
-    let quiet = |source: Source| run(source, false);
-    let shrunk = shrink(&quiet, failing, &cfg.shrink);
-    if let Err(e) = save(cfg, &shrunk.report, "shrunk") {
-        save_error = Some(e);
+/// Writes the HTML report and the history (weft's JSON Lines format, for `weft
+/// check-history` and other tools) beside `replay_file`. Returns the page's path, if the run
+/// was a model-based case.
+fn write_reports(
+    title: &str,
+    replay_file: &Path,
+    counterexample: &Counterexample,
+) -> Result<Option<PathBuf>, String> {
+    let Some(page) = counterexample.to_html(title) else {
+        return Ok(None);
+    };
+    let html = html_path(replay_file);
+    std::fs::write(&html, page).map_err(|e| format!("{}: {e}", html.display()))?;
+    let events = counterexample
+        .case
+        .as_ref()
+        .map(|c| c.events.as_slice())
+        .unwrap_or_default();
+    let lines: String = events
+        .iter()
+        .map(|e| weft_lincheck::formats::jsonl::to_line(e) + "\n")
+        .collect();
+    let history = html.with_extension("history.jsonl");
+    std::fs::write(&history, lines).map_err(|e| format!("{}: {e}", history.display()))?;
+    Ok(Some(html))
+}
+
+/// Explains `run`, replaying it with [`Detail::Explain`] unless it already has it.
+fn explain(run_fn: &RunFn<'_>, run: &Run, replay: Option<String>) -> Counterexample {
+    let explained;
+    let run = if run.report.trace.is_some() {
+        run
+    } else {
+        explained = run_fn(Source::replay(run.report.log.clone()), Detail::Explain);
+        &explained
+    };
+    if run.failed() {
+        return Counterexample::new(run, replay);
     }
-    let explained = run(Source::replay(shrunk.report.log.clone()), true);
+    // Cannot happen for deterministic code; say so rather than hide it.
+    let mut c = Counterexample::new(run, replay);
+    c.failure
+        .message
+        .push_str(" [warning: replaying the run did not fail again: nondeterminism?]");
+    c
+}
+
+/// The one way a failure becomes a [`Found`]: save the failing run's replay file at once;
+/// unless `strategy` is `None` (the run is reported as recorded), shrink it and save the shrunk
+/// run; explain it; write the HTML report and history beside the replay file.
+pub fn report_failure(
+    run_fn: &RunFn<'_>,
+    cfg: &FuzzConfig,
+    failing: Run,
+    origin: Origin,
+    strategy: Option<&str>,
+) -> Found {
+    let original = without_trace(&failing);
+    let (mut save_error, run, stats) = match strategy {
+        Some(strategy) => {
+            let mut error = save(cfg, &failing, strategy).err();
+            let quiet = |source: Source| run_fn(source, Detail::Quiet);
+            let shrunk = shrink(&quiet, failing, &cfg.shrink);
+            if let Err(e) = save(cfg, &shrunk.run, "shrunk") {
+                error = Some(e);
+            }
+            (error, shrunk.run, Some(shrunk.stats))
+        }
+        None => (None, failing, None),
+    };
     let replay = cfg
         .replay_file
         .as_ref()
         .map(|p| cfg.replay_command.replace("{}", &p.display().to_string()));
-    let counterexample = if explained.outcome.failure().is_some() {
-        Counterexample::new(&explained, replay)
-    } else {
-        // Cannot happen for deterministic code; say so rather than hide it.
-        let mut c = Counterexample::new(&shrunk.report, replay);
-        c.failure
-            .message
-            .push_str(" [warning: replaying the shrunk run did not fail again: nondeterminism?]");
-        c
-    };
+    let counterexample = explain(run_fn, &run, replay);
     let mut html_file = None;
-    if let (Some(path), Some(page)) = (&cfg.replay_file, render_html(&cfg.name, &counterexample)) {
-        let html = html_path(path);
-        match std::fs::write(&html, page) {
-            Ok(()) => html_file = Some(html),
-            Err(e) => save_error = Some(format!("{}: {e}", html.display())),
-        }
-        // The history, in weft's JSON Lines format, for `weft check-history` and other tools.
-        let events = counterexample
-            .case
-            .as_ref()
-            .map(|c| c.events.as_slice())
-            .unwrap_or_default();
-        let lines: String = events
-            .iter()
-            .map(|e| weft_lincheck::formats::jsonl::to_line(e) + "\n")
-            .collect();
-        let history = html_path(path).with_extension("history.jsonl");
-        if let Err(e) = std::fs::write(&history, lines) {
-            save_error = Some(format!("{}: {e}", history.display()));
+    if let Some(path) = &cfg.replay_file {
+        match write_reports(&cfg.name, path, &counterexample) {
+            Ok(page) => html_file = page,
+            Err(e) => save_error = Some(e),
         }
     }
-    (shrunk, counterexample, save_error, html_file)
-}
-/// PCT's estimate of a run's length (its change points are drawn below it). Fixed, so that a
-/// case depends only on the seed and its index, whatever ran before it or on which thread.
-const PCT_STEPS_ESTIMATE: u64 = 200;
-
-/// Runs case `k` of `shard`.
-fn case_report(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64) -> RunReport {
-    let case = shard.index + k * shard.count;
-    let strategy = cfg.strategy.build(
-        case_seed(cfg.seed, case),
-        cfg.rates.clone(),
-        cfg.pct_depth,
-        PCT_STEPS_ESTIMATE,
-    );
-    run(Source::generate(strategy), false)
-}
-
-/// Shrinks and explains the failing case `k` of `shard`, whose run is `report`.
-fn found_at(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64, report: RunReport) -> Found {
-    let original = summary(&report);
-    let (shrunk, counterexample, save_error, html_file) =
-        shrink_explain_render(run, cfg, report, cfg.strategy.name());
     Found {
-        cases_to_failure: k + 1,
-        case_seed: case_seed(cfg.seed, shard.index + k * shard.count),
+        cases_to_failure: origin.cases_to_failure,
+        case_seed: origin.case_seed,
         original,
-        shrunk,
+        run: without_trace(&run),
+        shrink: stats,
         counterexample,
         replay_file: cfg.replay_file.clone(),
         save_error,
@@ -219,14 +218,39 @@ fn found_at(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64, report: Run
     }
 }
 
+/// PCT's estimate of a run's length (its change points are drawn below it). Fixed, so that a
+/// case depends only on the seed and its index, whatever ran before it or on which thread.
+const PCT_STEPS_ESTIMATE: u64 = 200;
+
+/// Runs case `k` of `shard`.
+fn case_run(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64) -> Run {
+    let case = shard.index + k * shard.count;
+    let strategy = cfg.strategy.build(
+        case_seed(cfg.seed, case),
+        cfg.rates.clone(),
+        cfg.pct_depth,
+        PCT_STEPS_ESTIMATE,
+    );
+    run(Source::generate(strategy), Detail::Quiet)
+}
+
+/// Shrinks and explains the failing case `k` of `shard`, whose run is `failing`.
+fn found_at(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64, failing: Run) -> Found {
+    let origin = Origin {
+        cases_to_failure: k + 1,
+        case_seed: case_seed(cfg.seed, shard.index + k * shard.count),
+    };
+    report_failure(run, cfg, failing, origin, Some(cfg.strategy.name()))
+}
+
 /// Runs up to `cfg.cases` cases; on the first failure, shrinks and explains it.
 pub fn fuzz(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzResult {
     for k in 0..cfg.cases {
-        let report = case_report(run, cfg, Shard::ALL, k);
-        if report.outcome.failure().is_some() {
+        let case = case_run(run, cfg, Shard::ALL, k);
+        if case.failed() {
             return FuzzResult {
                 cases_run: k + 1,
-                found: Some(found_at(run, cfg, Shard::ALL, k, report)),
+                found: Some(found_at(run, cfg, Shard::ALL, k, case)),
             };
         }
     }
@@ -262,7 +286,7 @@ impl Shard {
 /// reported is the one with the lowest case index (every lower index of the shard is run), so
 /// the result does not depend on the number of threads. `cases` counts the shard's cases.
 pub fn fuzz_parallel(
-    run: &(dyn Fn(Source, bool) -> RunReport + Sync),
+    run: &(dyn Fn(Source, Detail) -> Run + Sync),
     cfg: &FuzzConfig,
     jobs: usize,
     shard: Shard,
@@ -277,9 +301,9 @@ pub fn fuzz_parallel(
             scope.spawn(move || {
                 let mut k = job;
                 while k < cfg.cases && k < first_failure.load(Ordering::Relaxed) {
-                    let report = case_report(run, cfg, shard, k);
+                    let case = case_run(run, cfg, shard, k);
                     ran.fetch_add(1, Ordering::Relaxed);
-                    if report.outcome.failure().is_some() {
+                    if case.failed() {
                         first_failure.fetch_min(k, Ordering::Relaxed);
                         return;
                     }
@@ -296,26 +320,16 @@ pub fn fuzz_parallel(
         };
     }
     // Re-run the failing case (deterministic) and shrink it on this thread.
-    let report = case_report(run, cfg, shard, k);
+    let case = case_run(run, cfg, shard, k);
     FuzzResult {
         cases_run: ran.load(Ordering::Relaxed),
-        found: Some(found_at(run, cfg, shard, k, report)),
+        found: Some(found_at(run, cfg, shard, k, case)),
     }
 }
 
-/// A copy of a report without its trace (kept as the "original" of a found failure).
-fn summary(report: &RunReport) -> RunReport {
-    RunReport {
-        outcome: report.outcome.clone(),
-        steps: report.steps,
-        sim_time_ns: report.sim_time_ns,
-        trace_hash: report.trace_hash,
-        log: report.log.clone(),
-        divergence: None,
-        trace: None,
-        task_names: Vec::new(),
-        node_names: Vec::new(),
-        notes: Vec::new(),
-        case: report.case.clone(),
-    }
+/// A copy of a run without its trace (what a [`Found`] keeps).
+fn without_trace(run: &Run) -> Run {
+    let mut copy = run.clone();
+    copy.report.trace = None;
+    copy
 }

@@ -1,12 +1,13 @@
 //! Scenarios: named, configurable workloads that the `weft` tool runs, fuzzes and replays.
 
-use crate::sim::RunReport;
+use super::Run;
+use crate::sim::Detail;
 use crate::source::Source;
 use serde::{Deserialize, Serialize};
 
 /// A planted bug a scenario's system can switch on by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bug {
+pub struct PlantedBug {
     /// The name given to `--bug`.
     pub name: &'static str,
     /// Where the bug comes from (a commit, an issue).
@@ -21,9 +22,9 @@ pub struct Bug {
 pub struct Setup {
     /// Planted bugs switched on.
     pub bugs: Vec<String>,
-    /// Keep the trace in memory (not stored: it does not change the run).
+    /// How much of the run to keep (not stored: it does not change the run).
     #[serde(skip)]
-    pub record_trace: bool,
+    pub detail: Detail,
 }
 
 impl Setup {
@@ -44,9 +45,9 @@ pub trait Scenario: Sync {
         false
     }
     /// The planted bugs it knows.
-    fn bugs(&self) -> &'static [Bug] {
+    fn bugs(&self) -> &'static [PlantedBug] {
         &[]
     }
     /// Runs once. The result must be a pure function of `setup` and the decisions.
-    fn run(&self, setup: &Setup, source: Source) -> RunReport;
+    fn run(&self, setup: &Setup, source: Source) -> Run;
 }

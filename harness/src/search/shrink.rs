@@ -12,9 +12,10 @@
 //! execution decision set to 0, without losing the failure. Shrinking is deterministic; only
 //! its time and candidate bounds can cut it short, and then it says so.
 
+use super::Run;
 use crate::decision::{Decision, DecisionKind, DecisionLog};
 use crate::model::{Span, Structure};
-use crate::sim::{FailureKind, RunReport};
+use crate::sim::FailureKind;
 use crate::source::Source;
 use std::time::{Duration, Instant}; // hygiene: allowed (shrinking runs outside the simulation)
 
@@ -37,9 +38,17 @@ impl Default for ShrinkConfig {
 }
 
 /// The result of a shrink.
+#[derive(Debug)]
 pub struct Shrunk {
     /// The smallest failing run found.
-    pub report: RunReport,
+    pub run: Run,
+    /// How the shrink went.
+    pub stats: ShrinkStats,
+}
+
+/// How a shrink went.
+#[derive(Clone, Debug)]
+pub struct ShrinkStats {
     /// Candidates run.
     pub candidates: usize,
     /// Candidates kept.
@@ -50,10 +59,21 @@ pub struct Shrunk {
     pub cut_short: Option<String>,
 }
 
-/// The size order of failing runs: smaller is simpler.
-pub fn size_key(r: &RunReport) -> [u64; 7] {
+/// The size of a failing run; the derived order is the shrinker's: smaller is simpler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct SizeKey {
+    commands: u64,
+    branches: u64,
+    exec_nondefault: u64,
+    exec_sum: u64,
+    gen_nondefault: u64,
+    gen_sum: u64,
+    decisions: u64,
+}
+
+fn size_key(r: &Run) -> SizeKey {
     let (mut gen_nondefault, mut gen_sum, mut exec_nondefault, mut exec_sum) = (0, 0, 0, 0);
-    for d in &r.log.decisions {
+    for d in &r.report.log.decisions {
         if d.kind.is_generation() {
             gen_nondefault += u64::from(d.value != 0);
             gen_sum += d.value.min(1 << 20);
@@ -62,27 +82,23 @@ pub fn size_key(r: &RunReport) -> [u64; 7] {
             exec_sum += d.value.min(1 << 20);
         }
     }
-    // Every branch counts, empty or not: each is a client task that takes part in scheduling.
-    let (commands, branches) = r
-        .case
-        .as_ref()
-        .map_or((0, 0), |c| (c.commands as u64, c.branches as u64));
-    [
-        commands,
-        branches,
+    let (commands, branches) = r.size();
+    SizeKey {
+        commands: commands as u64,
+        branches: branches as u64,
         exec_nondefault,
         exec_sum,
         gen_nondefault,
         gen_sum,
-        r.log.len() as u64,
-    ]
+        decisions: r.report.log.len() as u64,
+    }
 }
 
 struct Shrinker<'a> {
-    run: &'a dyn Fn(Source) -> RunReport,
+    run: &'a dyn Fn(Source) -> Run,
     kind: FailureKind,
-    current: RunReport,
-    key: [u64; 7],
+    current: Run,
+    key: SizeKey,
     config: ShrinkConfig,
     started: Instant,
     candidates: usize,
@@ -128,6 +144,7 @@ impl Shrinker<'_> {
         let log = join(generation, execution);
         let report = (self.run)(Source::replay_with_fallback(&log));
         let same = report
+            .report
             .outcome
             .failure()
             .is_some_and(|f| f.kind == self.kind);
@@ -172,7 +189,7 @@ impl Shrinker<'_> {
     fn commands_pass(&mut self) -> bool {
         let mut progress = false;
         while let Some(s) = self.structure() {
-            let (generation, execution) = split(&self.current.log);
+            let (generation, execution) = split(&self.current.report.log);
             let mut candidates: Vec<Vec<Decision>> = Vec::new();
             // Each deletion: the spans to delete, and their section's end flag, set to 0 (a
             // section that was full drew its end flag without reading it; once shorter it
@@ -244,7 +261,7 @@ impl Shrinker<'_> {
     fn execution_pass(&mut self) -> bool {
         let mut progress = false;
         loop {
-            let (generation, execution) = split(&self.current.log);
+            let (generation, execution) = split(&self.current.report.log);
             let nondefault: Vec<usize> = (0..execution.len())
                 .filter(|&i| execution[i].value != 0)
                 .collect();
@@ -297,7 +314,7 @@ impl Shrinker<'_> {
     fn generation_pass(&mut self) -> bool {
         let mut progress = false;
         'restart: loop {
-            let (generation, execution) = split(&self.current.log);
+            let (generation, execution) = split(&self.current.report.log);
             let flags = self.flag_positions();
             // Offsets of decisions within their command's span: the same field of several
             // commands (the key) is lowered together.
@@ -435,12 +452,9 @@ fn variants(execution: &[Decision]) -> Vec<Vec<Decision>> {
 }
 
 /// Shrinks `failing`, a failing run of `run`, to a local minimum (or until a bound).
-pub fn shrink(
-    run: &dyn Fn(Source) -> RunReport,
-    failing: RunReport,
-    config: &ShrinkConfig,
-) -> Shrunk {
+pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) -> Shrunk {
     let kind = failing
+        .report
         .outcome
         .failure()
         .expect("shrink needs a failing run")
@@ -466,11 +480,13 @@ pub fn shrink(
         }
     }
     Shrunk {
-        elapsed: s.started.elapsed(),
-        report: s.current,
-        candidates: s.candidates,
-        accepted: s.accepted,
-        cut_short: s.cut_short,
+        stats: ShrinkStats {
+            elapsed: s.started.elapsed(),
+            candidates: s.candidates,
+            accepted: s.accepted,
+            cut_short: s.cut_short,
+        },
+        run: s.current,
     }
 }
 
@@ -487,22 +503,21 @@ pub fn nondefault_execution(log: &DecisionLog) -> Vec<(usize, Decision)> {
 /// Checks the local-minimum property of a shrunk failing run, independently of the shrinker:
 /// no single command can be deleted, and no single non-default execution decision set to 0,
 /// without losing the failure (of the same kind). Returns the first counter-proof.
-pub fn check_local_minimum(
-    run: &dyn Fn(Source) -> RunReport,
-    shrunk: &RunReport,
-) -> Result<(), String> {
+pub fn check_local_minimum(run: &dyn Fn(Source) -> Run, shrunk: &Run) -> Result<(), String> {
     let kind = shrunk
+        .report
         .outcome
         .failure()
         .ok_or("the run does not fail")?
         .kind;
     let fails = |g: &[Decision], e: &[Decision]| {
         run(Source::replay_with_fallback(&join(g, e)))
+            .report
             .outcome
             .failure()
             .is_some_and(|f| f.kind == kind)
     };
-    let (generation, execution) = split(&shrunk.log);
+    let (generation, execution) = split(&shrunk.report.log);
     if let Some(case) = &shrunk.case {
         let s = &case.structure;
         let sections = s.prefix.iter().map(|&span| (span, s.prefix_end)).chain(

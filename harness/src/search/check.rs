@@ -6,25 +6,17 @@
 //! (`weft-regressions/<name>/` under the test's working directory) and replayed first on the
 //! next run, as proptest-regressions does.
 
-use super::{execute, generate, Counterexample, Shape, StateMachine};
-use crate::fuzz::{fuzz, shrink_explain_render, Found, FuzzConfig};
-use crate::replay::ReplayFile;
-use crate::shrink::ShrinkConfig;
-use crate::sim::RunReport;
+use super::fuzz::{fuzz, report_failure, Found, FuzzConfig, Origin};
+use super::replay::ReplayFile;
+use super::shrink::ShrinkConfig;
+use super::{run_case, Run};
+use crate::model::{Mode, Shape, StateMachine};
+use crate::sim::Detail;
 use crate::source::Source;
 use crate::strategy::{Rates, StrategyKind};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
-
-/// Sequential or parallel test cases.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// One client runs every command in turn.
-    Sequential,
-    /// A sequential prefix, then concurrent branches checked for linearizability.
-    Parallel,
-}
 
 /// Builder returned by [`check`].
 pub struct Checker<M: StateMachine> {
@@ -43,7 +35,7 @@ pub struct Checker<M: StateMachine> {
 /// Starts a model-based check of `model`.
 ///
 /// ```
-/// # use weft::model::*;
+/// # use weft::{Gen, StateMachine, Var, Vars};
 /// # struct M;
 /// # impl StateMachine for M {
 /// #   type State = u8; type Command = (); type Result = (); type System = ();
@@ -54,7 +46,7 @@ pub struct Checker<M: StateMachine> {
 /// #   fn postcondition(&self, _: &u8, _: &(), _: &(), _: &Vars<()>) -> Result<(), String> { Ok(()) }
 /// #   async fn run(&self, _: &(), _: &(), _: &Vars<()>) {}
 /// # }
-/// weft::model::check(M).name("doc").cases(10).regressions(None).run();
+/// weft::check(M).name("doc").cases(10).regressions(None).run();
 /// ```
 pub fn check<M: StateMachine + Sync>(model: M) -> Checker<M> {
     Checker {
@@ -79,6 +71,7 @@ pub fn check<M: StateMachine + Sync>(model: M) -> Checker<M> {
 }
 
 /// The outcome of [`Checker::report`].
+#[derive(Debug)]
 pub struct CheckReport {
     /// Test name.
     pub name: String,
@@ -117,12 +110,9 @@ impl<M: StateMachine + Sync> Checker<M> {
         self
     }
 
-    /// Sequential or parallel cases with default sizes.
+    /// Sequential or parallel cases with the default sizes of that mode ([`Shape::of`]).
     pub fn mode(mut self, mode: Mode) -> Self {
-        self.shape = match mode {
-            Mode::Sequential => Shape::sequential(),
-            Mode::Parallel => Shape::parallel(),
-        };
+        self.shape = Shape::of(mode);
         self
     }
 
@@ -166,8 +156,8 @@ impl<M: StateMachine + Sync> Checker<M> {
     }
 
     /// Runs one case from `source`.
-    pub fn run_case(&self, source: Source, record_trace: bool) -> RunReport {
-        run_case(&self.model, &self.shape, source, record_trace)
+    pub fn run_case(&self, source: Source, detail: Detail) -> Run {
+        run_case(&self.model, &self.shape, source, detail)
     }
 
     fn config(&self, seed: u64) -> FuzzConfig {
@@ -197,7 +187,7 @@ impl<M: StateMachine + Sync> Checker<M> {
     pub fn report(self) -> CheckReport {
         let seed = self.seed_value();
         let cfg = self.config(seed);
-        let run = |source: Source, record: bool| self.run_case(source, record);
+        let run = |source: Source, detail: Detail| self.run_case(source, detail);
         if let Ok(path) = std::env::var("WEFT_REPLAY") {
             return self.replay_one(&PathBuf::from(path), &cfg, seed);
         }
@@ -218,42 +208,35 @@ impl<M: StateMachine + Sync> Checker<M> {
         }
     }
 
+    /// Replays one replay file strictly, as recorded, and reports it without shrinking.
     fn replay_one(&self, path: &std::path::Path, cfg: &FuzzConfig, seed: u64) -> CheckReport {
         let file = ReplayFile::load(path).unwrap_or_else(|e| panic!("weft: WEFT_REPLAY: {e}"));
         let log = file
             .log()
             .unwrap_or_else(|e| panic!("weft: WEFT_REPLAY: {e}"));
-        let report = self.run_case(Source::replay(log), true);
-        if let Some(d) = &report.divergence {
+        let replayed = self.run_case(Source::replay(log), Detail::Explain);
+        if let Some(d) = &replayed.report.divergence {
             panic!(
                 "weft: WEFT_REPLAY: {d}: this test's code differs from the one that recorded {}",
                 path.display()
             );
         }
-        let found = report.outcome.failure().is_some().then(|| {
-            let counterexample = Counterexample::new(
-                &report,
-                Some(format!("WEFT_REPLAY={} cargo test", path.display())),
-            );
-            let shrunk = crate::shrink::Shrunk {
-                report: self.run_case(Source::replay(report.log.clone()), false),
-                candidates: 0,
-                accepted: 0,
-                elapsed: Duration::ZERO,
-                cut_short: None,
+        let found = replayed.failed().then(|| {
+            let run = |source: Source, detail: Detail| self.run_case(source, detail);
+            let cfg = FuzzConfig {
+                replay_file: None,
+                ..cfg.clone()
             };
-            Found {
+            let origin = Origin {
                 cases_to_failure: 1,
-                case_seed: seed,
-                original: self.run_case(Source::replay(report.log.clone()), false),
-                shrunk,
-                counterexample,
-                replay_file: Some(path.to_path_buf()),
-                save_error: None,
-                html_file: None,
-            }
+                case_seed: file.seed.unwrap_or(seed),
+            };
+            let mut found = report_failure(&run, &cfg, replayed, origin, None);
+            found.counterexample.replay =
+                Some(format!("WEFT_REPLAY={} cargo test", path.display()));
+            found.replay_file = Some(path.to_path_buf());
+            found
         });
-        let _ = cfg;
         CheckReport {
             name: self.name.clone(),
             seed,
@@ -277,28 +260,26 @@ impl<M: StateMachine + Sync> Checker<M> {
                 continue;
             };
             let Ok(log) = file.log() else { continue };
-            let report = self.run_case(Source::replay_with_fallback(&log), false);
-            if report.outcome.failure().is_none() {
+            let failing = self.run_case(Source::replay_with_fallback(&log), Detail::Quiet);
+            if !failing.failed() {
                 continue;
             }
-            let run = |source: Source, record: bool| self.run_case(source, record);
-            let original = self.run_case(Source::replay(report.log.clone()), false);
+            let run = |source: Source, detail: Detail| self.run_case(source, detail);
             let cfg = FuzzConfig {
                 replay_file: Some(path.clone()),
                 ..cfg.clone()
             };
-            let (shrunk, counterexample, save_error, html_file) =
-                shrink_explain_render(&run, &cfg, report, "regression");
-            return Some(Found {
+            let origin = Origin {
                 cases_to_failure: 1,
                 case_seed: file.seed.unwrap_or(0),
-                original,
-                shrunk,
-                counterexample,
-                replay_file: Some(path),
-                save_error,
-                html_file,
-            });
+            };
+            return Some(report_failure(
+                &run,
+                &cfg,
+                failing,
+                origin,
+                Some("regression"),
+            ));
         }
         None
     }
@@ -315,16 +296,24 @@ impl<M: StateMachine + Sync> Checker<M> {
 /// The message of a failed check.
 pub fn failure_message(name: &str, seed: u64, found: &Found) -> String {
     let mut text = format!(
-        "weft: {name} failed after {} case{} (seed {seed}); shrunk with {} candidates in {} ms",
+        "weft: {name} failed after {} case{} (seed {seed})",
         found.cases_to_failure,
         if found.cases_to_failure == 1 { "" } else { "s" },
-        found.shrunk.candidates,
-        found.shrunk.elapsed.as_millis()
     );
-    if let Some(why) = &found.shrunk.cut_short {
-        text.push_str(&format!(
-            " (shrinking stopped early: {why}; the result may not be minimal)"
-        ));
+    match &found.shrink {
+        Some(stats) => {
+            text.push_str(&format!(
+                "; shrunk with {} candidates in {} ms",
+                stats.candidates,
+                stats.elapsed.as_millis()
+            ));
+            if let Some(why) = &stats.cut_short {
+                text.push_str(&format!(
+                    " (shrinking stopped early: {why}; the result may not be minimal)"
+                ));
+            }
+        }
+        None => text.push_str("; replayed as recorded, not shrunk"),
     }
     text.push_str("\n\n");
     text.push_str(&found.counterexample.to_string());
@@ -335,33 +324,4 @@ pub fn failure_message(name: &str, seed: u64, found: &Found) -> String {
         text.push_str(&format!("\n(could not save the replay file: {e})\n"));
     }
     text
-}
-
-/// Generates one case from `source` and executes it (what a model-based scenario's `run` does).
-pub fn run_case<M: StateMachine + Sync>(
-    model: &Rc<M>,
-    shape: &Shape,
-    mut source: Source,
-    record_trace: bool,
-) -> RunReport {
-    let case = generate(&**model, &mut source, shape);
-    execute(model, case, source, record_trace)
-}
-
-/// Generates one case from `source` with one of two models and shapes, chosen by the case's
-/// first generated decision (0: the first pair, toward which shrinking moves), and executes
-/// it. A scenario uses it to mix, say, sequential and parallel cases in one search.
-pub fn run_case_mixed<A: StateMachine + Sync, B: StateMachine + Sync>(
-    first: &Rc<A>,
-    first_shape: &Shape,
-    second: &Rc<B>,
-    second_shape: &Shape,
-    mut source: Source,
-    record_trace: bool,
-) -> RunReport {
-    if source.value(crate::decision::DecisionKind::Generate, 2) == 0 {
-        run_case(first, first_shape, source, record_trace)
-    } else {
-        run_case(second, second_shape, source, record_trace)
-    }
 }

@@ -1,0 +1,118 @@
+//! The background fault injector inside the executor: at each tick a decision picks a fault
+//! (crash, restart, pause, resume, isolate, partition a pair, repair all) and its target; at
+//! the end of the fault window every node is brought back up and every link repaired.
+
+use super::world::{Event, NodeState, World};
+use crate::decision::DecisionKind;
+
+/// Background fault actions, in decision order (value = index + 1; 0 is no fault).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Crash,
+    Restart,
+    Pause,
+    Resume,
+    Isolate,
+    PartitionPair,
+    RepairAll,
+}
+
+impl World {
+    fn fault_actions(&self) -> Vec<Action> {
+        let f = &self.cfg.faults;
+        let mut actions = Vec::new();
+        if f.crash {
+            actions.extend([Action::Crash, Action::Restart]);
+        }
+        if f.pause {
+            actions.extend([Action::Pause, Action::Resume]);
+        }
+        if f.partition {
+            actions.extend([Action::Isolate, Action::PartitionPair, Action::RepairAll]);
+        }
+        actions
+    }
+
+    pub(crate) fn start_faults(&mut self) {
+        let f = &self.cfg.faults;
+        if f.interval_ns == 0 || self.nodes.len() < 2 || self.fault_actions().is_empty() {
+            return;
+        }
+        let (interval, until) = (f.interval_ns, f.until_ns);
+        if interval < until {
+            self.schedule(interval, Event::FaultTick);
+        }
+        self.schedule(until, Event::Heal);
+    }
+
+    pub(crate) fn fault_tick(&mut self) {
+        let actions = self.fault_actions();
+        let drawn = self.decide(DecisionKind::Fault, actions.len() as u64 + 1);
+        let choice = drawn.value as usize;
+        if choice > 0 {
+            // Targets are the nodes other than the driver.
+            let targets = self.nodes.len() as u64 - 1;
+            let target = self.decide(DecisionKind::FaultTarget, targets);
+            let node = 1 + target.value as u32;
+            let action = actions[choice - 1];
+            self.note(drawn, |w| {
+                format!("fault injected: {action:?} {}", w.nodes[node as usize].name)
+            });
+            self.note(target, |w| {
+                format!(
+                    "the fault hit {} rather than {}",
+                    w.nodes[node as usize].name, w.nodes[1].name
+                )
+            });
+            match actions[choice - 1] {
+                Action::Crash => {
+                    if self.nodes[node as usize].state != NodeState::Crashed {
+                        self.crash_now(node);
+                    }
+                }
+                Action::Restart => self.restart_node(node),
+                Action::Pause => self.pause_node(node),
+                Action::Resume => self.resume_node(node),
+                Action::Isolate => {
+                    for other in 0..self.nodes.len() as u32 {
+                        if other != node {
+                            self.set_link(node, other, true);
+                            self.set_link(other, node, true);
+                        }
+                    }
+                }
+                Action::PartitionPair => {
+                    let drawn = self.decide(DecisionKind::FaultTarget, self.nodes.len() as u64);
+                    let other = drawn.value as u32;
+                    self.note(drawn, |w| {
+                        format!(
+                            "the partition cut {} from {}",
+                            w.nodes[node as usize].name, w.nodes[other as usize].name
+                        )
+                    });
+                    if other != node {
+                        self.set_link(node, other, true);
+                        self.set_link(other, node, true);
+                    }
+                }
+                Action::RepairAll => self.repair_all(),
+            }
+        }
+        let next = self.now + self.cfg.faults.interval_ns;
+        if next < self.cfg.faults.until_ns {
+            self.schedule(next, Event::FaultTick);
+        }
+    }
+
+    /// End of the fault window: every node up, every link repaired.
+    pub(crate) fn heal_all(&mut self) {
+        self.repair_all();
+        for node in 1..self.nodes.len() as u32 {
+            match self.nodes[node as usize].state {
+                NodeState::Crashed => self.restart_node(node),
+                NodeState::Paused => self.resume_node(node),
+                NodeState::Up => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! The network's state and behaviour inside the executor: links, mailboxes, sending through
+//! the network model (drop, duplication, latency, reordering) and delivery. The public API is
+//! `weft::net`.
+
+use super::world::{Envelope, Event, NodeState, Wait, World, NONE};
+use super::{EventKind, FailureKind};
+use crate::decision::DecisionKind;
+use crate::ids::{Addr, NodeId};
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::task::Waker;
+
+/// Network errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetError {
+    /// The port is already bound on this node.
+    AddrInUse(Addr),
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetError::AddrInUse(a) => write!(f, "address {a} is already bound"),
+        }
+    }
+}
+
+impl std::error::Error for NetError {}
+
+/// A message payload: any `Clone + Debug` value (duplication needs a copy; counterexamples
+/// show messages with `Debug`).
+pub(crate) trait Payload: Any {
+    fn clone_box(&self) -> Box<dyn Payload>;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    fn describe(&self) -> String;
+}
+
+impl<T: Any + Clone + fmt::Debug> Payload for T {
+    fn clone_box(&self) -> Box<dyn Payload> {
+        Box::new(self.clone())
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+pub(crate) struct Mailbox {
+    addr: Addr,
+    owner: u32,
+    generation: u32,
+    open: bool,
+    expects: TypeId,
+    expects_name: &'static str,
+    queue: VecDeque<(Addr, Box<dyn Payload>)>,
+    waker: Option<Waker>,
+}
+
+/// The network's state: links, bound addresses and their mailboxes, in-flight FIFO order.
+#[derive(Default)]
+pub(crate) struct NetState {
+    node_count: usize,
+    /// `blocked[from * n + to]`: messages from `from` to `to` are lost.
+    blocked: Vec<bool>,
+    bound: BTreeMap<Addr, u32>,
+    mailboxes: Vec<Mailbox>,
+    free: Vec<u32>,
+    /// Delivery time of the last message on each FIFO link still in flight.
+    link_last: BTreeMap<(Addr, Addr), u64>,
+    next_message: u64,
+}
+
+impl NetState {
+    pub(crate) fn grow(&mut self, nodes: usize) {
+        let mut blocked = vec![false; nodes * nodes];
+        for from in 0..self.node_count {
+            for to in 0..self.node_count {
+                blocked[from * nodes + to] = self.blocked[from * self.node_count + to];
+            }
+        }
+        self.blocked = blocked;
+        self.node_count = nodes;
+    }
+
+    pub(crate) fn is_blocked(&self, from: NodeId, to: NodeId) -> bool {
+        self.blocked[from.index() * self.node_count + to.index()]
+    }
+}
+
+impl World {
+    /// Binds `addr` to a fresh mailbox for messages of type `M`: its slot and generation.
+    pub(crate) fn bind<M: 'static>(&mut self, addr: Addr) -> Result<(u32, u32), NetError> {
+        if self.net.bound.contains_key(&addr) {
+            return Err(NetError::AddrInUse(addr));
+        }
+        let owner = self.current;
+        let mailbox = |generation| Mailbox {
+            addr,
+            owner,
+            generation,
+            open: true,
+            expects: TypeId::of::<M>(),
+            expects_name: std::any::type_name::<M>(),
+            queue: VecDeque::new(),
+            waker: None,
+        };
+        let slot = match self.net.free.pop() {
+            Some(slot) => {
+                let generation = self.net.mailboxes[slot as usize].generation.wrapping_add(1);
+                self.net.mailboxes[slot as usize] = mailbox(generation);
+                slot
+            }
+            None => {
+                self.net.mailboxes.push(mailbox(0));
+                (self.net.mailboxes.len() - 1) as u32
+            }
+        };
+        self.net.bound.insert(addr, slot);
+        Ok((slot, self.net.mailboxes[slot as usize].generation))
+    }
+
+    pub(crate) fn unbind(&mut self, slot: u32, generation: u32) {
+        let Some(m) = self.net.mailboxes.get_mut(slot as usize) else {
+            return;
+        };
+        if m.generation != generation {
+            return;
+        }
+        if m.open {
+            self.net.bound.remove(&m.addr);
+        }
+        m.open = false;
+        m.queue.clear();
+        m.waker = None;
+        m.generation = m.generation.wrapping_add(1);
+        self.net.free.push(slot);
+    }
+
+    /// Closes every endpoint of a crashed node (their handles died with its tasks).
+    pub(crate) fn unbind_node(&mut self, node: u32) {
+        let addrs: Vec<Addr> = self
+            .net
+            .bound
+            .keys()
+            .filter(|a| a.node.0 == node)
+            .copied()
+            .collect();
+        for addr in addrs {
+            if let Some(slot) = self.net.bound.remove(&addr) {
+                let m = &mut self.net.mailboxes[slot as usize];
+                m.open = false;
+                m.queue.clear();
+                m.waker = None;
+            }
+        }
+    }
+
+    pub(crate) fn take_message(
+        &mut self,
+        slot: u32,
+        generation: u32,
+        waker: Option<&Waker>,
+    ) -> Option<(Addr, Box<dyn Payload>)> {
+        let m = &mut self.net.mailboxes[slot as usize];
+        if m.generation != generation {
+            return None;
+        }
+        if let Some(message) = m.queue.pop_front() {
+            return Some(message);
+        }
+        if let Some(waker) = waker {
+            match &mut m.waker {
+                Some(w) if w.will_wake(waker) => {}
+                other => *other = Some(waker.clone()),
+            }
+            let (node, port) = (m.addr.node.0, m.addr.port);
+            self.set_wait(Wait::Recv(node, port));
+        }
+        None
+    }
+
+    /// Sends a message through the network model.
+    pub(crate) fn send(
+        &mut self,
+        from: Addr,
+        to: Addr,
+        payload: Box<dyn Payload>,
+        type_name: &'static str,
+    ) {
+        let id = self.net.next_message;
+        self.net.next_message += 1;
+        let (node, task) = (from.node.0, self.here().1);
+        if self.net.is_blocked(from.node, to.node) {
+            self.event(node, task, EventKind::Send, id, u64::MAX);
+            return;
+        }
+        let drop = self
+            .cfg
+            .net
+            .drop
+            .then(|| self.decide(DecisionKind::Drop, 2));
+        if let Some(drop) = drop.filter(|d| d.value == 1) {
+            self.event(node, task, EventKind::Send, id, u64::MAX);
+            self.note(drop, |w| {
+                format!("{} was dropped", w.describe(from, to, &*payload))
+            });
+            return;
+        }
+        let duplicate = self
+            .cfg
+            .net
+            .duplicate
+            .then(|| self.decide(DecisionKind::Duplicate, 2));
+        let duplicate = if let Some(duplicate) = duplicate.filter(|d| d.value == 1) {
+            self.note(duplicate, |w| {
+                format!("{} was duplicated", w.describe(from, to, &*payload))
+            });
+            Some(payload.clone_box())
+        } else {
+            None
+        };
+        self.dispatch(id, from, to, payload, type_name);
+        if let Some(copy) = duplicate {
+            self.dispatch(id, from, to, copy, type_name);
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        id: u64,
+        from: Addr,
+        to: Addr,
+        payload: Box<dyn Payload>,
+        type_name: &'static str,
+    ) {
+        let net = &self.cfg.net;
+        let (min, max, buckets) = (
+            net.latency_min_ns,
+            net.latency_max_ns,
+            u64::from(net.latency_buckets.max(1)),
+        );
+        let latency = if max > min && buckets > 1 {
+            let drawn = self.decide(DecisionKind::Latency, buckets);
+            let latency = min + (max - min) * drawn.value / (buckets - 1);
+            self.note(drawn, |w| {
+                format!(
+                    "{} took {} instead of {}",
+                    w.describe(from, to, &*payload),
+                    crate::sim::format_ns(latency),
+                    crate::sim::format_ns(min)
+                )
+            });
+            latency
+        } else {
+            min
+        };
+        let reorder = self
+            .cfg
+            .net
+            .reorder
+            .then(|| self.decide(DecisionKind::Reorder, 2));
+        let overtake = reorder.is_some_and(|d| d.value == 1);
+        if let Some(reorder) = reorder.filter(|_| overtake) {
+            self.note(reorder, |w| {
+                format!(
+                    "{} may overtake earlier messages on its link",
+                    w.describe(from, to, &*payload)
+                )
+            });
+        }
+        let mut at = self.now + latency;
+        if !overtake {
+            // FIFO link: strictly after the previous message still in flight on it.
+            if let Some(&last) = self.net.link_last.get(&(from, to)) {
+                at = at.max(last + 1);
+            }
+            self.net.link_last.insert((from, to), at);
+        }
+        self.event(from.node.0, self.here().1, EventKind::Send, id, at);
+        let envelope = Box::new(Envelope {
+            id,
+            from,
+            to,
+            payload,
+            type_name,
+        });
+        self.schedule(at, Event::Deliver(envelope));
+    }
+
+    /// Who owns an address, for people: the task that bound it, else the node and port.
+    pub(crate) fn addr_label(&self, addr: Addr) -> String {
+        match self.net.bound.get(&addr) {
+            Some(&slot) if self.net.mailboxes[slot as usize].owner != NONE => {
+                self.task_name(self.net.mailboxes[slot as usize].owner)
+            }
+            _ => match self.nodes.get(addr.node.index()) {
+                Some(n) if addr.port == 0 => n.name.to_string(),
+                Some(n) => format!("{}:{}", n.name, addr.port),
+                None => addr.to_string(),
+            },
+        }
+    }
+
+    fn describe(&self, from: Addr, to: Addr, payload: &dyn Payload) -> String {
+        format!(
+            "{}'s {} to {}",
+            self.addr_label(from),
+            payload.describe(),
+            self.addr_label(to)
+        )
+    }
+
+    pub(crate) fn describe_message(&self, e: &Envelope) -> String {
+        self.describe(e.from, e.to, &*e.payload)
+    }
+
+    /// Delivers a message whose time has come.
+    pub(crate) fn deliver(&mut self, envelope: Envelope) {
+        let Envelope {
+            id,
+            from,
+            to,
+            payload,
+            type_name,
+        } = envelope;
+        if self.net.link_last.get(&(from, to)) == Some(&self.now) {
+            self.net.link_last.remove(&(from, to));
+        }
+        let node = to.node.0;
+        let lost = if self.net.is_blocked(from.node, to.node) {
+            Some(0)
+        } else if self.nodes[node as usize].state == NodeState::Crashed {
+            Some(1)
+        } else if !self.net.bound.contains_key(&to) {
+            Some(2)
+        } else {
+            None
+        };
+        if let Some(why) = lost {
+            self.event(node, NONE, EventKind::Lost, id, why);
+            return;
+        }
+        let slot = self.net.bound[&to];
+        let capacity = self.cfg.mailbox_capacity;
+        let m = &mut self.net.mailboxes[slot as usize];
+        if (*payload).type_id() != m.expects {
+            let message = format!(
+                "a message of type {type_name} was sent to {to}, an endpoint of type {}",
+                m.expects_name
+            );
+            self.fail(FailureKind::Panic, message);
+            return;
+        }
+        if m.queue.len() >= capacity {
+            let message =
+                format!("mailbox {to} holds more than {capacity} messages (mailbox_capacity)");
+            self.fail(FailureKind::LimitExceeded, message);
+            return;
+        }
+        m.queue.push_back((from, payload));
+        if let Some(w) = m.waker.take() {
+            w.wake();
+        }
+        self.event(node, NONE, EventKind::Deliver, id, u64::from(to.port));
+    }
+
+    pub(crate) fn set_link(&mut self, from: u32, to: u32, blocked: bool) {
+        let n = self.net.node_count;
+        let cell = &mut self.net.blocked[from as usize * n + to as usize];
+        if *cell != blocked {
+            *cell = blocked;
+            self.event(
+                from,
+                u32::from(blocked),
+                EventKind::Link,
+                u64::from(from),
+                u64::from(to),
+            );
+        }
+    }
+
+    pub(crate) fn repair_all(&mut self) {
+        let n = self.net.node_count as u32;
+        for from in 0..n {
+            for to in 0..n {
+                self.set_link(from, to, false);
+            }
+        }
+    }
+}

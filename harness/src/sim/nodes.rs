@@ -1,0 +1,143 @@
+//! Nodes inside the executor: adding one (with its clock drawn), starting its start-up code,
+//! crash, restart, pause and resume. The public API is `weft::node`.
+
+use super::world::{Node, NodeInit, NodeState, World, NONE};
+use super::{EventKind, ExitReason};
+use crate::decision::DecisionKind;
+
+impl World {
+    pub(crate) fn add_node(&mut self, name: &str, init: Option<NodeInit>) -> u32 {
+        let id = self.nodes.len() as u32;
+        let (offset, drift) = if id == 0 {
+            (0, 0)
+        } else {
+            self.draw_clock(name)
+        };
+        self.nodes.push(Node {
+            name: name.into(),
+            state: NodeState::Up,
+            incarnation: 0,
+            init,
+            parked: Vec::new(),
+            clock_offset_ns: offset,
+            clock_drift_ppm: drift,
+            disk: Default::default(),
+            next_port: 1 << 16,
+        });
+        self.net.grow(self.nodes.len());
+        id
+    }
+
+    fn draw_clock(&mut self, name: &str) -> (i64, i64) {
+        let c = &self.cfg.clock;
+        let (offset_max, drift_max, buckets) = (
+            c.offset_max_ns as i64,
+            i64::from(c.drift_max_ppm),
+            i64::from(c.buckets.max(1)),
+        );
+        // 0: none; 1..=buckets: positive steps; buckets+1..=2*buckets: negative steps.
+        let signed = |v: u64, max: i64| -> i64 {
+            let v = v as i64;
+            if v == 0 {
+                0
+            } else if v <= buckets {
+                max * v / buckets
+            } else {
+                -(max * (v - buckets) / buckets)
+            }
+        };
+        let mut offset = 0;
+        if offset_max > 0 {
+            let drawn = self.decide(DecisionKind::ClockOffset, 2 * buckets as u64 + 1);
+            offset = signed(drawn.value, offset_max);
+            self.note(drawn, |_| {
+                format!(
+                    "{name}'s clock runs {} {} the true time",
+                    crate::sim::format_ns(offset.unsigned_abs()),
+                    if offset > 0 { "ahead of" } else { "behind" }
+                )
+            });
+        }
+        let mut drift = 0;
+        if drift_max > 0 {
+            let drawn = self.decide(DecisionKind::ClockDrift, 2 * buckets as u64 + 1);
+            drift = signed(drawn.value, drift_max);
+            self.note(drawn, |_| {
+                format!(
+                    "{name}'s clock {} by {}ppm",
+                    if drift > 0 { "gains" } else { "loses" },
+                    drift.unsigned_abs()
+                )
+            });
+        }
+        (offset, drift)
+    }
+
+    pub(crate) fn start_node(&mut self, node: u32) {
+        let Some(init) = self.nodes[node as usize].init.clone() else {
+            return;
+        };
+        let name = format!("{}:init", self.nodes[node as usize].name);
+        self.spawn_task(node, Some(name.into()), init());
+    }
+
+    pub(crate) fn crash_now(&mut self, node: u32) {
+        let n = &mut self.nodes[node as usize];
+        if n.state == NodeState::Crashed {
+            return;
+        }
+        n.state = NodeState::Crashed;
+        n.parked.clear();
+        self.event(node, NONE, EventKind::Crash, 0, 0);
+        for task in 0..self.tasks.len() as u32 {
+            if self.tasks[task as usize].alive && self.tasks[task as usize].node == node {
+                self.end_task(task, ExitReason::NodeCrashed);
+            }
+        }
+        self.unbind_node(node);
+        self.crash_disk(node);
+    }
+
+    pub(crate) fn restart_node(&mut self, node: u32) {
+        let n = &mut self.nodes[node as usize];
+        if n.state != NodeState::Crashed {
+            return;
+        }
+        n.state = NodeState::Up;
+        n.incarnation += 1;
+        let incarnation = n.incarnation;
+        self.event(node, NONE, EventKind::Restart, u64::from(incarnation), 0);
+        self.start_node(node);
+    }
+
+    pub(crate) fn pause_node(&mut self, node: u32) {
+        assert!(node != 0, "weft: the driver node cannot be paused");
+        if self.nodes[node as usize].state != NodeState::Up {
+            return;
+        }
+        self.nodes[node as usize].state = NodeState::Paused;
+        self.event(node, NONE, EventKind::Pause, 0, 0);
+        // Runnable tasks of the node wait until it resumes.
+        let mut parked = Vec::new();
+        for &t in &self.runnable {
+            if self.tasks[t as usize].node == node && self.tasks[t as usize].queued {
+                parked.push(t);
+            }
+        }
+        for &t in &parked {
+            self.tasks[t as usize].queued = false;
+        }
+        self.nodes[node as usize].parked.extend(parked);
+    }
+
+    pub(crate) fn resume_node(&mut self, node: u32) {
+        if self.nodes[node as usize].state != NodeState::Paused {
+            return;
+        }
+        self.nodes[node as usize].state = NodeState::Up;
+        self.event(node, NONE, EventKind::Resume, 0, 0);
+        for t in std::mem::take(&mut self.nodes[node as usize].parked) {
+            self.make_runnable(t);
+        }
+    }
+}
