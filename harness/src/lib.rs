@@ -49,7 +49,7 @@ mod search;
 
 pub use weft_lincheck as lincheck;
 
-pub use ids::{Addr, NodeId, TaskId};
+pub use ids::{NodeId, TaskId};
 pub use model::{Gen, Mode, Shape, StateMachine, Var, Vars};
 pub use search::check::{check, CheckReport, Checker};
 pub use sim::{
@@ -63,6 +63,7 @@ pub use strategy::Strategy;
 /// the shrinker, explanations, replay files, the scenario registry, traces. No stability
 /// promise: a test author needs none of it.
 pub mod internals {
+    pub use crate::model::record::{CaseInfo, ClientOps, OpRecord, Span, Structure};
     pub use crate::search::{
         check::failure_message, determinism, explain, fuzz, replay, run_case, run_case_mixed,
         scenario, shrink, Run, RunFn,

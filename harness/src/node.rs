@@ -1,7 +1,7 @@
 //! Simulated nodes: crash (tasks dropped, memory and unsynced writes lost), restart (the
 //! node's start-up code runs again), pause and resume.
 
-pub use crate::ids::NodeId;
+use crate::ids::NodeId;
 use crate::sim::world::{with, Deferred, NodeState};
 
 /// The node the calling task runs on.

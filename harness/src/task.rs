@@ -5,9 +5,10 @@
 //! message through the network instead, so that an "exit notice" races with other messages
 //! exactly as it does in a real system.
 
+use crate::ids::TaskId;
 use crate::ids::{Addr, NodeId};
 use crate::sim::world::{with, BoxFuture, Deferred, ExitCell, Wait, World, NONE};
-pub use crate::sim::{ExitReason, TaskId};
+pub use crate::sim::ExitReason;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;

@@ -199,3 +199,18 @@ fn the_reader_of_paths_sees_groups_and_plain_paths() {
         .collect();
     assert_eq!(named, expected);
 }
+
+#[test]
+fn every_impl_world_block_is_inside_sim() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let outside: Vec<String> = rust_files(&src)
+        .into_iter()
+        .filter(|f| module_of(&src, f) != "sim")
+        .filter(|f| code_of(&std::fs::read_to_string(f).unwrap()).contains("impl World"))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "impl World outside sim/ (a domain reaching into the executor): {outside:?}"
+    );
+}

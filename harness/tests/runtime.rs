@@ -6,10 +6,11 @@ use std::rc::Rc;
 use std::time::Duration;
 use weft::decision::{DecisionKind, DecisionLog};
 use weft::net::{self, Addr, Endpoint, Request};
-use weft::node::{self, NodeId};
+use weft::node;
 use weft::strategy::{Random, Rates};
 use weft::task::{self, ExitReason};
 use weft::time::{self, Instant};
+use weft::NodeId;
 use weft::{Config, Detail, FailureKind, RunReport, Sim, Source};
 
 fn ms(n: u64) -> Duration {

@@ -14,7 +14,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 use weft::model::{Gen, StateMachine, Var, Vars};
-use weft::node::NodeId;
+use weft::NodeId;
 use weft::{task, Config, Sim};
 use weft_pool::queue::{self, JobError, QueueConfig, Ticket, WorkQueue};
 use weft_pool::Bugs;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use weft::internals::scenario::{Scenario, Setup};
 use weft::internals::Run;
 use weft::net::{call, Addr, Endpoint, Request};
-use weft::node::NodeId;
+use weft::NodeId;
 use weft::{Config, Sim, Source};
 
 const PORT: u32 = 1;

@@ -3,7 +3,8 @@
 use crate::commands::{scenario, setup, StrategyArgs};
 use serde_json::json;
 use std::path::PathBuf;
-use weft::internals::fuzz::{fuzz_parallel, FuzzConfig, Shard};
+use weft::internals::failure_message;
+use weft::internals::fuzz::{fuzz_parallel, FuzzConfig, FuzzResult, Shard};
 use weft::internals::scenario::Setup;
 use weft::internals::shrink::{nondefault_execution, ShrinkConfig};
 use weft::strategy::Rates;
@@ -52,29 +53,7 @@ pub fn run(args: FuzzArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let strategy = args.gen.kind();
-    let replay_file = args.replay_out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "weft-failures/{}-seed{}.weft-replay.json",
-            scenario.name(),
-            args.gen.seed
-        ))
-    });
-    let cfg = FuzzConfig {
-        name: scenario.name().to_string(),
-        setup: serde_json::to_value(&base).expect("setup serializes"),
-        seed: args.gen.seed,
-        cases: args.cases,
-        strategy,
-        pct_depth: args.gen.depth,
-        rates: Rates::default(),
-        shrink: ShrinkConfig {
-            time_max: std::time::Duration::from_secs(args.shrink_time),
-            ..ShrinkConfig::default()
-        },
-        replay_file: Some(replay_file),
-        replay_command: "weft replay {}".to_string(),
-    };
+    let cfg = fuzz_config(&args, scenario.name(), &base);
     let run = |source: Source, detail: Detail| {
         let setup = Setup {
             detail,
@@ -89,35 +68,7 @@ pub fn run(args: FuzzArgs) -> u8 {
     let result = fuzz_parallel(&run, &cfg, jobs, args.shard);
     let found = result.found.as_ref();
     if args.json {
-        let shrunk = found.map(|f| {
-            let (commands, branches) = f.run.size();
-            let stats = f.shrink.as_ref();
-            json!({
-                "commands": commands,
-                "branches": branches,
-                "nondefault_decisions": nondefault_execution(&f.run.report.log).len(),
-                "shrink_ms": stats.map(|s| s.elapsed.as_millis() as u64),
-                "candidates": stats.map(|s| s.candidates),
-                "cut_short": stats.and_then(|s| s.cut_short.clone()),
-            })
-        });
-        let object = json!({
-            "scenario": scenario.name(),
-            "bugs": args.bugs,
-            "strategy": strategy.name(),
-            "seed": args.gen.seed,
-            "jobs": jobs,
-            "shard": format!("{}/{}", args.shard.index, args.shard.count),
-            "cases_run": result.cases_run,
-            "found": found.is_some(),
-            "cases_to_failure": found.map(|f| f.cases_to_failure),
-            "failure_kind": found.map(|f| f.counterexample.failure.kind.name()),
-            "shrunk": shrunk,
-            "replay_file": found.and_then(|f| f.replay_file.as_ref()).map(|p| p.display().to_string()),
-            "html_file": found.and_then(|f| f.html_file.as_ref()).map(|p| p.display().to_string()),
-            "counterexample": found.map(|f| f.counterexample.to_string()),
-        });
-        println!("{object}");
+        println!("{}", summary_json(&args, &cfg, jobs, &result));
     } else {
         match found {
             None => println!(
@@ -126,16 +77,77 @@ pub fn run(args: FuzzArgs) -> u8 {
                 result.cases_run,
                 args.gen.seed
             ),
-            Some(f) => println!(
-                "{}",
-                weft::internals::failure_message(scenario.name(), args.gen.seed, f)
-            ),
+            Some(f) => println!("{}", failure_message(scenario.name(), args.gen.seed, f)),
         }
     }
     if let Some(e) = found.and_then(|f| f.save_error.as_ref()) {
         eprintln!("weft: could not save the replay file: {e}");
     }
     u8::from(found.is_some())
+}
+
+/// The search `args` ask for, of the scenario `name` set up as `base`.
+fn fuzz_config(args: &FuzzArgs, name: &str, base: &Setup) -> FuzzConfig {
+    let replay_file = args.replay_out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "weft-failures/{name}-seed{}.weft-replay.json",
+            args.gen.seed
+        ))
+    });
+    FuzzConfig {
+        name: name.to_string(),
+        setup: serde_json::to_value(base).expect("setup serializes"),
+        seed: args.gen.seed,
+        cases: args.cases,
+        strategy: args.gen.kind(),
+        pct_depth: args.gen.depth,
+        rates: Rates::default(),
+        shrink: ShrinkConfig {
+            time_max: std::time::Duration::from_secs(args.shrink_time),
+            ..ShrinkConfig::default()
+        },
+        replay_file: Some(replay_file),
+        replay_command: "weft replay {}".to_string(),
+    }
+}
+
+/// The one JSON object `weft fuzz --json` prints.
+fn summary_json(
+    args: &FuzzArgs,
+    cfg: &FuzzConfig,
+    jobs: usize,
+    result: &FuzzResult,
+) -> serde_json::Value {
+    let found = result.found.as_ref();
+    let shrunk = found.map(|f| {
+        let (commands, branches) = f.run.size();
+        let stats = f.shrink.as_ref();
+        json!({
+            "commands": commands,
+            "branches": branches,
+            "nondefault_decisions": nondefault_execution(&f.run.report.log).len(),
+            "shrink_ms": stats.map(|s| s.elapsed.as_millis() as u64),
+            "candidates": stats.map(|s| s.candidates),
+            "cut_short": stats.and_then(|s| s.cut_short.clone()),
+        })
+    });
+    let path = |p: Option<&PathBuf>| p.map(|p| p.display().to_string());
+    json!({
+        "scenario": cfg.name,
+        "bugs": args.bugs,
+        "strategy": cfg.strategy.name(),
+        "seed": cfg.seed,
+        "jobs": jobs,
+        "shard": format!("{}/{}", args.shard.index, args.shard.count),
+        "cases_run": result.cases_run,
+        "found": found.is_some(),
+        "cases_to_failure": found.map(|f| f.cases_to_failure),
+        "failure_kind": found.map(|f| f.counterexample.failure.kind.name()),
+        "shrunk": shrunk,
+        "replay_file": path(found.and_then(|f| f.replay_file.as_ref())),
+        "html_file": path(found.and_then(|f| f.html_file.as_ref())),
+        "counterexample": found.map(|f| f.counterexample.to_string()),
+    })
 }
 
 #[derive(clap::Args)]

@@ -44,7 +44,7 @@ fn chaos_is_deterministic_over_1000_seeds_with_every_fault_kind() {
                 EventKind::Restart => "restart",
                 EventKind::Pause => "pause",
                 EventKind::Resume => "resume",
-                EventKind::Link if e.task == 1 => "partition",
+                EventKind::Link if e.b == 1 => "partition",
                 EventKind::Lost => "message lost",
                 EventKind::Send if e.b == u64::MAX => "message dropped",
                 EventKind::DiskCrash if e.a == 2 => "torn write",

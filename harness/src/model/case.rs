@@ -6,7 +6,7 @@
 //! ends with a flag, drawn even when the section is full. Var numbers
 //! follow generation order: the prefix, then branch 1, branch 2...
 
-use super::{Gen, StateMachine, Structure, Var};
+use super::{Gen, Span, StateMachine, Structure, Var};
 use crate::source::Source;
 use serde::{Deserialize, Serialize};
 
@@ -105,66 +105,21 @@ pub(crate) fn generate<M: StateMachine>(
 ) -> TestCase<M::Command> {
     let mut gen = Gen::new(source);
     let mut structure = Structure::default();
-    let mut state = model.init();
-    let mut prefix = Vec::new();
-    loop {
-        // Every section ends with a flag draw, even when full (then the flag is ignored), so
-        // that deleting a command's decisions never shifts the decisions after the section.
-        let start = gen.position();
-        let more = flag(&mut gen, shape.prefix_max);
-        if !more || prefix.len() >= shape.prefix_max {
-            structure.prefix_end = start;
-            break;
-        }
-        let command = model.command(&state, &mut gen);
-        if !model.precondition(&state, &command) {
-            continue;
-        }
-        state = model.next_state(&state, &command, Var(prefix.len()));
-        prefix.push(command);
-        structure.prefix.push((start, gen.position()));
-    }
+    let (prefix, state) = generate_prefix(model, &mut gen, shape, &mut structure);
     let mut branches: Vec<Vec<(Var, M::Command)>> = Vec::new();
     if shape.mode == Mode::Parallel {
-        let mut next_var = prefix.len();
         let count = if shape.branch_count_max > 2 {
             structure.branch_count_at = Some(gen.position());
             2 + gen.below(shape.branch_count_max as u64 - 1) as usize
         } else {
             2
         };
+        let mut next_var = prefix.len();
         for _ in 0..count {
             let branch_start = gen.position();
-            let mut spans = Vec::new();
-            let mut branch: Vec<(Var, M::Command)> = Vec::new();
-            let mut branch_state = state.clone();
-            loop {
-                let start = gen.position();
-                let more = flag(&mut gen, shape.branch_length_max);
-                if !more || branch.len() >= shape.branch_length_max {
-                    break;
-                }
-                let command = model.command(&branch_state, &mut gen);
-                if !model.precondition(&branch_state, &command) {
-                    continue;
-                }
-                let var = Var(next_var);
-                branch.push((var, command));
-                if !every_interleaving_allowed(
-                    model,
-                    &state,
-                    &branches,
-                    &branch,
-                    shape.interleavings_max,
-                ) {
-                    branch.pop();
-                    continue;
-                }
-                let (_, command) = branch.last().expect("just pushed");
-                branch_state = model.next_state(&branch_state, command, var);
-                next_var += 1;
-                spans.push((start, gen.position()));
-            }
+            let (branch, spans) =
+                generate_branch(model, &mut gen, shape, &state, &branches, next_var);
+            next_var += branch.len();
             structure
                 .branches
                 .push(((branch_start, gen.position()), spans));
@@ -178,6 +133,69 @@ pub(crate) fn generate<M: StateMachine>(
             .map(|b| b.into_iter().map(|(_, c)| c).collect())
             .collect(),
         structure,
+    }
+}
+
+/// The sequential prefix, and the model state after it.
+fn generate_prefix<M: StateMachine>(
+    model: &M,
+    gen: &mut Gen,
+    shape: &Shape,
+    structure: &mut Structure,
+) -> (Vec<M::Command>, M::State) {
+    let mut state = model.init();
+    let mut prefix = Vec::new();
+    loop {
+        // Every section ends with a flag draw, even when full (then the flag is ignored), so
+        // that deleting a command's decisions never shifts the decisions after the section.
+        let start = gen.position();
+        let more = flag(gen, shape.prefix_max);
+        if !more || prefix.len() >= shape.prefix_max {
+            structure.prefix_end = start;
+            return (prefix, state);
+        }
+        let command = model.command(&state, gen);
+        if !model.precondition(&state, &command) {
+            continue;
+        }
+        state = model.next_state(&state, &command, Var(prefix.len()));
+        prefix.push(command);
+        structure.prefix.push((start, gen.position()));
+    }
+}
+
+/// One parallel branch after the prefix (whose final state is `state`), given the branches
+/// generated before it; its vars start at `first_var`. Returns its commands and their spans.
+fn generate_branch<M: StateMachine>(
+    model: &M,
+    gen: &mut Gen,
+    shape: &Shape,
+    state: &M::State,
+    before: &[Vec<(Var, M::Command)>],
+    first_var: usize,
+) -> (Vec<(Var, M::Command)>, Vec<Span>) {
+    let mut spans = Vec::new();
+    let mut branch: Vec<(Var, M::Command)> = Vec::new();
+    let mut branch_state = state.clone();
+    loop {
+        let start = gen.position();
+        let more = flag(gen, shape.branch_length_max);
+        if !more || branch.len() >= shape.branch_length_max {
+            return (branch, spans);
+        }
+        let command = model.command(&branch_state, gen);
+        if !model.precondition(&branch_state, &command) {
+            continue;
+        }
+        let var = Var(first_var + branch.len());
+        branch.push((var, command));
+        if !every_interleaving_allowed(model, state, before, &branch, shape.interleavings_max) {
+            branch.pop();
+            continue;
+        }
+        let (_, command) = branch.last().expect("just pushed");
+        branch_state = model.next_state(&branch_state, command, var);
+        spans.push((start, gen.position()));
     }
 }
 

@@ -2,7 +2,7 @@
 //! wall clock, OS randomness or a randomly seeded hash map shows up here as a divergence, named
 //! by step, node and task.
 
-use crate::sim::{RunReport, TraceEvent};
+use crate::sim::{describe, RunReport, TraceEvent};
 use std::fmt;
 
 /// Where two runs of one seed first differ.
@@ -20,6 +20,8 @@ pub struct Nondeterminism {
     pub first: Option<TraceEvent>,
     /// The event of the second run.
     pub second: Option<TraceEvent>,
+    /// The two events as readable lines ("—" where a trace had ended).
+    pub texts: (String, String),
     /// Index of the first differing decision, if the decision logs differ.
     pub decision: Option<usize>,
 }
@@ -39,8 +41,8 @@ impl fmt::Display for Nondeterminism {
         }
         write!(
             f,
-            "): first run {:?}, second run {:?}",
-            self.first, self.second
+            "): first run: {}; second run: {}",
+            self.texts.0, self.texts.1
         )?;
         if let Some(d) = self.decision {
             write!(f, "; decision logs differ from decision {d}")?;
@@ -78,7 +80,16 @@ pub fn compare(a: &RunReport, b: &RunReport) -> Option<Nondeterminism> {
     let second = tb.get(event).copied();
     let at = first.or(second);
     let name = |names: &Vec<String>, index: u32| names.get(index as usize).cloned();
+    let text = |run: &RunReport, e: Option<TraceEvent>| {
+        e.map_or("(its trace had ended)".to_string(), |e| {
+            let node = name(&run.node_names, e.node).unwrap_or_default();
+            let task = name(&run.task_names, e.task).unwrap_or_default();
+            describe(&e, &node, &task)
+        })
+    };
+    let texts = (text(a, first), text(b, second));
     Some(Nondeterminism {
+        texts,
         event,
         step: at.map_or(a.steps, |e| e.step),
         node: at.and_then(|e| name(&a.node_names, e.node)),

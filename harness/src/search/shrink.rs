@@ -313,92 +313,73 @@ impl Shrinker<'_> {
     /// copy of a repeated value together (the same key in several commands), then one by one.
     fn generation_pass(&mut self) -> bool {
         let mut progress = false;
-        'restart: loop {
-            let (generation, execution) = split(&self.current.report.log);
-            let flags = self.flag_positions();
-            // Offsets of decisions within their command's span: the same field of several
-            // commands (the key) is lowered together.
-            let mut offset = vec![usize::MAX; generation.len()];
-            if let Some(s) = self.structure() {
-                let spans = s
-                    .prefix
-                    .iter()
-                    .chain(s.branches.iter().flat_map(|(_, c)| c.iter()));
-                for &(start, end) in spans {
-                    for (j, o) in offset
-                        .iter_mut()
-                        .enumerate()
-                        .take(end.min(generation.len()))
-                        .skip(start)
-                    {
-                        *o = j - start;
-                    }
-                }
-            }
-            let same = |j: usize, o: usize, d: &Decision, value: u64| {
-                offset[j] == o
-                    && !flags.contains(&j)
-                    && generation[j].value == value
-                    && generation[j].bound == d.bound
-            };
-            let mut groups: Vec<(usize, u64, u64)> = Vec::new();
-            for (i, d) in generation.iter().enumerate() {
-                let o = offset[i];
-                if d.value == 0
-                    || o == usize::MAX
-                    || flags.contains(&i)
-                    || groups.contains(&(o, d.value, d.bound))
-                {
-                    continue;
-                }
-                if (0..generation.len())
-                    .filter(|&j| same(j, o, d, d.value))
-                    .count()
-                    > 1
-                {
-                    groups.push((o, d.value, d.bound));
-                }
-            }
-            for (o, value, bound) in groups {
-                let members: Vec<usize> = (0..generation.len())
-                    .filter(|&j| {
-                        offset[j] == o
-                            && !flags.contains(&j)
-                            && generation[j].value == value
-                            && generation[j].bound == bound
-                    })
-                    .collect();
-                let mut lowers = vec![0, value / 2, value - 1];
-                lowers.dedup();
-                for lower in lowers {
-                    let mut g = generation.clone();
-                    for &j in &members {
-                        g[j].value = lower;
-                    }
-                    if self.attempt(&g, &execution) {
-                        progress = true;
-                        continue 'restart;
-                    }
-                }
-            }
-            for i in 0..generation.len() {
-                let value = generation[i].value;
-                if value == 0 || flags.contains(&i) {
-                    continue;
-                }
-                let mut lowers = vec![0, value / 2, value - 1];
-                lowers.dedup();
-                for lower in lowers {
-                    let mut g = generation.clone();
-                    g[i].value = lower;
-                    if self.attempt(&g, &execution) {
-                        progress = true;
-                        continue 'restart;
-                    }
-                }
-            }
-            return progress;
+        while self.lower_generation_once() {
+            progress = true;
         }
+        progress
+    }
+
+    /// Tries the generation lowerings of the current run in order; true once one is kept.
+    fn lower_generation_once(&mut self) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        let flags = self.flag_positions();
+        let offset = self.field_offsets(generation.len());
+        // A field: the same offset in several commands, with the same value and bound.
+        let member = |j: usize, (o, value, bound): (usize, u64, u64)| {
+            offset[j] == o
+                && !flags.contains(&j)
+                && generation[j].value == value
+                && generation[j].bound == bound
+        };
+        let mut fields: Vec<(usize, u64, u64)> = Vec::new();
+        for (i, d) in generation.iter().enumerate() {
+            let field = (offset[i], d.value, d.bound);
+            if d.value == 0 || offset[i] == usize::MAX || flags.contains(&i) {
+                continue;
+            }
+            if !fields.contains(&field)
+                && (0..generation.len()).filter(|&j| member(j, field)).count() > 1
+            {
+                fields.push(field);
+            }
+        }
+        let mut candidates: Vec<(Vec<usize>, u64)> = Vec::new();
+        for field in fields {
+            let members: Vec<usize> = (0..generation.len())
+                .filter(|&j| member(j, field))
+                .collect();
+            candidates.extend(lowerings(field.1).map(|lower| (members.clone(), lower)));
+        }
+        for (i, d) in generation.iter().enumerate() {
+            if d.value != 0 && !flags.contains(&i) {
+                candidates.extend(lowerings(d.value).map(|lower| (vec![i], lower)));
+            }
+        }
+        candidates.into_iter().any(|(members, lower)| {
+            let mut g = generation.clone();
+            for &j in &members {
+                g[j].value = lower;
+            }
+            self.attempt(&g, &execution)
+        })
+    }
+
+    /// For each generation decision, its offset within its command's span (`usize::MAX`
+    /// outside any command): the same field of several commands has the same offset.
+    fn field_offsets(&self, len: usize) -> Vec<usize> {
+        let mut offset = vec![usize::MAX; len];
+        if let Some(s) = self.structure() {
+            let spans = s
+                .prefix
+                .iter()
+                .chain(s.branches.iter().flat_map(|(_, c)| c.iter()));
+            for &(start, end) in spans {
+                for (j, o) in offset.iter_mut().enumerate().take(end.min(len)).skip(start) {
+                    *o = j - start;
+                }
+            }
+        }
+        offset
     }
 
     /// Positions of the "one more command" flags (lowering them would delete commands, which
@@ -415,6 +396,13 @@ impl Shrinker<'_> {
         }
         flags
     }
+}
+
+/// The values to try in place of `value`, simplest first: 0, half, one less.
+fn lowerings(value: u64) -> impl Iterator<Item = u64> {
+    let mut lowers = vec![0, value / 2, value - 1];
+    lowers.dedup();
+    lowers.into_iter()
 }
 
 /// Variants of an execution sequence whose non-default decisions come 1 to 8 positions

@@ -16,6 +16,7 @@ pub(crate) mod world;
 
 pub use config::{ClockConfig, Config, Detail, DiskConfig, FaultConfig, NetConfig};
 pub use failure::{BlockedTask, Failure, FailureKind};
+pub(crate) use trace::describe;
 pub use trace::{init_subscriber, EventKind, SimTimer, TraceEvent};
 pub use world::{ExitReason, Note};
 
@@ -137,6 +138,9 @@ enum Next {
     Stop,
 }
 
+/// The run is over (finished or failed); the executor stops.
+struct Stop;
+
 fn drive() {
     let mut options: Vec<TaskId> = Vec::new();
     loop {
@@ -206,32 +210,53 @@ fn teardown() -> RunReport {
 }
 
 impl World {
+    /// One step of the executor: bring the world up to date (wakes, due events, deferred
+    /// kills), advance time until a task is runnable, count the step against the budget, and
+    /// pick the task to poll.
     fn next_step(&mut self, options: &mut Vec<TaskId>) -> Next {
+        if self.advance_until_runnable().is_err() || !self.count_step() {
+            return Next::Stop;
+        }
+        while let Some(task) = self.startup.pop_front() {
+            if self.tasks[task as usize].queued {
+                return self.poll_task(task);
+            }
+        }
+        let chosen = self.choose(options);
+        self.poll_task(chosen)
+    }
+
+    /// Whether the run is over: it failed, or the main task returned.
+    fn finished(&self) -> bool {
+        self.failure.is_some() || self.main_done
+    }
+
+    /// Fires what is due and moves time forward to the next event until some task is
+    /// runnable. `Err` when the run is over: finished, out of simulated time, or deadlocked.
+    fn advance_until_runnable(&mut self) -> Result<(), Stop> {
         loop {
-            if self.failure.is_some() || self.main_done {
-                return Next::Stop;
+            if self.finished() {
+                return Err(Stop);
             }
             self.collect_woken();
             self.fire_due_events();
             self.settle();
             self.collect_woken();
-            if self.failure.is_some() || self.main_done {
-                return Next::Stop;
+            if self.finished() {
+                return Err(Stop);
             }
             self.runnable.retain(|&t| self.tasks[t as usize].queued);
             if !self.runnable.is_empty() {
-                break;
+                return Ok(());
             }
             match self.next_event_time() {
                 Some(at) if at > self.cfg.sim_time_max_ns => {
+                    let budget = format_ns(self.cfg.sim_time_max_ns);
                     self.fail(
                         FailureKind::TimeExceeded,
-                        format!(
-                            "simulated time budget of {} exceeded (sim_time_max_ns)",
-                            format_ns(self.cfg.sim_time_max_ns)
-                        ),
+                        format!("simulated time budget of {budget} exceeded (sim_time_max_ns)"),
                     );
-                    return Next::Stop;
+                    return Err(Stop);
                 }
                 Some(at) => {
                     self.now = at;
@@ -240,28 +265,30 @@ impl World {
                 }
                 None => {
                     self.deadlock();
-                    return Next::Stop;
+                    return Err(Stop);
                 }
             }
         }
+    }
+
+    /// Counts a step; false (and a failure) when the step budget is spent.
+    fn count_step(&mut self) -> bool {
         self.step += 1;
-        if self.step > self.cfg.steps_max {
-            self.fail(
-                FailureKind::StepsExceeded,
-                format!(
-                    "step budget of {} exceeded (steps_max): a livelock?",
-                    self.cfg.steps_max
-                ),
-            );
-            return Next::Stop;
+        if self.step <= self.cfg.steps_max {
+            return true;
         }
-        while let Some(task) = self.startup.pop_front() {
-            if self.tasks[task as usize].queued {
-                return self.poll_task(task);
-            }
-        }
-        // Options: the default first (the task that ran last if it is runnable again, else the
-        // most recently woken), then the others, most recently woken first.
+        let budget = self.cfg.steps_max;
+        self.fail(
+            FailureKind::StepsExceeded,
+            format!("step budget of {budget} exceeded (steps_max): a livelock?"),
+        );
+        false
+    }
+
+    /// Picks the task to poll among the runnable ones: a decision, whose options are the
+    /// default first (the task that ran last if it is runnable again, else the most recently
+    /// woken), then the others, most recently woken first.
+    fn choose(&mut self, options: &mut Vec<TaskId>) -> u32 {
         options.clear();
         let last = self.last_polled;
         let last_runnable = last != NONE && self.tasks[last as usize].queued;
@@ -278,19 +305,10 @@ impl World {
         let index = self.source.task(options);
         let chosen = options[index].0;
         if options.len() > 1 {
-            self.event(
-                NONE,
-                chosen,
-                EventKind::Decision,
-                DecisionKind::Schedule as u64,
-                index as u64,
-            );
+            let kind = DecisionKind::Schedule;
+            self.event(NONE, chosen, EventKind::Decision, kind as u64, index as u64);
             let default = options[0].0;
-            let drawn = Drawn::at(
-                DecisionKind::Schedule,
-                index as u64,
-                self.source.taken() - 1,
-            );
+            let drawn = Drawn::at(kind, index as u64, self.source.taken() - 1);
             self.note(drawn, |w| {
                 format!(
                     "{} ran before {}",
@@ -299,7 +317,7 @@ impl World {
                 )
             });
         }
-        self.poll_task(chosen)
+        chosen
     }
 
     fn poll_task(&mut self, chosen: u32) -> Next {

@@ -2,6 +2,7 @@
 //! the network model (drop, duplication, latency, reordering) and delivery. The public API is
 //! `weft::net`.
 
+use super::trace::Lost;
 use super::world::{Envelope, Event, NodeState, Wait, World, NONE};
 use super::{EventKind, FailureKind};
 use crate::decision::DecisionKind;
@@ -331,16 +332,16 @@ impl World {
         }
         let node = to.node.0;
         let lost = if self.net.is_blocked(from.node, to.node) {
-            Some(0)
+            Some(Lost::Partitioned)
         } else if self.nodes[node as usize].state == NodeState::Crashed {
-            Some(1)
+            Some(Lost::NodeDown)
         } else if !self.net.bound.contains_key(&to) {
-            Some(2)
+            Some(Lost::NoEndpoint)
         } else {
             None
         };
         if let Some(why) = lost {
-            self.event(node, NONE, EventKind::Lost, id, why);
+            self.event(node, NONE, EventKind::Lost, id, why.code());
             return;
         }
         let slot = self.net.bound[&to];
@@ -374,10 +375,10 @@ impl World {
             *cell = blocked;
             self.event(
                 from,
-                u32::from(blocked),
+                NONE,
                 EventKind::Link,
-                u64::from(from),
                 u64::from(to),
+                u64::from(blocked),
             );
         }
     }

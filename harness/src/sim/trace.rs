@@ -2,7 +2,64 @@
 //! optionally kept in memory, and emitted through `tracing` (target `weft`) with simulated
 //! time as the timestamp.
 
+use super::world::ExitReason;
 use serde::Serialize;
+
+// The detail codes of trace events: each encoded and decoded here, in one place.
+
+impl ExitReason {
+    /// The code of an [`EventKind::Exit`] event.
+    pub(crate) fn code(&self) -> u64 {
+        match self {
+            ExitReason::Normal => 0,
+            ExitReason::Panicked(_) => 1,
+            ExitReason::Killed => 2,
+            ExitReason::NodeCrashed => 3,
+            ExitReason::NoSuchTask => 4,
+        }
+    }
+
+    fn describe_code(code: u64) -> &'static str {
+        match code {
+            0 => "ended",
+            1 => "panicked",
+            2 => "was killed",
+            3 => "died with its node",
+            4 => "was monitored but did not exist",
+            _ => "ended (unknown code)",
+        }
+    }
+}
+
+/// Why a message was lost at delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lost {
+    /// The link from sender to receiver was blocked.
+    Partitioned,
+    /// The receiving node was down.
+    NodeDown,
+    /// Nothing was bound at the address.
+    NoEndpoint,
+}
+
+impl Lost {
+    pub(crate) fn code(self) -> u64 {
+        match self {
+            Lost::Partitioned => 0,
+            Lost::NodeDown => 1,
+            Lost::NoEndpoint => 2,
+        }
+    }
+
+    fn describe_code(code: u64) -> &'static str {
+        match code {
+            0 => "partition",
+            1 => "node down",
+            2 => "no endpoint",
+            _ => "unknown reason",
+        }
+    }
+}
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -12,13 +69,13 @@ pub enum EventKind {
     Spawn,
     /// A task was polled.
     Poll,
-    /// A task ended (`a`: 0 normal, 1 panicked, 2 killed, 3 node crashed).
+    /// A task ended (`a`: 0 returned, 1 panicked, 2 killed, 3 node crashed, 4 no such task).
     Exit,
     /// A message was sent (`a` = message id, `b` = delivery time, or u64::MAX if dropped).
     Send,
     /// A message was delivered (`a` = message id, `b` = destination port).
     Deliver,
-    /// A message was lost at delivery (`a` = message id; `b`: 0 partitioned, 1 node down,
+    /// A message was lost at delivery (`a` = message id; `b`: why: 0 partitioned, 1 node down,
     /// 2 no endpoint).
     Lost,
     /// A node crashed.
@@ -29,7 +86,7 @@ pub enum EventKind {
     Pause,
     /// A node resumed.
     Resume,
-    /// A link changed (`a` = from node, `b` = to node; `task` is 1 for blocked, 0 repaired).
+    /// A link changed (`node` = from, `a` = to node, `b`: 1 blocked, 0 repaired).
     Link,
     /// A decision was drawn (`a` = kind, `b` = value).
     Decision,
@@ -104,12 +161,7 @@ pub(crate) fn describe(e: &TraceEvent, node: &str, task: &str) -> String {
     let what = match e.kind {
         EventKind::Spawn => "spawned".to_string(),
         EventKind::Poll => "polled".to_string(),
-        EventKind::Exit => match e.a {
-            0 => "ended".to_string(),
-            1 => "panicked".to_string(),
-            2 => "was killed".to_string(),
-            _ => "died with its node".to_string(),
-        },
+        EventKind::Exit => ExitReason::describe_code(e.a).to_string(),
         EventKind::Send if e.b == u64::MAX => {
             format!("sent message #{} (lost: partition or drop)", e.a)
         }
@@ -119,20 +171,16 @@ pub(crate) fn describe(e: &TraceEvent, node: &str, task: &str) -> String {
             crate::sim::format_ns(e.b)
         ),
         EventKind::Deliver => format!("message #{} delivered to port {}", e.a, e.b),
-        EventKind::Lost => format!(
-            "message #{} lost ({})",
-            e.a,
-            ["partition", "node down", "no endpoint"][e.b.min(2) as usize]
-        ),
+        EventKind::Lost => format!("message #{} lost ({})", e.a, Lost::describe_code(e.b)),
         EventKind::Crash => "node crashed".to_string(),
         EventKind::Restart => format!("node restarted (incarnation {})", e.a),
         EventKind::Pause => "node paused".to_string(),
         EventKind::Resume => "node resumed".to_string(),
         EventKind::Link => format!(
             "link n{} -> n{} {}",
+            e.node,
             e.a,
-            e.b,
-            if e.task == 1 { "blocked" } else { "repaired" }
+            if e.b == 1 { "blocked" } else { "repaired" }
         ),
         EventKind::Decision => {
             let kind = DecisionKind::ALL

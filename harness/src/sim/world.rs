@@ -121,18 +121,6 @@ pub enum ExitReason {
     NoSuchTask,
 }
 
-impl ExitReason {
-    pub(crate) fn code(&self) -> u64 {
-        match self {
-            ExitReason::Normal => 0,
-            ExitReason::Panicked(_) => 1,
-            ExitReason::Killed => 2,
-            ExitReason::NodeCrashed => 3,
-            ExitReason::NoSuchTask => 4,
-        }
-    }
-}
-
 /// Shared between a task and its join handles and monitors.
 #[derive(Default)]
 pub(crate) struct ExitCell {
@@ -342,7 +330,6 @@ impl World {
         if tracing::enabled!(target: "weft", tracing::Level::TRACE) {
             let node = self.nodes.get(node as usize).map_or("", |n| &n.name);
             let task = match kind {
-                EventKind::Link => String::new(),
                 _ if task == NONE => String::new(),
                 _ => self.task_label(task),
             };

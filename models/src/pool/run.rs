@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use weft::model::Vars;
 use weft::net::Addr;
-use weft::node::NodeId;
+use weft::NodeId;
 use weft::{task, time, Sim, TaskId};
 use weft_pool::{
     Block, Bugs, CheckinError, CheckoutError, Pool, PoolConfig, Status, Worker, WorkerCtx,
@@ -129,17 +129,7 @@ impl PoolSystem {
     pub(super) async fn run(&self, command: &PoolCmd, vars: &Vars<PoolResult>) -> PoolResult {
         self.runners.borrow_mut().insert(task::current());
         if let PoolCmd::Start { size, max_overflow } = command {
-            let config =
-                PoolConfig::new(usize::from(*size), usize::from(*max_overflow), idle_worker)
-                    .on(self.node)
-                    .bugs(self.bugs);
-            return match weft_pool::start(config).await {
-                Ok(pool) => {
-                    *self.pool.borrow_mut() = Some(pool);
-                    PoolResult::Ok
-                }
-                Err(_) => PoolResult::Unavailable,
-            };
+            return self.start(*size, *max_overflow).await;
         }
         let Some(pool) = self.pool() else {
             return PoolResult::Unavailable;
@@ -178,28 +168,8 @@ impl PoolSystem {
                 }
                 None => PoolResult::NoWorker,
             },
-            PoolCmd::KillIdleWorker => {
-                let worker = match self.checkout(pool, self.client(), Block::No).await {
-                    PoolResult::Worker(worker) => worker,
-                    other => return other,
-                };
-                if pool.checkin(worker).await.is_err() {
-                    return PoolResult::NotCheckedOut;
-                }
-                task::kill(worker.task());
-                time::sleep(SETTLE).await;
-                PoolResult::Killed(worker)
-            }
-            PoolCmd::SpuriousExit => {
-                let linked = idler("linked");
-                if pool.link(linked).await.is_err() {
-                    return PoolResult::Unavailable;
-                }
-                task::kill(linked);
-                // Its exit notice leaves from this node before anything sent later.
-                task::monitor(linked).await;
-                PoolResult::Ok
-            }
+            PoolCmd::KillIdleWorker => self.kill_idle_worker(pool).await,
+            PoolCmd::SpuriousExit => self.spurious_exit(pool).await,
             PoolCmd::KillHolder(h) => {
                 let holder = self.holder(*h);
                 self.holders.borrow_mut()[usize::from(*h)] = None;
@@ -208,5 +178,44 @@ impl PoolSystem {
                 PoolResult::Ok
             }
         }
+    }
+
+    async fn start(&self, size: u8, max_overflow: u8) -> PoolResult {
+        let config = PoolConfig::new(usize::from(size), usize::from(max_overflow), idle_worker)
+            .on(self.node)
+            .bugs(self.bugs);
+        match weft_pool::start(config).await {
+            Ok(pool) => {
+                *self.pool.borrow_mut() = Some(pool);
+                PoolResult::Ok
+            }
+            Err(_) => PoolResult::Unavailable,
+        }
+    }
+
+    /// Checks an idle worker out and in, then kills it: the pool must replace it.
+    async fn kill_idle_worker(&self, pool: Pool) -> PoolResult {
+        let worker = match self.checkout(pool, self.client(), Block::No).await {
+            PoolResult::Worker(worker) => worker,
+            other => return other,
+        };
+        if pool.checkin(worker).await.is_err() {
+            return PoolResult::NotCheckedOut;
+        }
+        task::kill(worker.task());
+        time::sleep(SETTLE).await;
+        PoolResult::Killed(worker)
+    }
+
+    /// A task linked to the pool dies: the pool must not take it for a worker.
+    async fn spurious_exit(&self, pool: Pool) -> PoolResult {
+        let linked = idler("linked");
+        if pool.link(linked).await.is_err() {
+            return PoolResult::Unavailable;
+        }
+        task::kill(linked);
+        // Its exit notice leaves from this node before anything sent later.
+        task::monitor(linked).await;
+        PoolResult::Ok
     }
 }

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 use weft::net::{self, Addr, Endpoint, Request};
-use weft::node::NodeId;
 use weft::time::{self, Instant};
+use weft::NodeId;
 use weft::TaskId;
 
 /// How long a call waits for the pool's answer before reporting it unavailable.

@@ -42,7 +42,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 use weft::net::{self, Addr, Endpoint};
-use weft::node::NodeId;
+use weft::NodeId;
 use weft::{task, time, TaskId};
 
 /// How long the queue waits in the pool's line before asking again.

@@ -105,12 +105,58 @@ pub(crate) async fn serve<M: Clone + Debug + 'static>(config: PoolConfig<M>, rea
             PoolMsg::Exit { task, .. } => s.exit(task),
             PoolMsg::Down { monitor, .. } => s.down(monitor),
         }
+        s.check_invariants();
     }
 }
 
 impl<M: Clone + Debug + 'static> Server<M> {
     fn bug(&self, bug: Bug) -> bool {
         self.bugs.has(bug)
+    }
+
+    /// The state invariants of the module doc, asserted after every message so that a broken
+    /// invariant fails at the message that broke it. Off while a planted bug is on: planted
+    /// bugs break these on purpose, and the model must be the one to find them.
+    fn check_invariants(&self) {
+        if !self.bugs.is_empty() {
+            return;
+        }
+        weft::ensure!(
+            self.overflow <= self.max_overflow,
+            "pool: overflow {} above max_overflow {}",
+            self.overflow,
+            self.max_overflow
+        );
+        weft::ensure!(
+            self.monitors.len() == self.leases.len() + self.waiting.len(),
+            "pool: {} monitors for {} leases and {} waiters",
+            self.monitors.len(),
+            self.leases.len(),
+            self.waiting.len()
+        );
+        for worker in &self.idle {
+            weft::ensure!(
+                !self.leases.contains_key(&worker.task()),
+                "pool: {worker:?} is both idle and checked out"
+            );
+            weft::ensure!(
+                self.workers.contains_key(&worker.task()),
+                "pool: idle {worker:?} is not a live worker of the pool"
+            );
+        }
+        for (task, lease) in &self.leases {
+            weft::ensure!(
+                self.workers.contains_key(task) && self.monitors.contains_key(&lease.monitor),
+                "pool: the lease of {task} has no live worker or no monitor"
+            );
+        }
+        weft::ensure!(
+            self.idle.len() + self.leases.len() == self.workers.len(),
+            "pool: {} idle and {} checked out, but {} live workers",
+            self.idle.len(),
+            self.leases.len(),
+            self.workers.len()
+        );
     }
 
     fn handle_call(&mut self, call: Request<Call, Reply>) {

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::time::Duration;
-use weft::node::NodeId;
+use weft::NodeId;
 use weft::{task, time, Config, Sim, Source, TaskId};
 use weft_pool::queue::{self, JobError, QueueConfig};
 use weft_pool::{
