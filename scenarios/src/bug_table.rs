@@ -5,9 +5,9 @@
 
 use weft::internals::fuzz::{fuzz, Found, FuzzConfig};
 use weft::internals::scenario::{Scenario, Setup};
-use weft::internals::shrink::{nondefault_execution, ShrinkConfig};
+use weft::internals::shrink::nondefault_execution;
 use weft::internals::Run;
-use weft::strategy::{Rates, StrategyKind};
+use weft::strategy::StrategyKind;
 use weft::{Detail, Source};
 
 /// What one search for a bug gave.
@@ -25,6 +25,42 @@ pub struct Search {
     pub shrink_ms: Option<u64>,
     /// Whether shrinking stopped at a bound rather than at a local minimum.
     pub cut_short: bool,
+    /// The shrunk counterexample's text with worker and task numbers replaced
+    /// ([`shrunk_form`]): two searches that shrank to the same story have the same form.
+    pub form: Option<String>,
+}
+
+/// A counterexample's text with the numbers that name workers and tasks replaced by `N` and
+/// without its replay line: what stays the same when the same bug shrinks to the same story.
+pub fn shrunk_form(counterexample: &str) -> String {
+    let mut out = String::new();
+    let mut rest = counterexample;
+    while let Some(at) = ["worker@", "worker ", "task "]
+        .iter()
+        .filter_map(|w| rest.find(w).map(|i| (i, w.len())))
+        .min()
+    {
+        let (i, len) = at;
+        out.push_str(&rest[..i + len]);
+        rest = &rest[i + len..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 {
+            out.push('N');
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out.lines()
+        .filter(|l| !l.starts_with("Replay:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The number of distinct shrunk forms among the searches that found the bug.
+pub fn distinct_forms(searches: &[Search]) -> usize {
+    let forms: std::collections::BTreeSet<&String> =
+        searches.iter().filter_map(|s| s.form.as_ref()).collect();
+    forms.len()
 }
 
 /// A scenario with `bugs` switched on, as a run function.
@@ -52,16 +88,10 @@ pub fn search(
     let bugs = [bug];
     let run = runner(scenario, &bugs);
     let cfg = FuzzConfig {
-        name: scenario.name().to_string(),
         setup: serde_json::json!({ "bugs": [bug] }),
-        seed,
-        cases,
         strategy,
-        pct_depth: 3,
-        rates: Rates::default(),
-        shrink: ShrinkConfig::default(),
-        replay_file: None,
         replay_command: String::new(),
+        ..FuzzConfig::new(scenario.name(), seed, cases)
     };
     let found = fuzz(&run, &cfg).found;
     let search = Search {
@@ -81,6 +111,9 @@ pub fn search(
             .as_ref()
             .and_then(|f| f.shrink.as_ref())
             .is_some_and(|s| s.cut_short.is_some()),
+        form: found
+            .as_ref()
+            .map(|f| shrunk_form(&f.counterexample.to_string())),
     };
     (search, found)
 }
@@ -184,9 +217,9 @@ pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
     };
     let mut out = String::new();
     out.push_str(
-        "| bug | scenario | origin | cases to failure, random: median (max; found/seeds) | cases to failure, PCT | shrunk: commands (with start) / branches / non-default decisions | shrink time, median (max) |\n",
+        "| bug | scenario | origin | cases to failure, random: median (max; found/seeds) | cases to failure, PCT | shrunk: commands (with start) / branches / non-default decisions | distinct shrunk forms over the seeds: random / PCT | shrink time, median (max) |\n",
     );
-    out.push_str("|---|---|---|---|---|---|---|\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
     for row in rows {
         let shrunk = row
             .shrunk()
@@ -194,14 +227,20 @@ pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
         let time = row
             .shrink_ms()
             .map_or("-".to_string(), |(m, x)| format!("{m} ms ({x} ms)"));
+        let forms = format!(
+            "{} / {}",
+            distinct_forms(&row.random),
+            distinct_forms(&row.pct)
+        );
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             row.bug,
             row.scenario,
             row.origin,
             show(&row.random),
             show(&row.pct),
             shrunk,
+            forms,
             time
         ));
     }

@@ -1,7 +1,7 @@
 //! `weft bug-table`: every planted bug, searched for with several seeds and both strategies.
 
 use serde_json::json;
-use weft_scenarios::bug_table::{found, markdown, measure, median_cases};
+use weft_scenarios::bug_table::{distinct_forms, found, markdown, measure, median_cases};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,6 +31,7 @@ pub fn run(args: Args) -> u8 {
                             "shrunk": s.shrunk,
                             "shrink_ms": s.shrink_ms,
                             "cut_short": s.cut_short,
+                            "form": s.form,
                         })
                     })
                     .collect::<Vec<_>>()
@@ -41,8 +42,8 @@ pub fn run(args: Args) -> u8 {
                     "scenario": row.scenario,
                     "bug": row.bug,
                     "origin": row.origin,
-                    "random": {"found": found(&row.random), "median_cases": median_cases(&row.random), "searches": searches(&row.random)},
-                    "pct": {"found": found(&row.pct), "median_cases": median_cases(&row.pct), "searches": searches(&row.pct)},
+                    "random": {"found": found(&row.random), "median_cases": median_cases(&row.random), "distinct_forms": distinct_forms(&row.random), "searches": searches(&row.random)},
+                    "pct": {"found": found(&row.pct), "median_cases": median_cases(&row.pct), "distinct_forms": distinct_forms(&row.pct), "searches": searches(&row.pct)},
                 })
             );
         }

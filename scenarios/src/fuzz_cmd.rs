@@ -7,7 +7,6 @@ use weft::internals::failure_message;
 use weft::internals::fuzz::{fuzz_parallel, FuzzConfig, FuzzResult, Shard};
 use weft::internals::scenario::Setup;
 use weft::internals::shrink::{nondefault_execution, ShrinkConfig};
-use weft::strategy::Rates;
 use weft::{Detail, Source};
 
 #[derive(clap::Args)]
@@ -95,19 +94,15 @@ fn fuzz_config(args: &FuzzArgs, name: &str, base: &Setup) -> FuzzConfig {
         ))
     });
     FuzzConfig {
-        name: name.to_string(),
         setup: serde_json::to_value(base).expect("setup serializes"),
-        seed: args.gen.seed,
-        cases: args.cases,
         strategy: args.gen.kind(),
         pct_depth: args.gen.depth,
-        rates: Rates::default(),
         shrink: ShrinkConfig {
             time_max: std::time::Duration::from_secs(args.shrink_time),
             ..ShrinkConfig::default()
         },
         replay_file: Some(replay_file),
-        replay_command: "weft replay {}".to_string(),
+        ..FuzzConfig::new(name, args.gen.seed, args.cases)
     }
 }
 

@@ -6,14 +6,14 @@
 //! (`weft-regressions/<name>/` under the test's working directory) and replayed first on the
 //! next run, as proptest-regressions does.
 
-use super::fuzz::{fuzz, report_failure, Found, FuzzConfig, Origin};
+use super::fuzz::{fuzz, report_failure, Found, FuzzConfig, Origin, StrategyFactory};
 use super::replay::ReplayFile;
 use super::shrink::ShrinkConfig;
 use super::{run_case, Run};
 use crate::model::{Mode, Shape, StateMachine};
 use crate::sim::Detail;
 use crate::source::Source;
-use crate::strategy::{Rates, StrategyKind};
+use crate::strategy::{Rates, Strategy, StrategyKind};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
@@ -26,6 +26,7 @@ pub struct Checker<M: StateMachine> {
     seed: Option<u64>,
     shape: Shape,
     strategy: StrategyKind,
+    factory: Option<StrategyFactory>,
     pct_depth: u32,
     rates: Rates,
     shrink: ShrinkConfig,
@@ -60,6 +61,7 @@ pub fn check<M: StateMachine + Sync>(model: M) -> Checker<M> {
         seed: None,
         shape: Shape::sequential(),
         strategy: StrategyKind::Random,
+        factory: None,
         pct_depth: 3,
         rates: Rates::default(),
         shrink: ShrinkConfig {
@@ -125,6 +127,24 @@ impl<M: StateMachine + Sync> Checker<M> {
     /// The strategy generating schedules and faults.
     pub fn strategy(mut self, strategy: StrategyKind) -> Self {
         self.strategy = strategy;
+        self.factory = None;
+        self
+    }
+
+    /// A strategy of your own: `make(case_seed)` builds the strategy of each case (a case is
+    /// then a pure function of the run seed and its index, as with the built-in ones).
+    pub fn strategy_with(
+        mut self,
+        name: &'static str,
+        make: impl Fn(u64) -> Box<dyn Strategy> + Send + Sync + 'static,
+    ) -> Self {
+        self.factory = Some(StrategyFactory::new(name, make));
+        self
+    }
+
+    /// PCT's bug depth: the number of ordering constraints it aims at (default 3).
+    pub fn pct_depth(mut self, depth: u32) -> Self {
+        self.pct_depth = depth.max(1);
         self
     }
 
@@ -175,7 +195,9 @@ impl<M: StateMachine + Sync> Checker<M> {
             seed,
             cases: env_u64("WEFT_CASES").unwrap_or(self.cases),
             strategy: self.strategy,
+            factory: self.factory.clone(),
             pct_depth: self.pct_depth,
+            pct_steps: None,
             rates: self.rates.clone(),
             shrink,
             replay_file,

@@ -5,10 +5,40 @@ use super::explain::Counterexample;
 use super::replay::ReplayFile;
 use super::shrink::{shrink, ShrinkConfig, ShrinkStats};
 use super::{Run, RunFn};
+use crate::decision::DecisionKind;
 use crate::sim::Detail;
 use crate::source::Source;
-use crate::strategy::{case_seed, Rates, StrategyKind};
+use crate::strategy::{case_seed, Rates, Strategy, StrategyKind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Makes the strategy of one case from the case's seed: how a user's own [`Strategy`] plugs
+/// into a search (`weft::check(..).strategy_with(..)`, [`FuzzConfig::factory`]).
+#[derive(Clone)]
+pub struct StrategyFactory {
+    /// Its name, for replay files and reports.
+    pub name: &'static str,
+    make: Arc<dyn Fn(u64) -> Box<dyn Strategy> + Send + Sync>,
+}
+
+impl StrategyFactory {
+    /// A factory called `name` that builds each case's strategy with `make(case_seed)`.
+    pub fn new(
+        name: &'static str,
+        make: impl Fn(u64) -> Box<dyn Strategy> + Send + Sync + 'static,
+    ) -> StrategyFactory {
+        StrategyFactory {
+            name,
+            make: Arc::new(make),
+        }
+    }
+}
+
+impl std::fmt::Debug for StrategyFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StrategyFactory({})", self.name)
+    }
+}
 
 /// How to search.
 #[derive(Clone, Debug)]
@@ -23,8 +53,13 @@ pub struct FuzzConfig {
     pub cases: u64,
     /// The generating strategy.
     pub strategy: StrategyKind,
+    /// A user's own strategy, used instead of `strategy` when set.
+    pub factory: Option<StrategyFactory>,
     /// PCT bug depth.
     pub pct_depth: u32,
+    /// PCT's estimate of a run's length in scheduling decisions; `None`: learned before the
+    /// search from a few pilot runs ([`learn_pct_steps`]).
+    pub pct_steps: Option<u64>,
     /// Fault rates of the strategies.
     pub rates: Rates,
     /// Shrinking bounds.
@@ -45,7 +80,9 @@ impl FuzzConfig {
             seed,
             cases,
             strategy: StrategyKind::Random,
+            factory: None,
             pct_depth: 3,
+            pct_steps: None,
             rates: Rates::default(),
             shrink: ShrinkConfig::default(),
             replay_file: None,
@@ -218,19 +255,58 @@ pub fn report_failure(
     }
 }
 
-/// PCT's estimate of a run's length (its change points are drawn below it). Fixed, so that a
-/// case depends only on the seed and its index, whatever ran before it or on which thread.
-const PCT_STEPS_ESTIMATE: u64 = 200;
+/// Pilot runs that measure PCT's run length before a search.
+const PCT_PILOTS: u64 = 8;
+
+/// PCT's estimate of a run's length: the most scheduling decisions among a few pilot runs
+/// with the random strategy, seeded from the search's seed alone, so that a case stays a pure
+/// function of (seed, index) on any thread or shard. PCT draws its change points below it; a
+/// fixed guess far above the real length would put most of them after the run has ended.
+pub fn learn_pct_steps(run: &RunFn<'_>, cfg: &FuzzConfig) -> u64 {
+    (0..PCT_PILOTS)
+        .map(|k| {
+            let seed = case_seed(cfg.seed ^ 0x5049_4c4f_5453, k); // "PILOTS"
+            let strategy = StrategyKind::Random.build(seed, cfg.rates.clone(), 1, 1);
+            let pilot = run(Source::generate(strategy), Detail::Quiet);
+            pilot
+                .report
+                .log
+                .decisions
+                .iter()
+                .filter(|d| d.kind == DecisionKind::Schedule)
+                .count() as u64
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// `cfg` with PCT's run length settled (learned if PCT is used and none was given).
+fn settled(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzConfig {
+    let mut cfg = cfg.clone();
+    if cfg.strategy == StrategyKind::Pct && cfg.factory.is_none() && cfg.pct_steps.is_none() {
+        cfg.pct_steps = Some(learn_pct_steps(run, &cfg));
+    }
+    cfg
+}
+
+/// The name of the strategy generating the cases.
+fn strategy_name(cfg: &FuzzConfig) -> &'static str {
+    cfg.factory.as_ref().map_or(cfg.strategy.name(), |f| f.name)
+}
 
 /// Runs case `k` of `shard`.
 fn case_run(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64) -> Run {
-    let case = shard.index + k * shard.count;
-    let strategy = cfg.strategy.build(
-        case_seed(cfg.seed, case),
-        cfg.rates.clone(),
-        cfg.pct_depth,
-        PCT_STEPS_ESTIMATE,
-    );
+    let seed = case_seed(cfg.seed, shard.index + k * shard.count);
+    let strategy = match &cfg.factory {
+        Some(factory) => (factory.make)(seed),
+        None => cfg.strategy.build(
+            seed,
+            cfg.rates.clone(),
+            cfg.pct_depth,
+            cfg.pct_steps.unwrap_or(1),
+        ),
+    };
     run(Source::generate(strategy), Detail::Quiet)
 }
 
@@ -240,11 +316,12 @@ fn found_at(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64, failing: Ru
         cases_to_failure: k + 1,
         case_seed: case_seed(cfg.seed, shard.index + k * shard.count),
     };
-    report_failure(run, cfg, failing, origin, Some(cfg.strategy.name()))
+    report_failure(run, cfg, failing, origin, Some(strategy_name(cfg)))
 }
 
 /// Runs up to `cfg.cases` cases; on the first failure, shrinks and explains it.
 pub fn fuzz(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzResult {
+    let cfg = &settled(run, cfg);
     for k in 0..cfg.cases {
         let case = case_run(run, cfg, Shard::ALL, k);
         if case.failed() {
@@ -292,6 +369,7 @@ pub fn fuzz_parallel(
     shard: Shard,
 ) -> FuzzResult {
     use std::sync::atomic::{AtomicU64, Ordering};
+    let cfg = &settled(run, cfg);
     let jobs = jobs.max(1) as u64;
     let first_failure = AtomicU64::new(u64::MAX);
     let ran = AtomicU64::new(0);

@@ -194,6 +194,7 @@ fn teardown() -> RunReport {
     let source = std::mem::replace(&mut w.source, Source::zeros());
     let divergence = source.divergence().cloned();
     let trace = w.trace.events.take();
+    w.explain_preemptions();
     let notes = w.notes.take().unwrap_or_default();
     RunReport {
         outcome: failure.map_or(Outcome::Pass, Outcome::Fail),
@@ -224,6 +225,35 @@ impl World {
         }
         let chosen = self.choose(options);
         self.poll_task(chosen)
+    }
+
+    /// Rewrites each preemption's note in the system's terms: what the task that ran sent
+    /// next, ahead of what the displaced task sent next ("client 1's Get to server was sent
+    /// before client 2's Put(1) to server"). Notes stay as they are when the sends do not
+    /// show the preemption's effect.
+    fn explain_preemptions(&mut self) {
+        let Some(notes) = &mut self.notes else {
+            return;
+        };
+        for &(note, chosen, default) in &self.preemptions {
+            let step = notes[note].step;
+            let next = |task: u32| {
+                self.sends
+                    .iter()
+                    .find(|(at, t, _)| *at >= step && *t == task)
+            };
+            match (next(chosen), next(default)) {
+                (Some((a, _, first)), Some((b, _, second))) if a < b => {
+                    notes[note].text = format!("{first} was sent before {second}");
+                }
+                (Some((_, _, first)), None) => {
+                    notes[note]
+                        .text
+                        .push_str(&format!(": {first} was sent first"));
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Whether the run is over: it failed, or the main task returned.
@@ -316,6 +346,14 @@ impl World {
                     w.task_name(default)
                 )
             });
+            if let Some(notes) = &self.notes {
+                if notes
+                    .last()
+                    .is_some_and(|n| n.decision == self.source.taken() - 1)
+                {
+                    self.preemptions.push((notes.len() - 1, chosen, default));
+                }
+            }
         }
         chosen
     }

@@ -194,6 +194,10 @@ impl World {
         let id = self.net.next_message;
         self.net.next_message += 1;
         let (node, task) = (from.node.0, self.here().1);
+        if self.notes.is_some() && task != NONE {
+            let text = self.describe(from, to, &*payload);
+            self.sends.push((self.step, task, text));
+        }
         if self.net.is_blocked(from.node, to.node) {
             self.event(node, task, EventKind::Send, id, u64::MAX);
             return;
@@ -295,7 +299,12 @@ impl World {
     pub(crate) fn addr_label(&self, addr: Addr) -> String {
         match self.net.bound.get(&addr) {
             Some(&slot) if self.net.mailboxes[slot as usize].owner != NONE => {
-                self.task_name(self.net.mailboxes[slot as usize].owner)
+                // A server bound by its node's start-up code is named by its node.
+                let owner = self.task_name(self.net.mailboxes[slot as usize].owner);
+                match owner.strip_suffix(":init") {
+                    Some(node) => node.to_string(),
+                    None => owner,
+                }
             }
             _ => match self.nodes.get(addr.node.index()) {
                 Some(n) if addr.port == 0 => n.name.to_string(),

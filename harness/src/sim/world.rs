@@ -273,6 +273,12 @@ pub(crate) struct World {
     pub graveyard: Vec<BoxFuture>,
     /// Descriptions of non-default decisions, when the trace is recorded.
     pub notes: Option<Vec<Note>>,
+    /// In explained runs: every message sent (step, sending task, description), from which
+    /// the preemptions' notes are written at the end of the run.
+    pub sends: Vec<(u64, u32, String)>,
+    /// In explained runs: each preemption's note, with the task that ran and the one it
+    /// displaced.
+    pub preemptions: Vec<(usize, u32, u32)>,
     /// Start-up tasks polled once, in node order and without a decision, before anything else
     /// runs: servers bind their ports before clients start.
     pub startup: VecDeque<u32>,
@@ -308,6 +314,8 @@ impl World {
             main_done: false,
             graveyard: Vec::new(),
             notes: explain.then(Vec::new),
+            sends: Vec::new(),
+            preemptions: Vec::new(),
             startup: VecDeque::new(),
             scratch_woken: Vec::new(),
             scratch_deliveries: Vec::new(),

@@ -76,15 +76,20 @@ impl Pct {
 impl Strategy for Pct {
     fn next_task(&mut self, options: &[TaskId]) -> usize {
         self.step += 1;
-        let best = self.highest(options);
-        if self.change_points.first() != Some(&self.step) {
-            return best;
+        let mut best = self.highest(options);
+        // Every change point due now (two may be drawn at the same step): demote the task
+        // that would run, then choose again.
+        while self
+            .change_points
+            .first()
+            .is_some_and(|&at| at <= self.step)
+        {
+            self.change_points.remove(0);
+            self.low_water = self.low_water.saturating_sub(1);
+            self.priorities[options[best].index()] = self.low_water;
+            best = self.highest(options);
         }
-        // A change point: demote the task that would run, then choose again.
-        self.change_points.remove(0);
-        self.low_water = self.low_water.saturating_sub(1);
-        self.priorities[options[best].index()] = self.low_water;
-        self.highest(options)
+        best
     }
 
     fn next_value(&mut self, kind: DecisionKind, bound: u64) -> u64 {
@@ -93,5 +98,28 @@ impl Strategy for Pct {
 
     fn name(&self) -> &'static str {
         "pct"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_change_points_at_the_same_step_both_demote() {
+        let mut pct = Pct::new(1, Rates::default(), 3, 10);
+        pct.change_points = vec![2, 2];
+        let options = [TaskId(0), TaskId(1), TaskId(2)];
+        let first = pct.next_task(&options);
+        let second = pct.next_task(&options);
+        assert!(
+            pct.change_points.is_empty(),
+            "the second change point was lost"
+        );
+        // Two demotions at step 2: the first choice and the next highest both drop, so the
+        // task chosen now is the one that was lowest before.
+        assert_ne!(second, first);
+        let lowest_before = (0..3).find(|&i| i != first && pct.priorities[i] > 1 << 31);
+        assert_eq!(Some(second), lowest_before);
     }
 }
