@@ -74,7 +74,7 @@ pub use check::{
     UnknownReason, Verdict,
 };
 pub use formats::Format;
-pub use history::{Event, EventType, History, HistoryOp, ParseError, Status};
+pub use history::{Convention, Event, EventType, History, HistoryOp, ParseError, Status};
 pub use model::{Model, Operation};
 pub use report::{Report, ReportOp, ReportPart, ReportStep};
 pub use value::Value;

@@ -1,7 +1,7 @@
 //! Jepsen EDN histories: one map per line (`{:process 0, :type :invoke, :f :read, ...}`), or a
 //! whole EDN vector or list of such maps. Also the small EDN reader the other formats use.
 
-use crate::history::{Event, EventType, History, ParseError};
+use crate::history::{Convention, Event, EventType, History, ParseError};
 use crate::value::Value;
 
 /// An EDN form, as read.
@@ -383,7 +383,15 @@ pub fn parse(text: &str) -> Result<History, ParseError> {
             None => break,
         }
     }
-    History::from_events(events)
+    knossos(History::from_events(events))
+}
+
+/// EDN histories are Jepsen's and follow Knossos's rules (nil reads are of unknown value).
+fn knossos(history: Result<History, ParseError>) -> Result<History, ParseError> {
+    history.map(|h| History {
+        convention: Convention::Knossos,
+        ..h
+    })
 }
 
 /// Reads a history written as one EDN vector or list of maps, keeping each map's line.
@@ -421,7 +429,7 @@ fn parse_collection(mut reader: Reader<'_>, open: u8) -> Result<History, ParseEr
         let msg = "unexpected forms after the history's closing bracket";
         return Err(ParseError::new(reader.line(), msg));
     }
-    History::from_events(events)
+    knossos(History::from_events(events))
 }
 
 /// Converts one operation map into an event (skipping non-client events such as the nemesis).
@@ -472,6 +480,7 @@ fn push_event(
         key: value_of("key")?,
         value: value_of("value")?,
         time,
+        value_unknown: false,
     };
     events.push((line, event));
     Ok(())
