@@ -384,9 +384,7 @@ type TxnMapped = Mapped<Vec<Micro<Value, Value>>, ()>;
 
 /// A transaction `[[f k v] ...]` (`f`: read/r or write/w). An ok transaction's micro-operations
 /// are the completion's (they carry what the reads returned), others the invocation's.
-fn txn_op(
-    convention: Convention,
-) -> impl FnMut(&HistoryOp) -> Result<Option<TxnMapped>, String> {
+fn txn_op(convention: Convention) -> impl FnMut(&HistoryOp) -> Result<Option<TxnMapped>, String> {
     move |h| {
         if h.status == Status::Fail {
             return Ok(None);

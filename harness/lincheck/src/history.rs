@@ -16,12 +16,20 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    /// An error at `line`.
+    /// An error at `line`. Control characters in `message` (a newline quoted from damaged
+    /// input) are escaped, so the message is one line.
     pub fn new(line: usize, message: impl Into<String>) -> Self {
-        ParseError {
-            line,
-            message: message.into(),
+        let mut message = message.into();
+        if message.chars().any(char::is_control) {
+            message = message
+                .chars()
+                .map(|c| match c {
+                    c if c.is_control() => c.escape_default().to_string(),
+                    c => c.to_string(),
+                })
+                .collect();
         }
+        ParseError { line, message }
     }
 }
 

@@ -68,7 +68,13 @@ pub(crate) struct Reader<'a> {
     line: usize,
     /// The line of the last byte read that was not whitespace (where input ends, for errors).
     last: usize,
+    /// How many forms are being read, one inside the other.
+    depth: usize,
 }
+
+/// The deepest nesting of forms read (collections, tags, discards), as serde_json's limit:
+/// deeper input is an error, never a stack overflow.
+pub(crate) const MAX_DEPTH: usize = 128;
 
 fn is_delimiter(b: u8) -> bool {
     b.is_ascii_whitespace()
@@ -86,6 +92,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             line: first_line,
             last: first_line,
+            depth: 0,
         }
     }
 
@@ -140,6 +147,17 @@ impl<'a> Reader<'a> {
 
     /// Reads the next form; `Ok(None)` at the end of the input.
     pub(crate) fn read(&mut self) -> Result<Option<Edn>, ParseError> {
+        if self.depth >= MAX_DEPTH {
+            let msg = format!("forms nested deeper than {MAX_DEPTH}");
+            return Err(ParseError::new(self.line, msg));
+        }
+        self.depth += 1;
+        let form = self.read_form();
+        self.depth -= 1;
+        form
+    }
+
+    fn read_form(&mut self) -> Result<Option<Edn>, ParseError> {
         let Some(b) = self.skip_space() else {
             return Ok(None);
         };
@@ -218,7 +236,7 @@ impl<'a> Reader<'a> {
                 let tok = self.token();
                 if tok.is_empty() {
                     self.bump();
-                    let msg = format!("unexpected character '{}'", b as char);
+                    let msg = format!("unexpected character '{}'", (b as char).escape_debug());
                     return Err(ParseError::new(line, msg));
                 }
                 parse_atom(tok)
@@ -288,17 +306,27 @@ impl<'a> Reader<'a> {
                         Some(b'"') => '"',
                         Some(b'\\') => '\\',
                         Some(b'u') => {
-                            let hex = self.text.get(self.pos..self.pos + 4).unwrap_or("");
-                            let c = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32);
+                            let rest = &self.text.as_bytes()[self.pos..];
+                            let hex = &rest[..rest.len().min(4)];
+                            let c = std::str::from_utf8(hex)
+                                .ok()
+                                .filter(|h| {
+                                    h.len() == 4 && h.bytes().all(|b| b.is_ascii_hexdigit())
+                                })
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .and_then(char::from_u32);
                             let Some(c) = c else {
-                                let msg = format!("bad escape \\u{hex} in a string");
+                                let shown = String::from_utf8_lossy(hex);
+                                let msg =
+                                    format!("bad escape \\u{} in a string", shown.escape_debug());
                                 return Err(ParseError::new(self.line, msg));
                             };
                             self.pos += 4;
                             c
                         }
                         Some(b) if b.is_ascii() => {
-                            let msg = format!("bad escape \\{} in a string", b as char);
+                            let msg =
+                                format!("bad escape \\{} in a string", (b as char).escape_debug());
                             return Err(ParseError::new(self.line, msg));
                         }
                         _ => {
@@ -354,7 +382,7 @@ pub(crate) fn parse_value_arg(text: &str) -> Result<Value, String> {
     let mut reader = Reader::new(text, 1);
     let form = reader
         .read()
-        .map_err(|e| e.message)?
+        .map_err(|e| format!("line {}: {}", e.line, e.message))?
         .ok_or_else(|| "empty value".to_string())?;
     if reader.skip_space().is_some() {
         return Err(format!("{text:?} is more than one value"));
