@@ -45,8 +45,8 @@ impl Format {
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with(';'))
             .unwrap_or("");
-        if first.starts_with('{') {
-            let quoted_key = first[1..].trim_start().starts_with('"');
+        if let Some(inside) = first.strip_prefix('{') {
+            let quoted_key = inside.trim_start().starts_with('"');
             if quoted_key || serde_json::from_str::<serde_json::Value>(first).is_ok() {
                 Format::Jsonl
             } else {
