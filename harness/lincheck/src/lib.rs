@@ -70,7 +70,7 @@ mod table;
 mod value;
 
 pub use check::{
-    check, CheckConfig, CheckError, CheckResult, PartOutcome, PartResult, SearchStats,
+    check, CheckConfig, CheckError, CheckResult, Checker, PartOutcome, PartResult, SearchStats,
     UnknownReason, Verdict,
 };
 pub use formats::Format;
