@@ -357,9 +357,17 @@ impl<M: Model> Search<'_, M> {
         if local < self.front {
             self.front = local;
         } else if local == self.front {
-            while self.front < self.nr && s.r_bits[self.front / 64] >> (self.front % 64) & 1 == 1 {
-                self.front += 1;
+            // Past the run of linearized operations, a word at a time.
+            let mut f = self.front;
+            loop {
+                let shift = f % 64;
+                let ones = (s.r_bits[f / 64] >> shift).trailing_ones() as usize;
+                f += ones;
+                if ones < 64 - shift {
+                    break;
+                }
             }
+            self.front = f;
         }
     }
 
