@@ -56,7 +56,7 @@ pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
 fn models_help() -> String {
     let mut s = String::from("Models:\n");
     for m in catalog::MODELS {
-        s.push_str(&format!("  {:<13} {}\n", m.name, m.about));
+        s.push_str(&format!("  {:<15} {}\n", m.name, m.about));
     }
     s.push_str(
         "\nExit status: 0 linearizable, 1 not linearizable, 3 unknown, 2 bad usage or input.",
