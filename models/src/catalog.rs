@@ -129,35 +129,9 @@ pub fn check_history(
             let model = CasRegister::new(params.init.clone().unwrap_or_default());
             run(name, &model, &ops, &origin, history, config)
         }
-        "kv" | "kv-whole" => {
-            if params.init.is_some() {
-                let msg = format!("model {name} takes no --init (every key starts empty)");
-                return Err(CatalogError::BadParameter(msg));
-            }
-            let (ops, origin) = convert(history, skip_failed(kv_op))?;
-            let (model, compiled) = Kv::compile(&ops, name == "kv");
-            let mut report = run(name, &model, &compiled, &origin, history, config)?;
-            for part in &mut report.parts {
-                if let Some(&first) = part.ops.first() {
-                    if name == "kv" {
-                        part.label = format!("key {:?}", model.key_of(&compiled[first].input));
-                    } else {
-                        part.label = "whole map".to_string();
-                    }
-                }
-            }
-            Ok(report)
-        }
+        "kv" | "kv-whole" => check_kv(name, history, params, config),
         "set" => {
-            let init = match &params.init {
-                None | Some(Value::Nil) => Vec::new(),
-                Some(Value::List(items)) => items.clone(),
-                Some(other) => {
-                    let msg =
-                        format!("--init for model set must be a list of elements, not {other}");
-                    return Err(CatalogError::BadParameter(msg));
-                }
-            };
+            let init = set_init(params)?;
             let (ops, origin) = convert(history, skip_failed(set_op))?;
             run(name, &Set::new(init), &ops, &origin, history, config)
         }
@@ -182,28 +156,67 @@ pub fn check_history(
             run(name, &Mutex, &ops, &origin, history, config)
         }
         "pool" => {
-            let capacity = match &params.init {
-                None | Some(Value::Nil) => 1,
-                Some(Value::List(items)) => match items.as_slice() {
-                    [Value::Int(size), Value::Int(overflow)] if *size >= 0 && *overflow >= 0 => {
-                        (size + overflow) as usize
-                    }
-                    _ => {
-                        return Err(CatalogError::BadParameter(
-                            "--init for model pool must be [SIZE MAX_OVERFLOW]".to_string(),
-                        ))
-                    }
-                },
-                Some(other) => {
-                    let msg =
-                        format!("--init for model pool must be [SIZE MAX_OVERFLOW], not {other}");
-                    return Err(CatalogError::BadParameter(msg));
-                }
-            };
+            let capacity = pool_capacity(params)?;
             let (ops, origin) = convert(history, skip_failed(pool_op))?;
             run(name, &PoolSpec { capacity }, &ops, &origin, history, config)
         }
         _ => Err(CatalogError::UnknownModel(name.to_string())),
+    }
+}
+
+/// The key/value map, per key (`kv`) or whole (`kv-whole`).
+fn check_kv(
+    name: &str,
+    history: &History,
+    params: &Params,
+    config: &CheckConfig,
+) -> Result<Report, CatalogError> {
+    if params.init.is_some() {
+        let msg = format!("model {name} takes no --init (every key starts empty)");
+        return Err(CatalogError::BadParameter(msg));
+    }
+    let (ops, origin) = convert(history, skip_failed(kv_op))?;
+    let (model, compiled) = Kv::compile(&ops, name == "kv");
+    let mut report = run(name, &model, &compiled, &origin, history, config)?;
+    for part in &mut report.parts {
+        if let Some(&first) = part.ops.first() {
+            if name == "kv" {
+                part.label = format!("key {:?}", model.key_of(&compiled[first].input));
+            } else {
+                part.label = "whole map".to_string();
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The set's initial elements (`--init [ELEMENTS]`).
+fn set_init(params: &Params) -> Result<Vec<Value>, CatalogError> {
+    match &params.init {
+        None | Some(Value::Nil) => Ok(Vec::new()),
+        Some(Value::List(items)) => Ok(items.clone()),
+        Some(other) => {
+            let msg = format!("--init for model set must be a list of elements, not {other}");
+            Err(CatalogError::BadParameter(msg))
+        }
+    }
+}
+
+/// The pool's capacity, size plus overflow (`--init [SIZE MAX_OVERFLOW]`, default `[1 0]`).
+fn pool_capacity(params: &Params) -> Result<usize, CatalogError> {
+    let bad = |what: String| {
+        let msg = format!("--init for model pool must be [SIZE MAX_OVERFLOW]{what}");
+        Err(CatalogError::BadParameter(msg))
+    };
+    match &params.init {
+        None | Some(Value::Nil) => Ok(1),
+        Some(Value::List(items)) => match items.as_slice() {
+            [Value::Int(size), Value::Int(overflow)] if *size >= 0 && *overflow >= 0 => {
+                Ok((size + overflow) as usize)
+            }
+            _ => bad(String::new()),
+        },
+        Some(other) => bad(format!(", not {other}")),
     }
 }
 

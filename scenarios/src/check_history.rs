@@ -11,7 +11,7 @@ use serde_json::{json, Value as Json};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use weft_lincheck::{html, CheckConfig, Format, Report, Value};
+use weft_lincheck::{html, CheckConfig, Format, History, Report, Value};
 use weft_models::catalog::{self, CatalogError, Params};
 
 /// Arguments of `weft check-history`.
@@ -142,32 +142,10 @@ pub fn run(args: Args) -> u8 {
         Ok(v) => v,
         Err(e) => return fail(format!("--init: {e}")),
     };
-    let max_input = args.max_input.saturating_mul(1 << 20);
-    let text = match read_input(&args.file, max_input, timeout) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("{file}: {e}")),
+    let (format, history) = match read_history(&args, &file, timeout) {
+        Ok(read) => read,
+        Err(message) => return fail(message),
     };
-    let format = match args.format.as_deref() {
-        Some(name) => match name.parse::<Format>() {
-            Ok(f) => f,
-            Err(e) => return fail(e),
-        },
-        None => Format::detect(&text),
-    };
-    let history = match format.parse(&text) {
-        Ok(h) => h,
-        Err(e) => {
-            return fail(format!(
-                "{file}:{}: {} (format {format})",
-                e.line, e.message
-            ))
-        }
-    };
-    if history.ops.is_empty() {
-        return fail(format!(
-            "{file}: no operations (format {format}): an empty history is not checked"
-        ));
-    }
     let config = CheckConfig {
         timeout: Some(timeout.saturating_sub(started.elapsed())),
         max_memory_bytes: usize::try_from(args.max_memory.saturating_mul(1 << 20))
@@ -197,21 +175,44 @@ pub fn run(args: Args) -> u8 {
     } else {
         print_text(&report, &file, elapsed_ms);
     }
+    say_bound(&report, timeout, args.max_memory);
+    match report.verdict {
+        "linearizable" => 0,
+        "not-linearizable" => 1,
+        _ => 3,
+    }
+}
+
+/// Reads and parses the history (an error is the message for [`fail`]); refuses an empty one.
+fn read_history(args: &Args, file: &str, timeout: Duration) -> Result<(Format, History), String> {
+    let max_input = args.max_input.saturating_mul(1 << 20);
+    let text = read_input(&args.file, max_input, timeout).map_err(|e| format!("{file}: {e}"))?;
+    let format = match args.format.as_deref() {
+        Some(name) => name.parse::<Format>()?,
+        None => Format::detect(&text),
+    };
+    let history = format
+        .parse(&text)
+        .map_err(|e| format!("{file}:{}: {} (format {format})", e.line, e.message))?;
+    if history.ops.is_empty() {
+        return Err(format!(
+            "{file}: no operations (format {format}): an empty history is not checked"
+        ));
+    }
+    Ok((format, history))
+}
+
+/// Says on stderr which bound was reached, if one was.
+fn say_bound(report: &Report, timeout: Duration, max_memory_mib: u64) {
     match report.unknown_reason {
         Some("timeout") => eprintln!(
             "weft check-history: the time bound was reached ({:.0} s, --timeout): verdict unknown",
             timeout.as_secs_f64()
         ),
         Some("memory-limit") => eprintln!(
-            "weft check-history: the memory bound was reached ({} MiB, --max-memory): verdict unknown",
-            args.max_memory
+            "weft check-history: the memory bound was reached ({max_memory_mib} MiB, --max-memory): verdict unknown"
         ),
         _ => {}
-    }
-    match report.verdict {
-        "linearizable" => 0,
-        "not-linearizable" => 1,
-        _ => 3,
     }
 }
 
