@@ -257,9 +257,9 @@ impl<S: Eq + Hash> StateTable<S> {
 pub(crate) struct Memo {
     stride_r: usize,
     stride_u: usize,
+    /// Per group, `1 + stride_r` words: `front << 32 | state`, then the window of `R` (one
+    /// record, so a lookup touches one place).
     group_bits: Vec<u64>,
-    group_front: Vec<u32>,
-    group_state: Vec<u32>,
     group_head: Vec<u32>,
     set_bits: Vec<u64>,
     set_next: Vec<u32>,
@@ -275,8 +275,6 @@ impl Memo {
             stride_r: 1,
             stride_u: 0,
             group_bits: Vec::new(),
-            group_front: Vec::new(),
-            group_state: Vec::new(),
             group_head: Vec::new(),
             set_bits: Vec::new(),
             set_next: Vec::new(),
@@ -292,12 +290,7 @@ impl Memo {
         for v in [&mut self.group_bits, &mut self.set_bits] {
             v.clear();
         }
-        for v in [
-            &mut self.group_front,
-            &mut self.group_state,
-            &mut self.group_head,
-            &mut self.set_next,
-        ] {
+        for v in [&mut self.group_head, &mut self.set_next] {
             v.clear();
         }
         self.index.clear();
@@ -305,13 +298,11 @@ impl Memo {
 
     /// Configurations stored.
     pub(crate) fn len(&self) -> usize {
-        self.group_state.len().max(self.set_next.len())
+        self.group_head.len().max(self.set_next.len())
     }
 
     pub(crate) fn bytes(&self) -> usize {
         self.group_bits.capacity() * 8
-            + self.group_front.capacity() * 4
-            + self.group_state.capacity() * 4
             + self.group_head.capacity() * 4
             + self.set_bits.capacity() * 8
             + self.set_next.capacity() * 4
@@ -333,10 +324,11 @@ impl Memo {
     ) -> Result<bool, Full> {
         let hash = fmix64(r_hash ^ u64::from(state).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let (sr, su) = (self.stride_r, self.stride_u);
-        let (bits, fronts, states) = (&self.group_bits, &self.group_front, &self.group_state);
+        let header = u64::from(front) << 32 | u64::from(state);
+        let bits = &self.group_bits;
         let found = self.index.find(hash, |i| {
-            let i = i as usize;
-            states[i] == state && fronts[i] == front && &bits[i * sr..(i + 1) * sr] == r
+            let at = i as usize * (sr + 1);
+            bits[at] == header && &bits[at + 1..at + 1 + sr] == r
         });
         let group = match found {
             Ok(g) => {
@@ -368,18 +360,15 @@ impl Memo {
                 g
             }
             Err(pos) => {
-                let g = u32::try_from(self.group_state.len()).map_err(|_| Full)?;
+                let g = u32::try_from(self.group_head.len()).map_err(|_| Full)?;
                 if g == NONE {
                     return Err(Full);
                 }
-                reserve_one(&mut self.group_bits, sr, budget)?;
-                reserve_one(&mut self.group_front, 1, budget)?;
-                reserve_one(&mut self.group_state, 1, budget)?;
+                reserve_one(&mut self.group_bits, sr + 1, budget)?;
                 reserve_one(&mut self.group_head, 1, budget)?;
                 self.index.insert(pos, hash, g, budget)?;
+                self.group_bits.push(header);
                 self.group_bits.extend_from_slice(r);
-                self.group_front.push(front);
-                self.group_state.push(state);
                 self.group_head.push(NONE);
                 if su == 0 {
                     return Ok(true);
