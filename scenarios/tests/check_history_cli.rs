@@ -491,3 +491,60 @@ fn the_pool_model_checks_pool_histories() {
     ]);
     assert_eq!(code(&out), 2);
 }
+
+/// Mutated histories in every format through the binary: exit 0, 1, 2 or 3, never a signal
+/// (abort, stack overflow); exit 2 with exactly one line on stderr. (Many more mutated
+/// inputs go through the library in `models/tests/damaged.rs`.)
+#[test]
+fn mutated_histories_exit_cleanly() {
+    let seeds = [
+        "INFO  jepsen.util - 0\t:invoke\t:cas\t[1 2]\nINFO  jepsen.util - 0\t:fail\t:cas\t[1 2]\nINFO  jepsen.util - 1 :invoke :read nil\nINFO  jepsen.util - 1 :ok :read 3\n",
+        "{:process 0, :type :invoke, :f :txn, :value [[:write :x 1] [:read :y nil]]}\n{:process 0, :type :ok, :f :txn, :value [[:write :x 1] [:read :y 2]]}\n",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":3}\n{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":3}\n",
+    ];
+    let tokens = [
+        "[", "{", "(", "\"", "\\u", "#_", "#a ", ":", "\n", "é", "\u{0}", "}", "]",
+    ];
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n as u64) as usize
+    };
+    for case in 0..60 {
+        let mut text = seeds[case % seeds.len()].to_string();
+        for _ in 0..1 + next(3) {
+            let mut at = next(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let token = tokens[next(tokens.len())];
+            let times = if next(4) == 0 {
+                5_000 + next(20_000)
+            } else {
+                1
+            };
+            text.insert_str(at, &token.repeat(times));
+        }
+        let file = temp_file(&format!("mutated-{case}"), &text);
+        let model = ["cas-register", "multi-register", "register"][case % 3];
+        let out = weft(&[
+            "check-history",
+            file.to_str().unwrap(),
+            "--model",
+            model,
+            "--timeout",
+            "2",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let code = out
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("killed by a signal: {err}"));
+        assert!((0..=3).contains(&code), "exit {code}: {err}");
+        if code == 2 {
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+}

@@ -93,7 +93,7 @@ struct Index {
 const FIRST_SLOTS: usize = 64;
 
 /// A cleared table keeps its slots up to this many (clearing costs one write per slot).
-const KEPT_SLOTS: usize = 1 << 14;
+const KEPT_SLOTS: usize = 1 << 11;
 
 impl Index {
     fn new() -> Self {
