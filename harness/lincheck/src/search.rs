@@ -289,7 +289,12 @@ impl<M: Model> Search<'_, M> {
             return Ok(Tried::Skipped);
         };
         let full = |Full| UnknownReason::MemoryLimit;
-        let sid = self.states.intern(next, self.budget()).map_err(full)?;
+        // Reads mostly leave the state as it is: no need to look it up.
+        let sid = if next == *self.states.get(self.cur) {
+            self.cur
+        } else {
+            self.states.intern(next, self.budget()).map_err(full)?
+        };
         // An unknown-outcome operation that leaves the state unchanged is never worth
         // linearizing: leaving it out (it never happened) allows everything this allows.
         if !required && sid == self.cur {
