@@ -111,6 +111,10 @@ where
         apply(state, input, output.is_some())
     }
 
+    fn is_read_only(&self, input: &Vec<Micro<K, V>>) -> bool {
+        input.iter().all(|m| matches!(m, Micro::Read(..)))
+    }
+
     fn describe_operation(&self, input: &Vec<Micro<K, V>>, output: Option<&()>) -> String {
         describe_txn(input, output.is_some())
     }

@@ -57,6 +57,8 @@ enum Tried {
     Skipped,
     /// Every operation with a known outcome is linearized.
     Done,
+    /// Nothing at this level can succeed: backtrack.
+    Exhausted,
 }
 
 /// The search of one part.
@@ -234,27 +236,37 @@ impl<M: Model> Search<'_, M> {
                 }
             }
             if e != self.tail && self.s.is_call[e as usize] {
-                e = match self.try_call(e)? {
-                    Tried::Linearized => self.s.next[HEAD as usize],
-                    Tried::Skipped => self.s.next[e as usize],
+                let resume = match self.try_call(e)? {
+                    Tried::Linearized => Some(self.s.next[HEAD as usize]),
+                    Tried::Skipped => Some(self.s.next[e as usize]),
                     Tried::Done => return Ok(PartOutcome::Linearizable),
+                    Tried::Exhausted => self.dead_end(),
                 };
+                let Some(resume) = resume else {
+                    return Ok(PartOutcome::NotLinearizable);
+                };
+                e = resume;
             } else if self.phase == 0 && self.nr < self.n {
                 // Known outcomes are exhausted here: try the unknown ones.
                 self.phase = 1;
                 e = self.s.next[HEAD as usize];
             } else {
                 // A return entry (or the end): its operation should have been linearized.
-                let s = &*self.s;
-                if s.stack.len() > s.best.len() || s.best.is_empty() && s.best_unplaced.is_empty() {
-                    self.record_best();
-                }
-                match self.backtrack() {
+                match self.dead_end() {
                     Some(resume) => e = resume,
                     None => return Ok(PartOutcome::NotLinearizable),
                 }
             }
         }
+    }
+
+    /// Nothing more to try here: keeps the longest partial linearization and backtracks.
+    fn dead_end(&mut self) -> Option<u32> {
+        let s = &*self.s;
+        if s.stack.len() > s.best.len() || s.best.is_empty() && s.best_unplaced.is_empty() {
+            self.record_best();
+        }
+        self.backtrack()
     }
 
     /// Why to stop now, if the part was cancelled or the time is up.
@@ -303,6 +315,10 @@ impl<M: Model> Search<'_, M> {
         self.toggle(local);
         if !self.remember(sid).map_err(full)? {
             self.toggle(local);
+            // Seen, so failed; after a read this whole level fails too (see `backtrack`).
+            if required && self.model.is_read_only(&op.input) {
+                return Ok(Tried::Exhausted);
+            }
             return Ok(Tried::Skipped);
         }
         self.s.stack.push((e, self.cur, self.phase));
@@ -376,21 +392,33 @@ impl<M: Model> Search<'_, M> {
         }
     }
 
-    /// Undoes the last linearization; returns the entry to go on from, `None` when the stack
-    /// is empty (nothing else to try: not linearizable).
+    /// Undoes linearizations back to a level with something left to try; returns the entry
+    /// to go on from, `None` when the stack is empty (not linearizable).
+    ///
+    /// A level whose operation is read-only (`Model::is_read_only`, of known outcome) is
+    /// exhausted with it: if any linearization went on from the level's configuration
+    /// `(R, s)`, moving the read to its front would give one from `(R + read, s)` (the read was
+    /// a candidate, so nothing must precede it, and it changes no state), which failed.
     fn backtrack(&mut self) -> Option<u32> {
-        let (c, before, was) = self.s.stack.pop()?;
-        self.best_stable = self.best_stable.min(self.s.stack.len());
-        let local = self.s.entry_op[c as usize] as usize;
-        if local < self.nr {
-            self.required_left += 1;
+        loop {
+            let (c, before, was) = self.s.stack.pop()?;
+            let after = self.cur;
+            self.best_stable = self.best_stable.min(self.s.stack.len());
+            let local = self.s.entry_op[c as usize] as usize;
+            if local < self.nr {
+                self.required_left += 1;
+            }
+            self.cur = before;
+            self.phase = was;
+            self.toggle(local);
+            let s = &mut *self.s;
+            unlift(&mut s.next, &mut s.prev, c, s.matching[c as usize]);
+            let input = &self.ops[s.locals[local]].input;
+            if local >= self.nr || !self.model.is_read_only(input) {
+                return Some(s.next[c as usize]);
+            }
+            debug_assert_eq!(before, after, "a read-only operation changed the state");
         }
-        self.cur = before;
-        self.phase = was;
-        self.toggle(local);
-        let s = &mut *self.s;
-        unlift(&mut s.next, &mut s.prev, c, s.matching[c as usize]);
-        Some(s.next[c as usize])
     }
 
     /// Copies the stack into the longest partial linearization (only what changed since the
