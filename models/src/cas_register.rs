@@ -50,6 +50,10 @@ impl<V: Clone + Eq + Hash + Display> Model for CasRegister<V> {
         }
     }
 
+    fn is_read_only(&self, input: &RegisterOp<V>) -> bool {
+        matches!(input, RegisterOp::Read)
+    }
+
     fn describe_operation(
         &self,
         input: &RegisterOp<V>,

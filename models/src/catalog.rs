@@ -1,20 +1,25 @@
 //! Models chosen by name at run time (`weft check-history --model NAME`), applied to recorded
 //! [`History`]s of Jepsen-like operations.
 //!
-//! Operations that failed (`:fail`) did not happen and are left out; operations with an
-//! unknown outcome (`:info`, or no completion) may take effect at any time after their call, or
-//! never.
+//! Operations that failed (`:fail`) did not happen and are left out (except, in Porcupine's
+//! convention, a failed compare-and-set: it found another value); operations with an unknown
+//! outcome (`:info`, or no completion) may take effect at any time after their call, or never.
+//! A read whose value is unknown (JSON Lines `value_unknown`; in Knossos's convention, a nil
+//! read of a register) is consistent with any state. The history's [`Convention`] (set by its
+//! format) decides; `FORMATS.md` lists the rules.
 
 use crate::cas_register::CasRegister;
 use crate::kv::{Kv, KvOp, KvResult};
+use crate::multi_register::{Micro, MultiRegister};
+use crate::mutex::{Mutex, MutexOp};
 use crate::pool_history::{PoolAnswer, PoolOp, PoolSpec};
 use crate::register::{Register, RegisterOp, RegisterResult};
 use crate::set::{Set, SetOp, SetResult};
 use std::collections::BTreeSet;
 use std::fmt;
 use weft_lincheck::{
-    check, CheckConfig, CheckError, History, HistoryOp, Model, Operation, ParseError, Report,
-    Status, Value,
+    check, CheckConfig, CheckError, Convention, History, HistoryOp, Model, Operation, ParseError,
+    Report, Status, Value,
 };
 
 /// A model the catalog knows.
@@ -44,9 +49,17 @@ pub const MODELS: &[ModelInfo] = &[
         name: "kv-whole",
         about: "the same key/value map checked as one state, without splitting by key",
     },
-        ModelInfo {
+    ModelInfo {
         name: "set",
         about: "set: add, remove, read (all elements); --init [ELEMENTS] (default empty)",
+    },
+    ModelInfo {
+        name: "multi-register",
+        about: "Knossos's registers by key: txn [[read K V] [write K V] ...]; --init [[K V] ...] (default all nil)",
+    },
+    ModelInfo {
+        name: "mutex",
+        about: "Knossos's mutex: acquire (must be free), release (must be held); no --init",
     },
     ModelInfo {
         name: "pool",
@@ -107,70 +120,103 @@ pub fn check_history(
 ) -> Result<Report, CatalogError> {
     match name {
         "register" => {
-            let (ops, origin) = convert(history, register_op(false))?;
+            let (ops, origin) = convert(history, register_op(false, history.convention))?;
             let model = Register::new(params.init.clone().unwrap_or_default());
             run(name, &model, &ops, &origin, history, config)
         }
         "cas-register" => {
-            let (ops, origin) = convert(history, register_op(true))?;
+            let (ops, origin) = convert(history, register_op(true, history.convention))?;
             let model = CasRegister::new(params.init.clone().unwrap_or_default());
             run(name, &model, &ops, &origin, history, config)
         }
-        "kv" | "kv-whole" => {
-            if params.init.is_some() {
-                let msg = format!("model {name} takes no --init (every key starts empty)");
-                return Err(CatalogError::BadParameter(msg));
-            }
-            let (ops, origin) = convert(history, kv_op)?;
-            let (model, compiled) = Kv::compile(&ops, name == "kv");
-            let mut report = run(name, &model, &compiled, &origin, history, config)?;
-            for part in &mut report.parts {
-                if let Some(&first) = part.ops.first() {
-                    if name == "kv" {
-                        part.label = format!("key {:?}", model.key_of(&compiled[first].input));
-                    } else {
-                        part.label = "whole map".to_string();
-                    }
-                }
-            }
-            Ok(report)
-        }
+        "kv" | "kv-whole" => check_kv(name, history, params, config),
         "set" => {
-            let init = match &params.init {
-                None | Some(Value::Nil) => Vec::new(),
-                Some(Value::List(items)) => items.clone(),
-                Some(other) => {
-                    let msg =
-                        format!("--init for model set must be a list of elements, not {other}");
-                    return Err(CatalogError::BadParameter(msg));
-                }
-            };
-            let (ops, origin) = convert(history, set_op)?;
+            let init = set_init(params)?;
+            let (ops, origin) = convert(history, skip_failed(set_op))?;
             run(name, &Set::new(init), &ops, &origin, history, config)
         }
+        "multi-register" => {
+            let init = multi_register_init(params.init.as_ref())?;
+            let (ops, origin) = convert(history, txn_op(history.convention))?;
+            run(
+                name,
+                &MultiRegister::new(init),
+                &ops,
+                &origin,
+                history,
+                config,
+            )
+        }
+        "mutex" => {
+            if params.init.is_some() {
+                let msg = "model mutex takes no --init (the mutex starts free)".to_string();
+                return Err(CatalogError::BadParameter(msg));
+            }
+            let (ops, origin) = convert(history, mutex_op)?;
+            run(name, &Mutex, &ops, &origin, history, config)
+        }
         "pool" => {
-            let capacity = match &params.init {
-                None | Some(Value::Nil) => 1,
-                Some(Value::List(items)) => match items.as_slice() {
-                    [Value::Int(size), Value::Int(overflow)] if *size >= 0 && *overflow >= 0 => {
-                        (size + overflow) as usize
-                    }
-                    _ => {
-                        return Err(CatalogError::BadParameter(
-                            "--init for model pool must be [SIZE MAX_OVERFLOW]".to_string(),
-                        ))
-                    }
-                },
-                Some(other) => {
-                    let msg =
-                        format!("--init for model pool must be [SIZE MAX_OVERFLOW], not {other}");
-                    return Err(CatalogError::BadParameter(msg));
-                }
-            };
-            let (ops, origin) = convert(history, pool_op)?;
+            let capacity = pool_capacity(params)?;
+            let (ops, origin) = convert(history, skip_failed(pool_op))?;
             run(name, &PoolSpec { capacity }, &ops, &origin, history, config)
         }
         _ => Err(CatalogError::UnknownModel(name.to_string())),
+    }
+}
+
+/// The key/value map, per key (`kv`) or whole (`kv-whole`).
+fn check_kv(
+    name: &str,
+    history: &History,
+    params: &Params,
+    config: &CheckConfig,
+) -> Result<Report, CatalogError> {
+    if params.init.is_some() {
+        let msg = format!("model {name} takes no --init (every key starts empty)");
+        return Err(CatalogError::BadParameter(msg));
+    }
+    let (ops, origin) = convert(history, skip_failed(kv_op))?;
+    let (model, compiled) = Kv::compile(&ops, name == "kv");
+    let mut report = run(name, &model, &compiled, &origin, history, config)?;
+    for part in &mut report.parts {
+        if let Some(&first) = part.ops.first() {
+            if name == "kv" {
+                part.label = format!("key {:?}", model.key_of(&compiled[first].input));
+            } else {
+                part.label = "whole map".to_string();
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The set's initial elements (`--init [ELEMENTS]`).
+fn set_init(params: &Params) -> Result<Vec<Value>, CatalogError> {
+    match &params.init {
+        None | Some(Value::Nil) => Ok(Vec::new()),
+        Some(Value::List(items)) => Ok(items.clone()),
+        Some(other) => {
+            let msg = format!("--init for model set must be a list of elements, not {other}");
+            Err(CatalogError::BadParameter(msg))
+        }
+    }
+}
+
+/// The pool's capacity, size plus overflow (`--init [SIZE MAX_OVERFLOW]`, default `[1 0]`).
+fn pool_capacity(params: &Params) -> Result<usize, CatalogError> {
+    let bad = |what: String| {
+        let msg = format!("--init for model pool must be [SIZE MAX_OVERFLOW]{what}");
+        Err(CatalogError::BadParameter(msg))
+    };
+    match &params.init {
+        None | Some(Value::Nil) => Ok(1),
+        Some(Value::List(items)) => match items.as_slice() {
+            [Value::Int(size), Value::Int(overflow)] if *size >= 0 && *overflow >= 0 => {
+                Ok((size + overflow) as usize)
+            }
+            _ => bad(String::new()),
+        },
+        Some(other) => bad(format!(", not {other}")),
     }
 }
 
@@ -235,21 +281,21 @@ type Mapped<I, O> = (I, Option<O>);
 /// Operations, and for each the index of the history operation it comes from.
 type Converted<I, O> = (Vec<Operation<I, O>>, Vec<usize>);
 
-/// Maps the history's operations (leaving out failed ones) with `map`, which sees only
-/// operations with status ok, info or pending and returns `Err(message)` for one it cannot
-/// take. Returns the operations and, for each, the index of its history operation.
+/// Maps the history's operations with `map`, which returns `Ok(None)` for an operation to
+/// leave out (a failed one, usually) and `Err(message)` for one it cannot take. Returns the
+/// operations and, for each, the index of its history operation.
 fn convert<I, O>(
     history: &History,
-    mut map: impl FnMut(&HistoryOp) -> Result<Mapped<I, O>, String>,
+    mut map: impl FnMut(&HistoryOp) -> Result<Option<Mapped<I, O>>, String>,
 ) -> Result<Converted<I, O>, CatalogError> {
     let mut ops = Vec::with_capacity(history.ops.len());
     let mut origin = Vec::with_capacity(history.ops.len());
     for (i, h) in history.ops.iter().enumerate() {
-        if h.status == Status::Fail {
-            continue;
-        }
-        let (input, output) =
+        let mapped =
             map(h).map_err(|m| CatalogError::BadOperation(ParseError::new(h.call_line, m)))?;
+        let Some((input, output)) = mapped else {
+            continue;
+        };
         let op = match output {
             Some(out) if !h.is_unknown() => {
                 Operation::new(h.process, input, out, h.call, h.ret.unwrap_or(u64::MAX))
@@ -262,6 +308,22 @@ fn convert<I, O>(
     Ok((ops, origin))
 }
 
+/// Leaves out failed operations: they did not take effect.
+fn skip_failed<I, O>(
+    mut map: impl FnMut(&HistoryOp) -> Result<Mapped<I, O>, String>,
+) -> impl FnMut(&HistoryOp) -> Result<Option<Mapped<I, O>>, String> {
+    move |h| match h.status {
+        Status::Fail => Ok(None),
+        _ => map(h).map(Some),
+    }
+}
+
+/// Whether an ok read's `value` read an unknown value: marked so (JSON Lines), or nil under
+/// Knossos's convention.
+fn read_is_unknown(h: &HistoryOp, value: &Value, convention: Convention) -> bool {
+    h.result_unknown || (value.is_nil() && convention.nil_read_is_unknown())
+}
+
 fn unknown_f(h: &HistoryOp, model: &str, known: &str) -> String {
     format!(
         "operation {:?} is not one the {model} model knows ({known})",
@@ -269,31 +331,121 @@ fn unknown_f(h: &HistoryOp, model: &str, known: &str) -> String {
     )
 }
 
+type RegisterMapped = Mapped<RegisterOp<Value>, RegisterResult<Value>>;
+
 fn register_op(
     cas: bool,
-) -> impl FnMut(&HistoryOp) -> Result<Mapped<RegisterOp<Value>, RegisterResult<Value>>, String> {
+    convention: Convention,
+) -> impl FnMut(&HistoryOp) -> Result<Option<RegisterMapped>, String> {
     move |h| {
         let ok = Some(RegisterResult::Ok);
-        Ok(match h.f.as_str() {
+        let failed = h.status == Status::Fail;
+        let is_cas = matches!(h.f.as_str(), "cas" | "compare-and-set") && cas;
+        if failed && !(is_cas && convention.failed_cas_returned_false()) {
+            return Ok(None);
+        }
+        Ok(Some(match h.f.as_str() {
+            "read" | "r" | "get" if read_is_unknown(h, &h.result, convention) => {
+                (RegisterOp::Read, None)
+            }
             "read" | "r" | "get" => (
                 RegisterOp::Read,
                 Some(RegisterResult::Read(h.result.clone())),
             ),
             "write" | "w" | "put" => (RegisterOp::Write(h.value.clone()), ok),
-            "cas" | "compare-and-set" if cas => match h.value.as_list() {
+            _ if is_cas => match h.value.as_list() {
                 Some([from, to]) => {
                     let input = RegisterOp::Cas {
                         from: from.clone(),
                         to: to.clone(),
                     };
-                    (input, ok)
+                    let output = if failed {
+                        Some(RegisterResult::Failed)
+                    } else {
+                        ok
+                    };
+                    (input, output)
                 }
                 _ => return Err(format!("cas needs a value [from to], not {}", h.value)),
             },
             _ if cas => return Err(unknown_f(h, "cas-register", "read, write, cas")),
             _ => return Err(unknown_f(h, "register", "read, write")),
-        })
+        }))
     }
+}
+
+fn multi_register_init(init: Option<&Value>) -> Result<Vec<(Value, Value)>, CatalogError> {
+    let bad = || {
+        CatalogError::BadParameter(
+            "--init for model multi-register must be a list of [KEY VALUE] pairs".to_string(),
+        )
+    };
+    match init {
+        None | Some(Value::Nil) => Ok(Vec::new()),
+        Some(Value::List(pairs)) => pairs
+            .iter()
+            .map(|p| match p.as_list() {
+                Some([k, v]) => Ok((k.clone(), v.clone())),
+                _ => Err(bad()),
+            })
+            .collect(),
+        Some(_) => Err(bad()),
+    }
+}
+
+type TxnMapped = Mapped<Vec<Micro<Value, Value>>, ()>;
+
+/// A transaction `[[f k v] ...]` (`f`: read/r or write/w). An ok transaction's micro-operations
+/// are the completion's (they carry what the reads returned), others the invocation's.
+fn txn_op(convention: Convention) -> impl FnMut(&HistoryOp) -> Result<Option<TxnMapped>, String> {
+    move |h| {
+        if h.status == Status::Fail {
+            return Ok(None);
+        }
+        if h.f != "txn" {
+            return Err(unknown_f(h, "multi-register", "txn"));
+        }
+        let known = h.status == Status::Ok && !h.result.is_nil();
+        let txn = if known { &h.result } else { &h.value };
+        let Some(items) = txn.as_list() else {
+            return Err(format!(
+                "a txn's value must be a list of [f k v], not {txn}"
+            ));
+        };
+        let mut micros = Vec::with_capacity(items.len());
+        for item in items {
+            let micro = match item.as_list() {
+                Some([f, k, v]) => match f.as_str() {
+                    Some("read" | "r") if known && !read_is_unknown(h, v, convention) => {
+                        Micro::Read(k.clone(), Some(v.clone()))
+                    }
+                    Some("read" | "r") => Micro::Read(k.clone(), None),
+                    Some("write" | "w") => Micro::Write(k.clone(), v.clone()),
+                    _ => {
+                        return Err(format!(
+                            "a txn's micro-operation must be read or write, not {f}"
+                        ))
+                    }
+                },
+                _ => {
+                    return Err(format!(
+                        "a txn's micro-operation must be [f k v], not {item}"
+                    ))
+                }
+            };
+            micros.push(micro);
+        }
+        Ok(Some((micros, Some(()))))
+    }
+}
+
+fn mutex_op(h: &HistoryOp) -> Result<Option<Mapped<MutexOp, ()>>, String> {
+    let op = match h.f.as_str() {
+        "acquire" | "lock" => MutexOp::Acquire,
+        "release" | "unlock" => MutexOp::Release,
+        _ => return Err(unknown_f(h, "mutex", "acquire, release")),
+    };
+    Ok((h.status != Status::Fail).then_some((op, Some(()))))
 }
 
 fn kv_string(v: &Value, what: &str) -> Result<String, String> {
@@ -311,6 +463,7 @@ fn kv_op(h: &HistoryOp) -> Result<Mapped<KvOp, KvResult>, String> {
         other => return Err(format!("the key must be a string, not {other}")),
     };
     Ok(match h.f.as_str() {
+        "get" | "read" if h.result_unknown => (KvOp::Get(key), None),
         "get" | "read" => {
             let value = kv_string(&h.result, "a get's result")?;
             (KvOp::Get(key), Some(KvResult::Value(value)))
@@ -331,6 +484,7 @@ fn set_op(h: &HistoryOp) -> Result<Mapped<SetOp<Value>, SetResult<Value>>, Strin
     Ok(match h.f.as_str() {
         "add" => (SetOp::Add(h.value.clone()), Some(SetResult::Ok)),
         "remove" | "delete" => (SetOp::Remove(h.value.clone()), Some(SetResult::Ok)),
+        "read" if h.result_unknown => (SetOp::Read, None),
         "read" => {
             let items: BTreeSet<Value> = match &h.result {
                 Value::List(items) => items.iter().cloned().collect(),

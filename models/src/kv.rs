@@ -311,6 +311,10 @@ impl Model for Kv {
         })
     }
 
+    fn is_read_only(&self, input: &KvInput) -> bool {
+        matches!(input.kind, KvKind::Get)
+    }
+
     fn partition(&self, ops: &[Operation<KvInput, KvOutput>]) -> Vec<Vec<usize>> {
         if !self.per_key {
             return vec![(0..ops.len()).collect()];

@@ -1,6 +1,7 @@
 //! Models for weft's linearizability checker ([`weft_lincheck`]): a [register](register),
 //! a [compare-and-set register](cas_register) (the etcd model), a [key/value map](kv) with get,
-//! put and append, and a [set](set); plus a [catalog] choosing them by name for recorded
+//! put and append, a [set](set), Knossos's [multi-register](multi_register) (transactions
+//! over keys) and [mutex]; plus a [catalog] choosing them by name for recorded
 //! histories (`weft check-history --model NAME`).
 //!
 //! And state-machine models for weft's model-based testing of the bundled worker pool:
@@ -39,6 +40,8 @@
 pub mod cas_register;
 pub mod catalog;
 pub mod kv;
+pub mod multi_register;
+pub mod mutex;
 pub mod pool;
 pub mod pool_history;
 pub mod pool_queue;

@@ -101,6 +101,10 @@ impl<V: Clone + Eq + Hash + Display> Model for Register<V> {
         step_read_write(state, input, output)
     }
 
+    fn is_read_only(&self, input: &RegisterOp<V>) -> bool {
+        matches!(input, RegisterOp::Read)
+    }
+
     fn describe_operation(
         &self,
         input: &RegisterOp<V>,

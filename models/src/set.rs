@@ -78,6 +78,10 @@ impl<V: Ord + Clone + Hash + Display> Model for Set<V> {
         }
     }
 
+    fn is_read_only(&self, input: &SetOp<V>) -> bool {
+        matches!(input, SetOp::Read)
+    }
+
     fn describe_operation(&self, input: &SetOp<V>, output: Option<&SetResult<V>>) -> String {
         match (input, output) {
             (SetOp::Add(v), Some(_)) => format!("add({v})"),

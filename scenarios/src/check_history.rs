@@ -1,12 +1,17 @@
 //! `weft check-history`: linearizability check of a recorded history.
 //!
 //! Exit codes: 0 linearizable, 1 not linearizable, 3 unknown (a time or memory bound was
-//! reached), 2 bad usage or bad input.
+//! reached, said on stderr), 2 bad usage or bad input (one line on stderr).
+//!
+//! Every resource is bounded: the input's size (`--max-input`) and the time to read it (a FIFO
+//! without a writer), the search's time (`--timeout`, 60 s by default) and memory
+//! (`--max-memory`), and the parsers' nesting depth (128).
 
 use serde_json::{json, Value as Json};
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use weft_lincheck::{html, CheckConfig, Format, Report, Value};
+use weft_lincheck::{html, CheckConfig, Format, History, Report, Value};
 use weft_models::catalog::{self, CatalogError, Params};
 
 /// Arguments of `weft check-history`.
@@ -25,9 +30,12 @@ pub struct Args {
     /// JSON syntax, e.g. `--init 0`, `--init '"a"'`, `--init '[1 2]'`. Default nil / empty.
     #[arg(long, value_name = "VALUE")]
     pub init: Option<String>,
-    /// Give up after this many seconds (verdict unknown, exit 3).
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
+    /// Give up after this many seconds, reading the input included (verdict unknown, exit 3).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS)]
+    pub timeout: f64,
+    /// Refuse inputs larger than this many MiB (exit 2).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub max_input: u64,
     /// Give up when the search's caches would pass this many MiB (verdict unknown, exit 3).
     #[arg(long, value_name = "MIB", default_value_t = 4096)]
     pub max_memory: u64,
@@ -42,10 +50,13 @@ pub struct Args {
     pub html: Option<PathBuf>,
 }
 
+/// The time bound when `--timeout` is not given.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
+
 fn models_help() -> String {
     let mut s = String::from("Models:\n");
     for m in catalog::MODELS {
-        s.push_str(&format!("  {:<13} {}\n", m.name, m.about));
+        s.push_str(&format!("  {:<15} {}\n", m.name, m.about));
     }
     s.push_str(
         "\nExit status: 0 linearizable, 1 not linearizable, 3 unknown, 2 bad usage or input.",
@@ -53,9 +64,63 @@ fn models_help() -> String {
     s
 }
 
+/// Reports bad usage or input on one line (control characters escaped); exit code 2.
 fn fail(message: impl std::fmt::Display) -> u8 {
+    let message: String = message
+        .to_string()
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
     eprintln!("weft check-history: {message}");
     2
+}
+
+/// Reads the whole file as text, refusing more than `max_bytes`, NUL bytes (binary data, such
+/// as `/dev/zero`), and input that does not end within `wait` (a FIFO nobody writes to: the
+/// reading thread is left blocked and dies with the process).
+fn read_input(path: &Path, max_bytes: u64, wait: Duration) -> Result<String, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(read_limited(&owned, max_bytes));
+    });
+    match rx.recv_timeout(wait) {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "the input did not end within {:.0} s (--timeout); a FIFO without a writer?",
+            wait.as_secs_f64()
+        )),
+    }
+}
+
+fn read_limited(path: &Path, max_bytes: u64) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    let mut limited = file.take(max_bytes.saturating_add(1));
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match limited.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        if chunk[..n].contains(&0) {
+            return Err("binary data (a NUL byte), not a history".to_string());
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        if bytes.len() as u64 > max_bytes {
+            return Err(format!("larger than {} MiB (--max-input)", max_bytes >> 20));
+        }
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))
 }
 
 /// Runs the subcommand and returns the process exit code.
@@ -66,9 +131,8 @@ pub fn run(args: Args) -> u8 {
         return fail(CatalogError::UnknownModel(args.model.clone()));
     }
     let timeout = match args.timeout {
-        None => None,
-        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
-        Some(s) => {
+        s if s.is_finite() && s > 0.0 && s < 1e9 => Duration::from_secs_f64(s),
+        s => {
             return fail(format!(
                 "--timeout must be a positive number of seconds, not {s}"
             ))
@@ -78,31 +142,12 @@ pub fn run(args: Args) -> u8 {
         Ok(v) => v,
         Err(e) => return fail(format!("--init: {e}")),
     };
-    let text = match std::fs::read(&args.file) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => return fail(format!("{file}: not UTF-8 text ({e})")),
-        },
-        Err(e) => return fail(format!("{file}: {e}")),
-    };
-    let format = match args.format.as_deref() {
-        Some(name) => match name.parse::<Format>() {
-            Ok(f) => f,
-            Err(e) => return fail(e),
-        },
-        None => Format::detect(&text),
-    };
-    let history = match format.parse(&text) {
-        Ok(h) => h,
-        Err(e) => {
-            return fail(format!(
-                "{file}:{}: {} (format {format})",
-                e.line, e.message
-            ))
-        }
+    let (format, history) = match read_history(&args, &file, timeout) {
+        Ok(read) => read,
+        Err(message) => return fail(message),
     };
     let config = CheckConfig {
-        timeout: timeout.map(|t| t.saturating_sub(started.elapsed())),
+        timeout: Some(timeout.saturating_sub(started.elapsed())),
         max_memory_bytes: usize::try_from(args.max_memory.saturating_mul(1 << 20))
             .unwrap_or(usize::MAX),
         threads: args.threads,
@@ -130,10 +175,44 @@ pub fn run(args: Args) -> u8 {
     } else {
         print_text(&report, &file, elapsed_ms);
     }
+    say_bound(&report, timeout, args.max_memory);
     match report.verdict {
         "linearizable" => 0,
         "not-linearizable" => 1,
         _ => 3,
+    }
+}
+
+/// Reads and parses the history (an error is the message for [`fail`]); refuses an empty one.
+fn read_history(args: &Args, file: &str, timeout: Duration) -> Result<(Format, History), String> {
+    let max_input = args.max_input.saturating_mul(1 << 20);
+    let text = read_input(&args.file, max_input, timeout).map_err(|e| format!("{file}: {e}"))?;
+    let format = match args.format.as_deref() {
+        Some(name) => name.parse::<Format>()?,
+        None => Format::detect(&text),
+    };
+    let history = format
+        .parse(&text)
+        .map_err(|e| format!("{file}:{}: {} (format {format})", e.line, e.message))?;
+    if history.ops.is_empty() {
+        return Err(format!(
+            "{file}: no operations (format {format}): an empty history is not checked"
+        ));
+    }
+    Ok((format, history))
+}
+
+/// Says on stderr which bound was reached, if one was.
+fn say_bound(report: &Report, timeout: Duration, max_memory_mib: u64) {
+    match report.unknown_reason {
+        Some("timeout") => eprintln!(
+            "weft check-history: the time bound was reached ({:.0} s, --timeout): verdict unknown",
+            timeout.as_secs_f64()
+        ),
+        Some("memory-limit") => eprintln!(
+            "weft check-history: the memory bound was reached ({max_memory_mib} MiB, --max-memory): verdict unknown"
+        ),
+        _ => {}
     }
 }
 

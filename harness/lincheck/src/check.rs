@@ -2,10 +2,10 @@
 //! several threads, bounds, and the results.
 
 use crate::model::{Model, Operation};
-use crate::search::{check_part, Limits};
+use crate::search::{check_part, Limits, Scratch};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Bounds and options of a check.
@@ -16,7 +16,8 @@ pub struct CheckConfig {
     /// Give up when the memo caches of the parts being checked would hold more than this many
     /// bytes (heap memory owned by states themselves is not counted).
     pub max_memory_bytes: usize,
-    /// Threads checking parts in parallel; 0 means the machine's available parallelism.
+    /// Threads checking parts in parallel; 0 means the machine's available parallelism. A
+    /// history of fewer than 1024 operations is checked on one thread.
     pub threads: usize,
     /// Stop the other parts as soon as one part is found not linearizable (the verdict is
     /// settled); they are then reported unknown with reason [`UnknownReason::Cancelled`].
@@ -207,7 +208,7 @@ impl std::error::Error for CheckError {}
 ///
 /// The model's parts are checked independently, on up to [`CheckConfig::threads`] threads.
 /// The check always returns: when a bound of `config` is reached, the verdict is
-/// [`Verdict::Unknown`].
+/// [`Verdict::Unknown`]. To check many histories, a [`Checker`] reuses its buffers.
 pub fn check<M>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
@@ -219,7 +220,133 @@ where
     M::Output: Sync,
     M::State: Send,
 {
-    let started = Instant::now();
+    Checker::new(config.clone()).check(model, ops)
+}
+
+/// Below this many operations a check runs on one thread: starting threads would cost more
+/// than the search.
+const PARALLEL_MIN_OPS: usize = 1024;
+
+/// Parts smaller than this are not worth a thread of their own.
+const PARALLEL_MIN_PART: usize = 64;
+
+/// The machine's available parallelism, read once (it reads cgroup files on Linux).
+fn machine_threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// A reusable checker: the configuration and the search's buffers, kept between checks, so
+/// that checking thousands of small histories (as the simulator does) allocates little.
+///
+/// ```
+/// use weft_lincheck::{CheckConfig, Checker, Model, Operation};
+/// # struct Counter;
+/// # impl Model for Counter {
+/// #     type State = u32; type Input = (); type Output = u32;
+/// #     fn init(&self) -> u32 { 0 }
+/// #     fn step(&self, s: &u32, _: &(), out: Option<&u32>) -> Option<u32> {
+/// #         out.map_or(true, |o| *o == s + 1).then_some(s + 1)
+/// #     }
+/// # }
+/// let mut checker = Checker::new(CheckConfig::default());
+/// for n in 1..=3 {
+///     let ops: Vec<_> = (0..n).map(|i| Operation::new(0, (), i + 1, 2 * i as u64, 2 * i as u64 + 1)).collect();
+///     assert!(checker.check(&Counter, &ops).unwrap().is_linearizable());
+/// }
+/// ```
+pub struct Checker {
+    config: CheckConfig,
+    /// One scratch space per thread.
+    scratch: Vec<Scratch>,
+}
+
+impl Checker {
+    /// A checker with these bounds and options.
+    pub fn new(config: CheckConfig) -> Self {
+        Checker {
+            config,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CheckConfig {
+        &self.config
+    }
+
+    /// Decides whether `ops` is linearizable with respect to `model` (see [`check`]).
+    pub fn check<M>(
+        &mut self,
+        model: &M,
+        ops: &[Operation<M::Input, M::Output>],
+    ) -> Result<CheckResult, CheckError>
+    where
+        M: Model + Sync,
+        M::Input: Sync,
+        M::Output: Sync,
+        M::State: Send,
+    {
+        let started = Instant::now();
+        let parts = validate(model, ops)?;
+        let threads = self.threads_for(ops.len(), &parts);
+        if self.scratch.len() < threads {
+            self.scratch.resize_with(threads, Scratch::default);
+        }
+        let cancel = AtomicBool::new(false);
+        let limits = Limits {
+            deadline: self.config.timeout.map(|t| started + t),
+            max_bytes: self.config.max_memory_bytes / threads,
+            cancel: &cancel,
+        };
+        // Biggest parts first, for a better balance between threads.
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by_key(|&p| std::cmp::Reverse(parts[p].len()));
+        let stop = self.config.stop_on_violation;
+        let results = if threads == 1 {
+            let scratch = &mut self.scratch[0];
+            let mut results: Vec<Option<PartResult>> = vec![None; parts.len()];
+            for &p in &order {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let result = check_part(model, ops, &parts[p], &limits, scratch);
+                if result.outcome == PartOutcome::NotLinearizable && stop {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+                results[p] = Some(result);
+            }
+            results
+        } else {
+            let scratch = &mut self.scratch[..threads];
+            check_parallel(model, ops, &parts, &order, &limits, stop, scratch)
+        };
+        Ok(conclude(results, parts, started))
+    }
+
+    /// Threads for this check: one for a small history; else the configured number (0: the
+    /// machine's), at most one per part big enough to be worth it.
+    fn threads_for(&self, op_count: usize, parts: &[Vec<usize>]) -> usize {
+        if op_count < PARALLEL_MIN_OPS {
+            return 1;
+        }
+        let wanted = match self.config.threads {
+            0 => machine_threads(),
+            t => t,
+        };
+        let big = parts
+            .iter()
+            .filter(|p| p.len() >= PARALLEL_MIN_PART)
+            .count();
+        wanted.min(big).max(1)
+    }
+}
+
+/// Checks that the operations can be checked and the model's parts are a partition.
+fn validate<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+) -> Result<Vec<Vec<usize>>, CheckError> {
     if ops.len() >= 1 << 31 {
         return Err(CheckError::TooManyOperations(ops.len()));
     }
@@ -250,61 +377,68 @@ where
         let why = format!("operation {i} is in no part");
         return Err(CheckError::InvalidPartition(why));
     }
+    Ok(parts)
+}
 
-    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = match config.threads {
-        0 => available,
-        t => t,
-    }
-    .clamp(1, parts.len().max(1));
-    let cancel = AtomicBool::new(false);
-    let limits = Limits {
-        deadline: config.timeout.map(|t| started + t),
-        max_bytes: config.max_memory_bytes / threads,
-        cancel: &cancel,
-    };
-    // Biggest parts first, for a better balance between threads.
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by_key(|&p| std::cmp::Reverse(parts[p].len()));
+/// Checks the parts on one thread per scratch space.
+fn check_parallel<M>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    parts: &[Vec<usize>],
+    order: &[usize],
+    limits: &Limits<'_>,
+    stop_on_violation: bool,
+    scratch: &mut [Scratch],
+) -> Vec<Option<PartResult>>
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
     let results: Vec<Mutex<Option<PartResult>>> = parts.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let work = || loop {
+    let work = |scratch: &mut Scratch| loop {
         let k = next.fetch_add(1, Ordering::Relaxed);
         let Some(&p) = order.get(k) else { break };
-        if cancel.load(Ordering::Relaxed) {
+        if limits.cancel.load(Ordering::Relaxed) {
             break;
         }
-        let result = check_part(model, ops, &parts[p], &limits);
-        if result.outcome == PartOutcome::NotLinearizable && config.stop_on_violation {
-            cancel.store(true, Ordering::Relaxed);
+        let result = check_part(model, ops, &parts[p], limits, scratch);
+        if result.outcome == PartOutcome::NotLinearizable && stop_on_violation {
+            limits.cancel.store(true, Ordering::Relaxed);
         }
         if let Ok(mut slot) = results[p].lock() {
             *slot = Some(result);
         }
     };
-    if threads == 1 {
-        work();
-    } else {
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(work);
-            }
-        });
-    }
+    std::thread::scope(|s| {
+        for space in scratch.iter_mut() {
+            s.spawn(|| work(space));
+        }
+    });
+    results
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten())
+        .collect()
+}
+
+/// The verdict from the parts' results (a part never checked was cancelled).
+fn conclude(
+    results: Vec<Option<PartResult>>,
+    parts: Vec<Vec<usize>>,
+    started: Instant,
+) -> CheckResult {
     let parts: Vec<PartResult> = results
         .into_iter()
         .zip(parts)
-        .map(|(slot, part)| {
-            slot.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| PartResult {
-                    ops: part,
-                    outcome: PartOutcome::Unknown(UnknownReason::Cancelled),
-                    linearization: Vec::new(),
-                    unplaced: Vec::new(),
-                    stats: SearchStats::default(),
-                })
+        .map(|(result, part)| {
+            result.unwrap_or_else(|| PartResult {
+                ops: part,
+                outcome: PartOutcome::Unknown(UnknownReason::Cancelled),
+                linearization: Vec::new(),
+                unplaced: Vec::new(),
+                stats: SearchStats::default(),
+            })
         })
         .collect();
     let verdict = if parts
@@ -317,9 +451,9 @@ where
     } else {
         Verdict::Unknown
     };
-    Ok(CheckResult {
+    CheckResult {
         verdict,
         parts,
         elapsed: started.elapsed(),
-    })
+    }
 }

@@ -16,12 +16,20 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    /// An error at `line`.
+    /// An error at `line`. Control characters in `message` (a newline quoted from damaged
+    /// input) are escaped, so the message is one line.
     pub fn new(line: usize, message: impl Into<String>) -> Self {
-        ParseError {
-            line,
-            message: message.into(),
+        let mut message = message.into();
+        if message.chars().any(char::is_control) {
+            message = message
+                .chars()
+                .map(|c| match c {
+                    c if c.is_control() => c.escape_default().to_string(),
+                    c => c.to_string(),
+                })
+                .collect();
         }
+        ParseError { line, message }
     }
 }
 
@@ -92,6 +100,15 @@ pub struct Event {
     /// history has a time or none has; without times, line order is real-time order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<u64>,
+    /// On an `ok` completion: the operation completed but its result was not recorded (for a
+    /// read: it returned some value, which one is unknown). `value` must then be null. Absent
+    /// (false) by default: in weft's JSON Lines a null `value` is a real nil.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub value_unknown: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Event {
@@ -104,6 +121,7 @@ impl Event {
             key,
             value,
             time: None,
+            value_unknown: false,
         }
     }
 }
@@ -137,6 +155,9 @@ pub struct HistoryOp {
     pub status: Status,
     /// The `ok` completion's value (the result); nil otherwise.
     pub result: Value,
+    /// The operation completed `ok` but its result is unknown (JSON Lines: `value_unknown`).
+    /// Formats whose nil results mean "unknown" say so by their [`Convention`] instead.
+    pub result_unknown: bool,
     /// The invocation's time (its index among the events when the history has no times).
     pub call: u64,
     /// The completion's time, if it completed.
@@ -154,11 +175,42 @@ impl HistoryOp {
     }
 }
 
+/// How a history's format reads nil results and failed compare-and-sets: the rules of the
+/// tool the format comes from (see `FORMATS.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Convention {
+    /// weft's JSON Lines: a nil result is a real nil (unknown results are marked
+    /// `value_unknown`); failed operations are left out.
+    #[default]
+    Weft,
+    /// Knossos (Jepsen EDN): an `ok` read whose value is nil read an unknown value, consistent
+    /// with any state (register, cas-register and multi-register models); failed operations
+    /// are left out.
+    Knossos,
+    /// Porcupine's Jepsen etcd logs: a nil read is a real nil (the key is absent); a failed
+    /// compare-and-set is one that returned false: its expected value was not there.
+    Porcupine,
+}
+
+impl Convention {
+    /// Whether a nil read value means "unknown" (Knossos's register models).
+    pub fn nil_read_is_unknown(self) -> bool {
+        self == Convention::Knossos
+    }
+
+    /// Whether a failed compare-and-set is kept as one that found another value.
+    pub fn failed_cas_returned_false(self) -> bool {
+        self == Convention::Porcupine
+    }
+}
+
 /// A history of operations, in invocation order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
     /// The operations, in invocation order.
     pub ops: Vec<HistoryOp>,
+    /// How the format this history was read from reads nil results and failures.
+    pub convention: Convention,
 }
 
 impl History {
@@ -203,6 +255,7 @@ impl History {
                     value: ev.value,
                     status: Status::Pending,
                     result: Value::Nil,
+                    result_unknown: false,
                     call: time,
                     ret: None,
                     call_line: line,
@@ -239,8 +292,13 @@ impl History {
                 EventType::Fail => Status::Fail,
                 _ => Status::Info,
             };
+            if ev.value_unknown && (ev.kind != EventType::Ok || !ev.value.is_nil()) {
+                let msg = "value_unknown is only for an ok completion whose value is null";
+                return Err(ParseError::new(line, msg));
+            }
             if op.status == Status::Ok {
                 op.result = ev.value;
+                op.result_unknown = ev.value_unknown;
             }
             op.ret = Some(time);
             op.ret_line = Some(line);
@@ -248,6 +306,9 @@ impl History {
         if timed == Some(true) {
             ops.sort_by_key(|op| op.call);
         }
-        Ok(History { ops })
+        Ok(History {
+            ops,
+            convention: Convention::Weft,
+        })
     }
 }

@@ -70,11 +70,11 @@ mod table;
 mod value;
 
 pub use check::{
-    check, CheckConfig, CheckError, CheckResult, PartOutcome, PartResult, SearchStats,
+    check, CheckConfig, CheckError, CheckResult, Checker, PartOutcome, PartResult, SearchStats,
     UnknownReason, Verdict,
 };
 pub use formats::Format;
-pub use history::{Event, EventType, History, HistoryOp, ParseError, Status};
+pub use history::{Convention, Event, EventType, History, HistoryOp, ParseError, Status};
 pub use model::{Model, Operation};
 pub use report::{Report, ReportOp, ReportPart, ReportStep};
 pub use value::Value;

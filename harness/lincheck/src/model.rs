@@ -76,6 +76,16 @@ pub trait Model {
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
 
+    /// Whether `input` never changes any state (a read). The checker then places such an
+    /// operation as soon as it can go next with the state at hand, without trying other orders
+    /// there: moving a read earlier, when no operation has to precede it, keeps a
+    /// linearization valid. Answering `true` for an operation that can change some state makes
+    /// the search unsound. The default, `false`, is always safe.
+    fn is_read_only(&self, input: &Self::Input) -> bool {
+        let _ = input;
+        false
+    }
+
     /// P-compositionality: splits the history into independent parts (for example one per
     /// key) that are checked separately, possibly on several threads. Returns lists of
     /// indices into `ops`; every index must appear in exactly one part. The default is a

@@ -89,12 +89,28 @@ struct Index {
     len: usize,
 }
 
+/// The slots a table starts with, on its first insertion (an empty check allocates none).
+const FIRST_SLOTS: usize = 64;
+
+/// A cleared table keeps its slots up to this many (clearing costs one write per slot).
+const KEPT_SLOTS: usize = 1 << 11;
+
 impl Index {
     fn new() -> Self {
         Index {
-            slots: vec![0; 1024],
+            slots: Vec::new(),
             len: 0,
         }
+    }
+
+    /// Empties the table, keeping a small allocation for the next use.
+    fn clear(&mut self) {
+        if self.slots.len() > KEPT_SLOTS {
+            self.slots = Vec::new();
+        } else {
+            self.slots.fill(0);
+        }
+        self.len = 0;
     }
 
     fn bytes(&self) -> usize {
@@ -105,6 +121,9 @@ impl Index {
     #[inline]
     fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Result<u32, usize> {
         let tag = hash >> 32;
+        if self.slots.is_empty() {
+            return Err(0);
+        }
         let mask = self.slots.len() - 1;
         let mut pos = (tag as usize) & mask;
         loop {
@@ -127,7 +146,7 @@ impl Index {
     fn insert(&mut self, pos: usize, hash: u64, idx: u32, budget: usize) -> Result<(), Full> {
         if (self.len + 1) * 2 > self.slots.len() {
             // Growing allocates twice the slots while the old ones are still held.
-            if self.slots.len() * 8 * 2 > budget {
+            if (self.slots.len() * 2).max(FIRST_SLOTS) * 8 > budget {
                 return Err(Full);
             }
             self.grow();
@@ -146,7 +165,7 @@ impl Index {
     }
 
     fn grow(&mut self) {
-        let mut new = vec![0u64; self.slots.len() * 2];
+        let mut new = vec![0u64; (self.slots.len() * 2).max(FIRST_SLOTS)];
         let mask = new.len() - 1;
         for &s in &self.slots {
             if s != 0 {
@@ -226,7 +245,10 @@ impl<S: Eq + Hash> StateTable<S> {
 /// unknown outcome.
 ///
 /// A configuration is `(R, U, state)`: the linearized operations with a known outcome (`R`),
-/// those with an unknown outcome (`U`), and the state. Entries are grouped by `(R, state)`;
+/// those with an unknown outcome (`U`), and the state. `R` is stored as its *front* (the first
+/// operation not in it: every one before is) and a window of the bits after the front, whose
+/// width is bounded by how many operations overlap one (the search's caller sizes it), so an
+/// entry is proportional to the concurrency of the history, not its length. Entries are grouped by `(R, state)`;
 /// each group keeps the `U` sets seen. A new configuration is skipped when its group holds a
 /// subset of its `U`: with the same state and the same required operations done, having
 /// applied fewer optional operations leaves at least the same choices (an unknown outcome may
@@ -235,8 +257,9 @@ impl<S: Eq + Hash> StateTable<S> {
 pub(crate) struct Memo {
     stride_r: usize,
     stride_u: usize,
+    /// Per group, `1 + stride_r` words: `front << 32 | state`, then the window of `R` (one
+    /// record, so a lookup touches one place).
     group_bits: Vec<u64>,
-    group_state: Vec<u32>,
     group_head: Vec<u32>,
     set_bits: Vec<u64>,
     set_next: Vec<u32>,
@@ -246,13 +269,12 @@ pub(crate) struct Memo {
 const NONE: u32 = u32::MAX;
 
 impl Memo {
-    /// A cache for `R` sets of `stride_r` words and `U` sets of `stride_u` words.
-    pub(crate) fn new(stride_r: usize, stride_u: usize) -> Self {
+    /// An empty cache; [`Memo::reset`] sizes it.
+    pub(crate) fn new() -> Self {
         Memo {
-            stride_r,
-            stride_u,
+            stride_r: 1,
+            stride_u: 0,
             group_bits: Vec::new(),
-            group_state: Vec::new(),
             group_head: Vec::new(),
             set_bits: Vec::new(),
             set_next: Vec::new(),
@@ -260,26 +282,41 @@ impl Memo {
         }
     }
 
+    /// Empties the cache for windows of `R` of `stride_r` words and `U` sets of `stride_u`
+    /// words, keeping small allocations.
+    pub(crate) fn reset(&mut self, stride_r: usize, stride_u: usize) {
+        self.stride_r = stride_r;
+        self.stride_u = stride_u;
+        for v in [&mut self.group_bits, &mut self.set_bits] {
+            v.clear();
+        }
+        for v in [&mut self.group_head, &mut self.set_next] {
+            v.clear();
+        }
+        self.index.clear();
+    }
+
     /// Configurations stored.
     pub(crate) fn len(&self) -> usize {
-        self.group_state.len().max(self.set_next.len())
+        self.group_head.len().max(self.set_next.len())
     }
 
     pub(crate) fn bytes(&self) -> usize {
         self.group_bits.capacity() * 8
-            + self.group_state.capacity() * 4
             + self.group_head.capacity() * 4
             + self.set_bits.capacity() * 8
             + self.set_next.capacity() * 4
             + self.index.bytes()
     }
 
-    /// Adds the configuration `(r, u, state)`; `Ok(false)` if it, or one that subsumes it,
-    /// was already there. `r_hash` is a hash of `r`.
+    /// Adds the configuration `(R, u, state)`, `R` given by its `front` and the window `r`
+    /// after it; `Ok(false)` if it, or one that subsumes it, was already there. `r_hash` is a
+    /// hash of `R`.
     #[inline]
     pub(crate) fn insert(
         &mut self,
         r_hash: u64,
+        front: u32,
         r: &[u64],
         u: &[u64],
         state: u32,
@@ -287,10 +324,11 @@ impl Memo {
     ) -> Result<bool, Full> {
         let hash = fmix64(r_hash ^ u64::from(state).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let (sr, su) = (self.stride_r, self.stride_u);
-        let (bits, states) = (&self.group_bits, &self.group_state);
+        let header = u64::from(front) << 32 | u64::from(state);
+        let bits = &self.group_bits;
         let found = self.index.find(hash, |i| {
-            let i = i as usize;
-            states[i] == state && &bits[i * sr..(i + 1) * sr] == r
+            let at = i as usize * (sr + 1);
+            bits[at] == header && &bits[at + 1..at + 1 + sr] == r
         });
         let group = match found {
             Ok(g) => {
@@ -322,16 +360,15 @@ impl Memo {
                 g
             }
             Err(pos) => {
-                let g = u32::try_from(self.group_state.len()).map_err(|_| Full)?;
+                let g = u32::try_from(self.group_head.len()).map_err(|_| Full)?;
                 if g == NONE {
                     return Err(Full);
                 }
-                reserve_one(&mut self.group_bits, sr, budget)?;
-                reserve_one(&mut self.group_state, 1, budget)?;
+                reserve_one(&mut self.group_bits, sr + 1, budget)?;
                 reserve_one(&mut self.group_head, 1, budget)?;
                 self.index.insert(pos, hash, g, budget)?;
+                self.group_bits.push(header);
                 self.group_bits.extend_from_slice(r);
-                self.group_state.push(state);
                 self.group_head.push(NONE);
                 if su == 0 {
                     return Ok(true);

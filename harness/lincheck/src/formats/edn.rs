@@ -1,7 +1,7 @@
 //! Jepsen EDN histories: one map per line (`{:process 0, :type :invoke, :f :read, ...}`), or a
 //! whole EDN vector or list of such maps. Also the small EDN reader the other formats use.
 
-use crate::history::{Event, EventType, History, ParseError};
+use crate::history::{Convention, Event, EventType, History, ParseError};
 use crate::value::Value;
 
 /// An EDN form, as read.
@@ -68,7 +68,13 @@ pub(crate) struct Reader<'a> {
     line: usize,
     /// The line of the last byte read that was not whitespace (where input ends, for errors).
     last: usize,
+    /// How many forms are being read, one inside the other.
+    depth: usize,
 }
+
+/// The deepest nesting of forms read (collections, tags, discards), as serde_json's limit:
+/// deeper input is an error, never a stack overflow.
+pub(crate) const MAX_DEPTH: usize = 128;
 
 fn is_delimiter(b: u8) -> bool {
     b.is_ascii_whitespace()
@@ -86,6 +92,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             line: first_line,
             last: first_line,
+            depth: 0,
         }
     }
 
@@ -140,6 +147,17 @@ impl<'a> Reader<'a> {
 
     /// Reads the next form; `Ok(None)` at the end of the input.
     pub(crate) fn read(&mut self) -> Result<Option<Edn>, ParseError> {
+        if self.depth >= MAX_DEPTH {
+            let msg = format!("forms nested deeper than {MAX_DEPTH}");
+            return Err(ParseError::new(self.line, msg));
+        }
+        self.depth += 1;
+        let form = self.read_form();
+        self.depth -= 1;
+        form
+    }
+
+    fn read_form(&mut self) -> Result<Option<Edn>, ParseError> {
         let Some(b) = self.skip_space() else {
             return Ok(None);
         };
@@ -218,7 +236,7 @@ impl<'a> Reader<'a> {
                 let tok = self.token();
                 if tok.is_empty() {
                     self.bump();
-                    let msg = format!("unexpected character '{}'", b as char);
+                    let msg = format!("unexpected character '{}'", (b as char).escape_debug());
                     return Err(ParseError::new(line, msg));
                 }
                 parse_atom(tok)
@@ -288,17 +306,27 @@ impl<'a> Reader<'a> {
                         Some(b'"') => '"',
                         Some(b'\\') => '\\',
                         Some(b'u') => {
-                            let hex = self.text.get(self.pos..self.pos + 4).unwrap_or("");
-                            let c = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32);
+                            let rest = &self.text.as_bytes()[self.pos..];
+                            let hex = &rest[..rest.len().min(4)];
+                            let c = std::str::from_utf8(hex)
+                                .ok()
+                                .filter(|h| {
+                                    h.len() == 4 && h.bytes().all(|b| b.is_ascii_hexdigit())
+                                })
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .and_then(char::from_u32);
                             let Some(c) = c else {
-                                let msg = format!("bad escape \\u{hex} in a string");
+                                let shown = String::from_utf8_lossy(hex);
+                                let msg =
+                                    format!("bad escape \\u{} in a string", shown.escape_debug());
                                 return Err(ParseError::new(self.line, msg));
                             };
                             self.pos += 4;
                             c
                         }
                         Some(b) if b.is_ascii() => {
-                            let msg = format!("bad escape \\{} in a string", b as char);
+                            let msg =
+                                format!("bad escape \\{} in a string", (b as char).escape_debug());
                             return Err(ParseError::new(self.line, msg));
                         }
                         _ => {
@@ -354,7 +382,7 @@ pub(crate) fn parse_value_arg(text: &str) -> Result<Value, String> {
     let mut reader = Reader::new(text, 1);
     let form = reader
         .read()
-        .map_err(|e| e.message)?
+        .map_err(|e| format!("line {}: {}", e.line, e.message))?
         .ok_or_else(|| "empty value".to_string())?;
     if reader.skip_space().is_some() {
         return Err(format!("{text:?} is more than one value"));
@@ -383,7 +411,15 @@ pub fn parse(text: &str) -> Result<History, ParseError> {
             None => break,
         }
     }
-    History::from_events(events)
+    knossos(History::from_events(events))
+}
+
+/// EDN histories are Jepsen's and follow Knossos's rules (nil reads are of unknown value).
+fn knossos(history: Result<History, ParseError>) -> Result<History, ParseError> {
+    history.map(|h| History {
+        convention: Convention::Knossos,
+        ..h
+    })
 }
 
 /// Reads a history written as one EDN vector or list of maps, keeping each map's line.
@@ -421,7 +457,7 @@ fn parse_collection(mut reader: Reader<'_>, open: u8) -> Result<History, ParseEr
         let msg = "unexpected forms after the history's closing bracket";
         return Err(ParseError::new(reader.line(), msg));
     }
-    History::from_events(events)
+    knossos(History::from_events(events))
 }
 
 /// Converts one operation map into an event (skipping non-client events such as the nemesis).
@@ -472,6 +508,7 @@ fn push_event(
         key: value_of("key")?,
         value: value_of("value")?,
         time,
+        value_unknown: false,
     };
     events.push((line, event));
     Ok(())

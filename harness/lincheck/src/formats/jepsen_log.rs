@@ -11,7 +11,7 @@
 //! are skipped. Line order is real-time order.
 
 use super::edn::Reader;
-use crate::history::{Event, EventType, History, ParseError};
+use crate::history::{Convention, Event, EventType, History, ParseError};
 use crate::value::Value;
 
 /// Reads a Jepsen log.
@@ -31,7 +31,11 @@ pub fn parse(text: &str) -> Result<History, ParseError> {
         let msg = "no Jepsen operation lines (\"... jepsen.util - <process> :<type> :<f> <value>\") found";
         return Err(ParseError::new(1, msg));
     }
-    History::from_events(events)
+    let history = History::from_events(events)?;
+    Ok(History {
+        convention: Convention::Porcupine,
+        ..history
+    })
 }
 
 /// Splits on whitespace, keeping each token's byte offset.

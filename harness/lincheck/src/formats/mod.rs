@@ -36,15 +36,18 @@ impl Format {
     }
 
     /// Guesses the format from the first line that is neither blank nor an EDN comment: a JSON
-    /// object is `jsonl`; another `{`, `[` or `(` is `edn`; anything else `jepsen-log`.
+    /// object (or a line starting `{"`, as JSON Lines do and Jepsen's EDN maps, keyed by
+    /// keywords, do not) is `jsonl`; another `{`, `[` or `(` is `edn`; anything else
+    /// `jepsen-log`. A damaged JSON line is thus still read, and reported, as JSON.
     pub fn detect(text: &str) -> Format {
         let first = text
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with(';'))
             .unwrap_or("");
-        if first.starts_with('{') {
-            if serde_json::from_str::<serde_json::Value>(first).is_ok() {
+        if let Some(inside) = first.strip_prefix('{') {
+            let quoted_key = inside.trim_start().starts_with('"');
+            if quoted_key || serde_json::from_str::<serde_json::Value>(first).is_ok() {
                 Format::Jsonl
             } else {
                 Format::Edn
