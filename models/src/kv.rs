@@ -175,6 +175,7 @@ impl Kv {
     /// Compiles `ops` into the model and its operations (same order). With `per_key`, the
     /// model splits the history into one part per key (P-compositionality); otherwise the
     /// whole map is one state.
+    // Over 70 lines: one pass that numbers keys and compiles each operation kind.
     pub fn compile(
         ops: &[Operation<KvOp, KvResult>],
         per_key: bool,

@@ -272,36 +272,7 @@ impl History {
                 );
                 return Err(ParseError::new(line, msg));
             };
-            let op = &mut ops[i];
-            if op.f != ev.f {
-                let msg = format!(
-                    "completion of {} by process {} does not match its invocation of {} at line {}",
-                    ev.f, ev.process, op.f, op.call_line
-                );
-                return Err(ParseError::new(line, msg));
-            }
-            if time < op.call {
-                let msg = format!(
-                    "completion at time {time} precedes its invocation at line {} (time {})",
-                    op.call_line, op.call
-                );
-                return Err(ParseError::new(line, msg));
-            }
-            op.status = match ev.kind {
-                EventType::Ok => Status::Ok,
-                EventType::Fail => Status::Fail,
-                _ => Status::Info,
-            };
-            if ev.value_unknown && (ev.kind != EventType::Ok || !ev.value.is_nil()) {
-                let msg = "value_unknown is only for an ok completion whose value is null";
-                return Err(ParseError::new(line, msg));
-            }
-            if op.status == Status::Ok {
-                op.result = ev.value;
-                op.result_unknown = ev.value_unknown;
-            }
-            op.ret = Some(time);
-            op.ret_line = Some(line);
+            complete(&mut ops[i], ev, line, time)?;
         }
         if timed == Some(true) {
             ops.sort_by_key(|op| op.call);
@@ -311,4 +282,38 @@ impl History {
             convention: Convention::Weft,
         })
     }
+}
+
+/// Closes the pending operation `op` with its completion `ev`, read at `line` at `time`.
+fn complete(op: &mut HistoryOp, ev: Event, line: usize, time: u64) -> Result<(), ParseError> {
+    if op.f != ev.f {
+        let msg = format!(
+            "completion of {} by process {} does not match its invocation of {} at line {}",
+            ev.f, ev.process, op.f, op.call_line
+        );
+        return Err(ParseError::new(line, msg));
+    }
+    if time < op.call {
+        let msg = format!(
+            "completion at time {time} precedes its invocation at line {} (time {})",
+            op.call_line, op.call
+        );
+        return Err(ParseError::new(line, msg));
+    }
+    op.status = match ev.kind {
+        EventType::Ok => Status::Ok,
+        EventType::Fail => Status::Fail,
+        _ => Status::Info,
+    };
+    if ev.value_unknown && (ev.kind != EventType::Ok || !ev.value.is_nil()) {
+        let msg = "value_unknown is only for an ok completion whose value is null";
+        return Err(ParseError::new(line, msg));
+    }
+    if op.status == Status::Ok {
+        op.result = ev.value;
+        op.result_unknown = ev.value_unknown;
+    }
+    op.ret = Some(time);
+    op.ret_line = Some(line);
+    Ok(())
 }

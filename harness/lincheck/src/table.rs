@@ -312,6 +312,7 @@ impl Memo {
     /// Adds the configuration `(R, u, state)`, `R` given by its `front` and the window `r`
     /// after it; `Ok(false)` if it, or one that subsumes it, was already there. `r_hash` is a
     /// hash of `R`.
+    // Over 70 lines: the search's hottest path (probe, compare, subsume), kept whole.
     #[inline]
     pub(crate) fn insert(
         &mut self,

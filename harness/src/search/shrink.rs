@@ -68,18 +68,25 @@ struct SizeKey {
     exec_sum: u64,
     gen_nondefault: u64,
     gen_sum: u64,
+    /// Sum of the positions of the non-default execution decisions: between runs otherwise
+    /// equal, the one whose decisions come earlier is the canonical one.
+    exec_positions: u64,
     decisions: u64,
 }
 
 fn size_key(r: &Run) -> SizeKey {
     let (mut gen_nondefault, mut gen_sum, mut exec_nondefault, mut exec_sum) = (0, 0, 0, 0);
-    for d in &r.report.log.decisions {
+    let mut exec_positions = 0;
+    for (position, d) in r.report.log.decisions.iter().enumerate() {
         if d.kind.is_generation() {
             gen_nondefault += u64::from(d.value != 0);
             gen_sum += d.value.min(1 << 20);
         } else {
             exec_nondefault += u64::from(d.value != 0);
             exec_sum += d.value.min(1 << 20);
+            if d.value != 0 {
+                exec_positions += position as u64;
+            }
         }
     }
     let (commands, branches) = r.size();
@@ -90,6 +97,7 @@ fn size_key(r: &Run) -> SizeKey {
         exec_sum,
         gen_nondefault,
         gen_sum,
+        exec_positions,
         decisions: r.report.log.len() as u64,
     }
 }
@@ -292,10 +300,8 @@ impl Shrinker<'_> {
                 })
             });
             let lowered = nondefault.iter().flat_map(|&i| {
-                let v = execution[i].value;
-                [v / 2, v - 1]
-                    .into_iter()
-                    .filter(move |&l| l != 0 && l != v)
+                lowerings(execution[i].value)
+                    .filter(|&l| l != 0)
                     .map(move |l| (i, l))
             });
             let lowered = lowered.map(|(i, l)| with(&|e| e[i].value = l));
@@ -382,6 +388,74 @@ impl Shrinker<'_> {
         offset
     }
 
+    /// Pairs of edits that single edits cannot reach, for small cases: two commands deleted at
+    /// once (a checkout and the checkin that undoes it), a command deleted while another
+    /// command's choice is lowered (a smaller pool that fails with one command fewer), and
+    /// two adjacent execution decisions swapped. True once one is kept.
+    fn deep_pass(&mut self) -> bool {
+        let Some(s) = self.structure() else {
+            return self.swap_pass();
+        };
+        let sections = command_sections(&s);
+        if sections.len() > DEEP_COMMANDS_MAX {
+            return self.swap_pass();
+        }
+        let (generation, execution) = split(&self.current.report.log);
+        let flags = self.flag_positions();
+        // Deletions: every end flag set first (flags lie outside spans), then the spans
+        // drained, later ones first, so that no index moves before it is used.
+        let delete = |g: &mut Vec<Decision>, sections: &mut [(Span, usize)]| {
+            for &(_, flag) in sections.iter() {
+                g[flag].value = 0;
+            }
+            sections.sort_by_key(|&((start, _), _)| std::cmp::Reverse(start));
+            for &((start, end), _) in sections.iter() {
+                g.drain(start..end);
+            }
+        };
+        let mut candidates: Vec<Vec<Decision>> = Vec::new();
+        for (i, &a) in sections.iter().enumerate() {
+            for &b in &sections[i + 1..] {
+                let mut g = generation.clone();
+                delete(&mut g, &mut [a, b]);
+                candidates.push(g);
+            }
+        }
+        for &section in &sections {
+            let ((start, end), _) = section;
+            for (j, d) in generation.iter().enumerate() {
+                if flags.contains(&j) || (start..end).contains(&j) || d.bound > LOWER_ALL_BELOW {
+                    continue;
+                }
+                // Any other value: with a command fewer the case is smaller even if this
+                // choice goes up (a larger pool that fails without a checkout).
+                for value in (0..d.bound).filter(|&v| v != d.value) {
+                    let mut g = generation.clone();
+                    g[j].value = value;
+                    delete(&mut g, &mut [section]);
+                    candidates.push(g);
+                }
+            }
+        }
+        candidates.iter().any(|g| self.attempt(g, &execution)) || self.swap_pass()
+    }
+
+    /// Swaps the values of two adjacent execution decisions when one of them is non-default
+    /// (a preemption one step earlier or later). True once one is kept.
+    fn swap_pass(&mut self) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        let swaps = (1..execution.len())
+            .filter(|&i| execution[i].value != execution[i - 1].value)
+            .map(|i| {
+                let mut e = execution.clone();
+                let (a, b) = (e[i - 1].value, e[i].value);
+                e[i - 1].value = b.min(e[i - 1].bound - 1);
+                e[i].value = a.min(e[i].bound - 1);
+                e
+            });
+        self.try_each(&generation, swaps.collect::<Vec<_>>())
+    }
+
     /// Positions of the "one more command" flags (lowering them would delete commands, which
     /// the commands pass does with structure).
     fn flag_positions(&self) -> Vec<usize> {
@@ -398,12 +472,26 @@ impl Shrinker<'_> {
     }
 }
 
-/// The values to try in place of `value`, simplest first: 0, half, one less.
+/// Values up to which every smaller value is tried: generation choices (which command, by
+/// weight; which shape) and scheduling choices have small bounds, and trying each one,
+/// smallest first, reaches the same simplest value from any starting point.
+const LOWER_ALL_BELOW: u64 = 64;
+
+/// The values to try in place of `value`, simplest first: every smaller value when `value` is
+/// small, else 0, half, one less.
 fn lowerings(value: u64) -> impl Iterator<Item = u64> {
-    let mut lowers = vec![0, value / 2, value - 1];
-    lowers.dedup();
+    let lowers: Vec<u64> = if value <= LOWER_ALL_BELOW {
+        (0..value).collect()
+    } else {
+        let mut lowers = vec![0, value / 2, value - 1];
+        lowers.dedup();
+        lowers
+    };
     lowers.into_iter()
 }
+
+/// Commands up to which the shrinker's deep pass (pairs of edits) runs.
+const DEEP_COMMANDS_MAX: usize = 8;
 
 /// Variants of an execution sequence whose non-default decisions come 1 to 8 positions
 /// earlier (zero-valued decisions in front of the first non-default one are removed).
@@ -439,6 +527,16 @@ fn variants(execution: &[Decision]) -> Vec<Vec<Decision>> {
     out
 }
 
+/// Every command's span with the end flag of its section (to be set to 0 when it is deleted).
+fn command_sections(s: &Structure) -> Vec<(Span, usize)> {
+    let mut sections: Vec<(Span, usize)> =
+        s.prefix.iter().map(|&span| (span, s.prefix_end)).collect();
+    for &((_, branch_end), ref commands) in &s.branches {
+        sections.extend(commands.iter().map(|&span| (span, branch_end - 1)));
+    }
+    sections
+}
+
 /// Shrinks `failing`, a failing run of `run`, to a local minimum (or until a bound).
 pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) -> Shrunk {
     let kind = failing
@@ -463,6 +561,10 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
         let mut progress = s.commands_pass();
         progress |= s.execution_pass();
         progress |= s.generation_pass();
+        if !progress && s.cut_short.is_none() {
+            // At a local minimum of single edits: try pairs of edits.
+            progress = s.deep_pass();
+        }
         if !progress || s.cut_short.is_some() {
             break;
         }
