@@ -166,7 +166,7 @@ impl<Q, R: Clone + std::fmt::Debug + 'static> Request<Q, R> {
     /// Sends the reply, from the address the request was sent to.
     pub fn reply(&self, reply: R) {
         let (server, to) = (self.server, self.reply_to);
-        with(|w| w.send(server, to, Box::new(reply), std::any::type_name::<R>()));
+        with(|w| w.send_reply(server, to, Box::new(reply), std::any::type_name::<R>()));
     }
 }
 

@@ -72,6 +72,8 @@ pub(crate) struct NetState {
     /// Delivery time of the last message on each FIFO link still in flight.
     link_last: BTreeMap<(Addr, Addr), u64>,
     next_message: u64,
+    /// Whether the message being sent is a reply to a request (for its description).
+    replying: bool,
 }
 
 impl NetState {
@@ -233,6 +235,19 @@ impl World {
         }
     }
 
+    /// Sends a reply to a request: as [`World::send`], described as a reply.
+    pub(crate) fn send_reply(
+        &mut self,
+        from: Addr,
+        to: Addr,
+        payload: Box<dyn Payload>,
+        type_name: &'static str,
+    ) {
+        self.net.replying = true;
+        self.send(from, to, payload, type_name);
+        self.net.replying = false;
+    }
+
     fn dispatch(
         &mut self,
         id: u64,
@@ -291,6 +306,7 @@ impl World {
             to,
             payload,
             type_name,
+            reply: self.net.replying,
         });
         self.schedule(at, Event::Deliver(envelope));
     }
@@ -315,16 +331,21 @@ impl World {
     }
 
     fn describe(&self, from: Addr, to: Addr, payload: &dyn Payload) -> String {
+        self.describe_as(from, to, payload, self.net.replying)
+    }
+
+    fn describe_as(&self, from: Addr, to: Addr, payload: &dyn Payload, reply: bool) -> String {
         format!(
-            "{}'s {} to {}",
+            "{}'s {}{} to {}",
             self.addr_label(from),
+            if reply { "reply " } else { "" },
             payload.describe(),
             self.addr_label(to)
         )
     }
 
     pub(crate) fn describe_message(&self, e: &Envelope) -> String {
-        self.describe(e.from, e.to, &*e.payload)
+        self.describe_as(e.from, e.to, &*e.payload, e.reply)
     }
 
     /// Delivers a message whose time has come.
@@ -335,6 +356,7 @@ impl World {
             to,
             payload,
             type_name,
+            ..
         } = envelope;
         if self.net.link_last.get(&(from, to)) == Some(&self.now) {
             self.net.link_last.remove(&(from, to));

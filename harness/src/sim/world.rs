@@ -182,6 +182,8 @@ pub(crate) struct Envelope {
     pub to: crate::ids::Addr,
     pub payload: Box<dyn super::network::Payload>,
     pub type_name: &'static str,
+    /// A reply to a request (for its description).
+    pub reply: bool,
 }
 
 pub(crate) enum Event {
