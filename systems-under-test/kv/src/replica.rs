@@ -44,6 +44,9 @@ pub(crate) async fn coordinate(node: &Node, key: &str, value: Sibling, context: 
         state.objects.insert(key.to_string(), object.clone());
         object
     };
+    if node.bug(Bug::VolatileHints) && !node.is_primary(key) {
+        return Reply::Stored(object);
+    }
     match node.storage.put(key, &object).await {
         Ok(()) => Reply::Stored(object),
         Err(_) => Reply::Failed(KvError::Disk),

@@ -2,10 +2,10 @@
 //! segment per boot, and an identity file holding the node's actor epoch.
 //!
 //! Every record is a frame: a magic byte, the payload's length, its FNV-1a checksum, the
-//! payload. Recovery reads each segment up to its first bad frame: only unsynced writes can be
-//! bad (a crash tears or loses them), and they are the segment's tail, because a segment is
-//! never appended to after the boot that created it. Nothing is acknowledged before
-//! [`Storage::put`] returns, and it returns after the fsync.
+//! payload. Recovery keeps every valid frame and skips torn ones: only unsynced writes can be
+//! torn or lost (a crash), and every record is a whole object's snapshot, so a record that
+//! survived without its predecessor is still a consistent version. Nothing is acknowledged
+//! before [`Storage::put`] returns, and it returns after the fsync.
 //!
 //! Identity: each boot takes the stored epoch plus one and fsyncs it before serving, so an
 //! actor's counters never repeat. With no identity on disk (a new node, or a lost disk) the
@@ -48,20 +48,32 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
     e.bytes
 }
 
-/// The payloads of the valid frames at the start of `bytes` (a torn or zeroed frame ends it).
+/// The payloads of the valid frames of `bytes`. A torn frame, or the zeros a lost write or a
+/// lost disk leaves, is skipped byte by byte until a valid frame starts again (a frame is
+/// valid when its magic, length and checksum agree).
 pub fn frames(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    let mut d = Decoder::new(bytes);
-    while let (Some(MAGIC), Some(len), Some(sum)) = (d.u8(), d.u32(), d.u32()) {
-        let Some(payload) = d.raw(len as usize) else {
-            break;
-        };
-        if fnv32(&payload) != sum {
-            break;
+    let mut at = 0;
+    while at < bytes.len() {
+        match frame_at(&bytes[at..]) {
+            Some((payload, used)) => {
+                out.push(payload);
+                at += used;
+            }
+            None => at += 1,
         }
-        out.push(payload);
     }
     out
+}
+
+fn frame_at(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let mut d = Decoder::new(bytes);
+    if d.u8()? != MAGIC {
+        return None;
+    }
+    let (len, sum) = (d.u32()?, d.u32()?);
+    let payload = d.raw(len as usize)?;
+    (fnv32(&payload) == sum).then_some((payload, 9 + len as usize))
 }
 
 async fn read_or_empty(path: &str) -> Result<Vec<u8>, DiskError> {
@@ -169,4 +181,24 @@ pub async fn lose_disk() -> Result<(), DiskError> {
         disk::fsync(&path).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torn_and_zeroed_frames_are_skipped() {
+        let mut log = frame(b"one");
+        let two = frame(b"two");
+        log.extend_from_slice(&two[..two.len() - 2]); // torn
+        log.extend_from_slice(&[0; 7]); // a lost write's gap
+        log.extend_from_slice(&frame(b"three"));
+        assert_eq!(frames(&log), [b"one".to_vec(), b"three".to_vec()]);
+        let mut corrupt = frame(b"four");
+        let last = corrupt.len() - 1;
+        corrupt[last] ^= 1;
+        assert!(frames(&corrupt).is_empty(), "a bad checksum is not a frame");
+        assert!(frames(&[0; 32]).is_empty());
+    }
 }

@@ -356,10 +356,18 @@ fn merge_values<V: Clone + Ord>(a: Option<&Entry<V>>, b: Option<&Entry<V>>) -> V
         a.map_or(&empty, |e| &e.values),
         b.map_or(&empty, |e| &e.values),
     );
+    // Two values under one dot mean an actor was reused (kv679); keep the larger, so that
+    // replicas still agree.
+    let twin = |dot: u64, value: &V| {
+        let theirs = vb.iter().find(|(d, _)| *d == dot)?;
+        Some(theirs.1.clone().max(value.clone()))
+    };
     let mut out: Vec<(u64, V)> = va
         .iter()
-        .filter(|(dot, _)| *dot > seen_b || vb.iter().any(|(d, _)| d == dot))
-        .cloned()
+        .filter_map(|(dot, value)| match twin(*dot, value) {
+            Some(kept) => Some((*dot, kept)),
+            None => (*dot > seen_b).then(|| (*dot, value.clone())),
+        })
         .collect();
     for (dot, value) in vb {
         if *dot > seen_a && !out.iter().any(|(d, _)| d == dot) {
