@@ -1,0 +1,229 @@
+//! Running the set-add model's commands against a real cluster of the store.
+
+use super::{KvCmd, KvResult, KEYS, NODES};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+use weft::node::NodeId;
+use weft::task::JoinHandle;
+use weft::{net, node, task, time, Sim};
+use weft_kv::{Bugs, Kv, KvConfig};
+
+/// How an add ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The write was acknowledged: the element must survive.
+    Acked,
+    /// The write failed or timed out: the element may or may not be there.
+    Unknown,
+    /// The read before the write failed: nothing was written.
+    NotWritten,
+}
+
+/// What the test knows about the elements of each key.
+#[derive(Default)]
+struct Book {
+    running: Vec<(u8, u32, JoinHandle<Outcome>)>,
+    acked: BTreeMap<u8, BTreeSet<u32>>,
+    attempted: BTreeMap<u8, BTreeSet<u32>>,
+    unknown: usize,
+}
+
+/// The system under test: the cluster's nodes and the book of adds.
+#[derive(Clone)]
+pub struct KvSystem {
+    nodes: Vec<NodeId>,
+    book: Rc<RefCell<Book>>,
+}
+
+fn key_name(key: u8) -> String {
+    format!("k{key}")
+}
+
+/// A set as the store holds it: its elements, comma-separated.
+fn encode(set: &BTreeSet<u32>) -> Vec<u8> {
+    let items: Vec<String> = set.iter().map(u32::to_string).collect();
+    items.join(",").into_bytes()
+}
+
+fn decode(bytes: &[u8]) -> BTreeSet<u32> {
+    let text = String::from_utf8_lossy(bytes);
+    text.split(',').filter_map(|s| s.parse().ok()).collect()
+}
+
+/// One read-modify-write: read the siblings, merge them, add `element`, write with the
+/// read's context.
+async fn add(kv: Kv, key: String, element: u32) -> Outcome {
+    let Ok(read) = kv.get(&key).await else {
+        return Outcome::NotWritten;
+    };
+    let mut set: BTreeSet<u32> = read.values.iter().flat_map(|v| decode(v)).collect();
+    set.insert(element);
+    match kv.put(&key, encode(&set), &read.context).await {
+        Ok(()) => Outcome::Acked,
+        Err(_) => Outcome::Unknown,
+    }
+}
+
+impl KvSystem {
+    pub(super) fn new(sim: &mut Sim, bugs: Bugs) -> KvSystem {
+        let config = KvConfig {
+            bugs,
+            ..KvConfig::default()
+        };
+        KvSystem {
+            nodes: weft_kv::add_cluster(sim, usize::from(NODES), config),
+            book: Rc::new(RefCell::new(Book::default())),
+        }
+    }
+
+    pub(super) async fn run(&self, command: &KvCmd) -> KvResult {
+        match command {
+            KvCmd::Add { key, via, element } => {
+                let kv = Kv::connect(self.nodes[usize::from(*via)]);
+                let handle = task::spawn(add(kv, key_name(*key), *element));
+                let mut book = self.book.borrow_mut();
+                book.attempted.entry(*key).or_default().insert(*element);
+                book.running.push((*key, *element, handle));
+            }
+            KvCmd::Crash { node } => self.restart_later(*node, false),
+            KvCmd::LoseDisk { node } => self.restart_later(*node, true),
+            KvCmd::Isolate { node } => {
+                let node = self.nodes[usize::from(*node)];
+                net::isolate(node);
+                task::spawn(async move {
+                    time::sleep(Duration::from_millis(200)).await;
+                    net::repair_all();
+                });
+            }
+            KvCmd::Check => return self.check().await,
+        }
+        KvResult::Ok
+    }
+
+    fn restart_later(&self, index: u8, lose_disk: bool) {
+        let node = self.nodes[usize::from(index)];
+        task::spawn(async move {
+            if lose_disk && node::is_up(node) {
+                let wipe = task::spawn_on(node, "lose disk", weft_kv::lose_disk());
+                let _ = wipe.await;
+            }
+            node::crash(node);
+            time::sleep(Duration::from_millis(50)).await;
+            node::restart(node);
+        });
+    }
+
+    async fn settle_adds(&self) {
+        let running = std::mem::take(&mut self.book.borrow_mut().running);
+        for (key, element, handle) in running {
+            let outcome = handle.await.unwrap_or(Outcome::Unknown);
+            let mut book = self.book.borrow_mut();
+            match outcome {
+                Outcome::Acked => {
+                    book.acked.entry(key).or_default().insert(element);
+                }
+                Outcome::Unknown => book.unknown += 1,
+                Outcome::NotWritten => {}
+            }
+        }
+    }
+
+    fn heal(&self) {
+        net::repair_all();
+        for node in &self.nodes {
+            if !node::is_up(*node) {
+                node::resume(*node);
+                node::restart(*node);
+            }
+        }
+    }
+
+    async fn check(&self) -> KvResult {
+        self.settle_adds().await;
+        self.heal();
+        // Past the fault window (background faults stop and heal at 2 s).
+        time::sleep(Duration::from_secs(3)).await;
+        let mut problems = Vec::new();
+        if let Err(why) = self.converge().await {
+            problems.push(why);
+        }
+        let mut summary = Vec::new();
+        for key in 0..KEYS {
+            let (found, siblings) = self.read(key).await;
+            let book = self.book.borrow();
+            let acked = book.acked.get(&key).cloned().unwrap_or_default();
+            let attempted = book.attempted.get(&key).cloned().unwrap_or_default();
+            let lost: Vec<&u32> = acked.difference(&found).collect();
+            let phantom: Vec<&u32> = found.difference(&attempted).collect();
+            if !lost.is_empty() {
+                problems.push(format!("k{key} lost acknowledged elements {lost:?}"));
+            }
+            if !phantom.is_empty() {
+                problems.push(format!("k{key} holds never-added elements {phantom:?}"));
+            }
+            summary.push(format!(
+                "k{key}: acked {acked:?}, read {found:?} ({siblings} siblings)"
+            ));
+        }
+        let unknown = self.book.borrow().unknown;
+        KvResult::Checked {
+            problems,
+            summary: format!("{}; {unknown} adds of unknown outcome", summary.join(", ")),
+        }
+    }
+
+    /// The union of the siblings of `key`, read through the first node that answers.
+    async fn read(&self, key: u8) -> (BTreeSet<u32>, usize) {
+        for node in &self.nodes {
+            if let Ok(read) = Kv::connect(*node).get(&key_name(key)).await {
+                let set = read.values.iter().flat_map(|v| decode(v)).collect();
+                return (set, read.values.len());
+            }
+        }
+        (BTreeSet::new(), 0)
+    }
+
+    /// Waits (up to 5 s more) until every primary of every key holds the same object and no
+    /// node holds a key it is not a primary for.
+    async fn converge(&self) -> Result<(), String> {
+        let mut last = String::new();
+        for _ in 0..10 {
+            match self.diverged().await {
+                None => return Ok(()),
+                Some(why) => last = why,
+            }
+            time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(format!("replicas did not converge after healing: {last}"))
+    }
+
+    async fn diverged(&self) -> Option<String> {
+        let mut copies: BTreeMap<String, Vec<(NodeId, weft_kv::Object)>> = BTreeMap::new();
+        for node in &self.nodes {
+            let Ok(dump) = Kv::connect(*node).dump().await else {
+                return Some(format!("{} did not answer", node::name(*node)));
+            };
+            for (key, object, primary) in dump.objects {
+                if !primary {
+                    return Some(format!(
+                        "{} still holds a hint for {key}",
+                        node::name(*node)
+                    ));
+                }
+                copies.entry(key).or_default().push((*node, object));
+            }
+        }
+        for (key, holders) in copies {
+            if holders.len() != 3 || holders.iter().any(|(_, o)| *o != holders[0].1) {
+                let who: Vec<String> = holders
+                    .iter()
+                    .map(|(n, o)| format!("{}: {o:?}", node::name(*n)))
+                    .collect();
+                return Some(format!("{key} differs: {}", who.join(", ")));
+            }
+        }
+        None
+    }
+}
