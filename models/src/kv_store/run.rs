@@ -8,7 +8,7 @@ use std::time::Duration;
 use weft::node::NodeId;
 use weft::task::JoinHandle;
 use weft::{net, node, task, time, Sim};
-use weft_kv::{Bugs, Kv, KvConfig};
+use weft_kv::{Bugs, Kv, KvConfig, ReadOptions};
 
 /// How an add ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,13 +143,17 @@ impl KvSystem {
     async fn check(&self) -> KvResult {
         self.settle_adds().await;
         self.heal();
-        // Past the fault window (background faults stop and heal at 2 s).
-        time::sleep(Duration::from_secs(3)).await;
+        // Past the fault window: background faults stop, and heal, at its end.
+        let end = Duration::from_nanos(super::chaos().faults.until_ns);
+        let now = Duration::from_nanos(time::now_ns());
+        time::sleep(end.saturating_sub(now) + Duration::from_millis(10)).await;
+        self.heal();
         let mut problems = Vec::new();
         if let Err(why) = self.converge().await {
             problems.push(why);
         }
         let mut summary = Vec::new();
+        let mut lost_keys = Vec::new();
         for key in 0..KEYS {
             let (found, siblings) = self.read(key).await;
             let book = self.book.borrow();
@@ -159,6 +163,7 @@ impl KvSystem {
             let phantom: Vec<&u32> = found.difference(&attempted).collect();
             if !lost.is_empty() {
                 problems.push(format!("k{key} lost acknowledged elements {lost:?}"));
+                lost_keys.push(key);
             }
             if !phantom.is_empty() {
                 problems.push(format!("k{key} holds never-added elements {phantom:?}"));
@@ -167,6 +172,9 @@ impl KvSystem {
                 "k{key}: acked {acked:?}, read {found:?} ({siblings} siblings)"
             ));
         }
+        for key in lost_keys {
+            problems.push(format!("k{key}'s copies: {}", self.copies(key).await));
+        }
         let unknown = self.book.borrow().unknown;
         KvResult::Checked {
             problems,
@@ -174,27 +182,49 @@ impl KvSystem {
         }
     }
 
-    /// The union of the siblings of `key`, read through the first node that answers.
-    async fn read(&self, key: u8) -> (BTreeSet<u32>, usize) {
+    /// Every node's copy of `key`, as text.
+    async fn copies(&self, key: u8) -> String {
+        let mut out = Vec::new();
         for node in &self.nodes {
-            if let Ok(read) = Kv::connect(*node).get(&key_name(key)).await {
-                let set = read.values.iter().flat_map(|v| decode(v)).collect();
-                return (set, read.values.len());
+            let copy = match Kv::connect(*node).dump().await {
+                Ok(dump) => dump
+                    .objects
+                    .into_iter()
+                    .find(|(k, _, _)| *k == key_name(key))
+                    .map_or("none".to_string(), |(_, o, _)| format!("{o:?}")),
+                Err(_) => "no answer".to_string(),
+            };
+            out.push(format!("{}: {copy}", node::name(*node)));
+        }
+        out.join(", ")
+    }
+
+    /// The union of the siblings of `key`, read from two primaries (a sloppy read may be
+    /// answered by fallbacks that hold nothing yet) through the first node that can.
+    async fn read(&self, key: u8) -> (BTreeSet<u32>, usize) {
+        let options = ReadOptions { r: 2, pr: 2 };
+        for _ in 0..20 {
+            for node in &self.nodes {
+                if let Ok(read) = Kv::connect(*node).get_with(&key_name(key), options).await {
+                    let set = read.values.iter().flat_map(|v| decode(v)).collect();
+                    return (set, read.values.len());
+                }
             }
+            time::sleep(Duration::from_millis(100)).await;
         }
         (BTreeSet::new(), 0)
     }
 
-    /// Waits (up to 5 s more) until every primary of every key holds the same object and no
-    /// node holds a key it is not a primary for.
+    /// Waits (up to 5 s) until every primary of every key holds the same object and no node
+    /// holds a key it is not a primary for.
     async fn converge(&self) -> Result<(), String> {
         let mut last = String::new();
-        for _ in 0..10 {
+        for _ in 0..50 {
+            time::sleep(Duration::from_millis(100)).await;
             match self.diverged().await {
                 None => return Ok(()),
                 Some(why) => last = why,
             }
-            time::sleep(Duration::from_millis(500)).await;
         }
         Err(format!("replicas did not converge after healing: {last}"))
     }

@@ -38,7 +38,7 @@ impl Default for Timing {
     fn default() -> Self {
         Timing {
             request: Duration::from_millis(100),
-            gossip: Duration::from_millis(50),
+            gossip: Duration::from_millis(100),
             handoff: Duration::from_millis(100),
             aae: Duration::from_millis(100),
             delete_delay: Duration::from_millis(300),
