@@ -3,7 +3,8 @@
 //! siblings, merge them, add the element, write with the read's context) through different
 //! coordinators, while nodes crash, lose their disks and are cut off, and clocks are skewed.
 //!
-//! Commands: `add` (started in the background, so adds race each other), `crash`,
+//! Commands: `add` (started in the background, so adds race each other), `blind add` (a
+//! write without a read first, with an empty context), `crash`,
 //! `lose disk` (at most once per case), `isolate`, and `check`: wait for every add, heal every
 //! fault, let the cluster settle, then require convergence (every primary of every key holds
 //! the same object, no node holds a key it is not a primary for) and, in the merged read of
@@ -49,12 +50,22 @@ pub enum KvCmd {
         /// The element.
         element: u32,
     },
-    /// Crash node `node`; it restarts 50 ms later.
+    /// Add `element` to key `key` without reading first (a write with an empty context, as
+    /// clients do for keys they believe new): a sibling of whatever is there.
+    BlindAdd {
+        /// The key's index.
+        key: u8,
+        /// The coordinating node's index in the cluster.
+        via: u8,
+        /// The element.
+        element: u32,
+    },
+    /// Crash node `node`; it restarts 50 ms later (the command waits for that).
     Crash {
         /// The node's index in the cluster.
         node: u8,
     },
-    /// Node `node` loses its disk and restarts empty 50 ms later.
+    /// Node `node` loses its disk and restarts empty 50 ms later (the command waits).
     LoseDisk {
         /// The node's index in the cluster.
         node: u8,
@@ -74,6 +85,9 @@ impl fmt::Debug for KvCmd {
         match self {
             KvCmd::Add { key, via, element } => {
                 write!(f, "add({element} to k{key} via {})", name(*via))
+            }
+            KvCmd::BlindAdd { key, via, element } => {
+                write!(f, "blind add({element} to k{key} via {})", name(*via))
             }
             KvCmd::Crash { node } => write!(f, "crash({})", name(*node)),
             KvCmd::LoseDisk { node } => write!(f, "lose disk({})", name(*node)),
@@ -139,12 +153,19 @@ impl StateMachine for KvModel {
 
     fn command(&self, state: &KvState, gen: &mut Gen) -> KvCmd {
         let node = gen.below(u64::from(NODES)) as u8;
-        let kind = gen.weighted(&[(12, 0u8), (4, 1), (1, 2), (1, 3), (1, 4)]);
+        let kind = gen.weighted(&[(10, 0u8), (4, 1), (1, 2), (1, 3), (2, 4), (3, 5)]);
+        let key = gen.below(u64::from(KEYS)) as u8;
+        let element = state.next_element;
         match kind {
             0 => KvCmd::Add {
-                key: gen.below(u64::from(KEYS)) as u8,
+                key,
                 via: node,
-                element: state.next_element,
+                element,
+            },
+            5 => KvCmd::BlindAdd {
+                key,
+                via: node,
+                element,
             },
             1 => KvCmd::Check,
             2 => KvCmd::Crash { node },
@@ -155,7 +176,9 @@ impl StateMachine for KvModel {
 
     fn precondition(&self, state: &KvState, command: &KvCmd) -> bool {
         match command {
-            KvCmd::Add { element, .. } => *element == state.next_element,
+            KvCmd::Add { element, .. } | KvCmd::BlindAdd { element, .. } => {
+                *element == state.next_element
+            }
             KvCmd::Check => state.pending > 0,
             KvCmd::LoseDisk { .. } => !state.disk_lost,
             _ => true,
@@ -165,7 +188,7 @@ impl StateMachine for KvModel {
     fn next_state(&self, state: &KvState, command: &KvCmd, _: Var) -> KvState {
         let mut s = state.clone();
         match command {
-            KvCmd::Add { .. } => {
+            KvCmd::Add { .. } | KvCmd::BlindAdd { .. } => {
                 s.next_element += 1;
                 s.pending += 1;
             }

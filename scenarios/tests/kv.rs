@@ -69,6 +69,11 @@ fn last_write_wins_is_found() {
 }
 
 #[test]
+fn read_repair_drops_siblings_is_found() {
+    found("read-repair-drops-siblings", 1, 1_000);
+}
+
+#[test]
 fn the_store_lists_its_bugs() {
     let names: Vec<&str> = KvScenario.bugs().iter().map(|b| b.name).collect();
     assert_eq!(names.len(), 8);

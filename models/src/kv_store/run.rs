@@ -53,10 +53,18 @@ fn decode(bytes: &[u8]) -> BTreeSet<u32> {
 }
 
 /// One read-modify-write: read the siblings, merge them, add `element`, write with the
-/// read's context.
-async fn add(kv: Kv, key: String, element: u32) -> Outcome {
-    let Ok(read) = kv.get(&key).await else {
-        return Outcome::NotWritten;
+/// read's context; or, `blind`, write `{element}` with an empty context.
+async fn add(kv: Kv, key: String, element: u32, blind: bool) -> Outcome {
+    let read = if blind {
+        weft_kv::ReadResult {
+            values: Vec::new(),
+            context: Default::default(),
+        }
+    } else {
+        match kv.get(&key).await {
+            Ok(read) => read,
+            Err(_) => return Outcome::NotWritten,
+        }
     };
     let mut set: BTreeSet<u32> = read.values.iter().flat_map(|v| decode(v)).collect();
     set.insert(element);
@@ -80,15 +88,16 @@ impl KvSystem {
 
     pub(super) async fn run(&self, command: &KvCmd) -> KvResult {
         match command {
-            KvCmd::Add { key, via, element } => {
+            KvCmd::Add { key, via, element } | KvCmd::BlindAdd { key, via, element } => {
                 let kv = Kv::connect(self.nodes[usize::from(*via)]);
-                let handle = task::spawn(add(kv, key_name(*key), *element));
+                let blind = matches!(command, KvCmd::BlindAdd { .. });
+                let handle = task::spawn(add(kv, key_name(*key), *element, blind));
                 let mut book = self.book.borrow_mut();
                 book.attempted.entry(*key).or_default().insert(*element);
                 book.running.push((*key, *element, handle));
             }
-            KvCmd::Crash { node } => self.restart_later(*node, false),
-            KvCmd::LoseDisk { node } => self.restart_later(*node, true),
+            KvCmd::Crash { node } => self.crash(*node, false).await,
+            KvCmd::LoseDisk { node } => self.crash(*node, true).await,
             KvCmd::Isolate { node } => {
                 let node = self.nodes[usize::from(*node)];
                 net::isolate(node);
@@ -102,17 +111,17 @@ impl KvSystem {
         KvResult::Ok
     }
 
-    fn restart_later(&self, index: u8, lose_disk: bool) {
+    /// Crashes a node (after wiping its disk, for a disk loss) and restarts it 50 ms later;
+    /// the adds in flight go on meanwhile.
+    async fn crash(&self, index: u8, lose_disk: bool) {
         let node = self.nodes[usize::from(index)];
-        task::spawn(async move {
-            if lose_disk && node::is_up(node) {
-                let wipe = task::spawn_on(node, "lose disk", weft_kv::lose_disk());
-                let _ = wipe.await;
-            }
-            node::crash(node);
-            time::sleep(Duration::from_millis(50)).await;
-            node::restart(node);
-        });
+        if lose_disk && node::is_up(node) {
+            let wipe = task::spawn_on(node, "lose disk", weft_kv::lose_disk());
+            let _ = wipe.await;
+        }
+        node::crash(node);
+        time::sleep(Duration::from_millis(50)).await;
+        node::restart(node);
     }
 
     async fn settle_adds(&self) {

@@ -221,3 +221,35 @@ fn replica_clocks_grow_siblings_under_interleaved_read_modify_writes() {
     assert!(correct <= 2, "at most one sibling per writer: {correct}");
     assert!(buggy > 2, "siblings pile up: {buggy}");
 }
+
+#[test]
+fn actor_reuse_after_disk_loss_drops_a_blind_write() {
+    let (correct, buggy) = both(
+        5,
+        Bug::ActorReuseAfterDiskLoss,
+        |_| {},
+        |nodes| async move {
+            let (primaries, _) = placement(&nodes, "k");
+            let kv = Kv::connect(primaries[0]);
+            kv.put("k", "x", &Context::default()).await.unwrap();
+            let read = kv.get("k").await.unwrap();
+            kv.put("k", "y", &read.context).await.unwrap();
+            wait(500).await;
+            let wipe = weft::task::spawn_on(primaries[0], "lose disk", weft_kv::lose_disk());
+            wipe.await.unwrap().unwrap();
+            node::crash(primaries[0]);
+            wait(50).await;
+            node::restart(primaries[0]);
+            wait(10).await;
+            kv.put("k", "z", &Context::default()).await.unwrap(); // a blind write
+            wait(1_000).await;
+            strings(&Kv::connect(primaries[1]).get("k").await.unwrap().values)
+        },
+    );
+    assert_eq!(correct, ["y", "z"]);
+    assert_eq!(
+        buggy,
+        ["y"],
+        "the blind write's dot was already seen: {buggy:?}"
+    );
+}
