@@ -7,8 +7,10 @@
 //! write without a read first, with an empty context), `crash`,
 //! `lose disk` (at most once per case), `isolate`, and `check`: wait for every add, heal every
 //! fault, let the cluster settle, then require convergence (every primary of every key holds
-//! the same object, no node holds a key it is not a primary for) and, in the merged read of
-//! every key, every acknowledged element and nothing that was never added.
+//! the same object, no node holds a key it is not a primary for), the sibling bound (two
+//! clients interleaving read-modify-writes on a fresh key leave at most two siblings), quorum
+//! intersection (a PR=2 read after a PW=2 write sees it) and, in
+//! the merged read of every key, every acknowledged element and nothing that was never added.
 //!
 //! The harness's model API may change shape; this file and [`run`](self) keep the store's
 //! model to themselves.

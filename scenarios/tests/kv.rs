@@ -1,6 +1,7 @@
 //! The `kv` scenario: no false alarm without bugs, and the planted bugs that the set-add model
-//! can see (an acknowledged element lost) found within a small budget. CI runs small budgets;
-//! `WEFT_SLOW=1` runs more cases and seeds.
+//! can see (an acknowledged element lost, a sibling explosion, a quorum read missing an
+//! acknowledged write) found within a small budget. CI runs small budgets; `WEFT_SLOW=1` runs
+//! more cases and seeds.
 
 use std::time::Duration;
 use weft::fuzz::{fuzz, FuzzConfig};
@@ -38,8 +39,9 @@ fn without_bugs_the_store_passes_with_both_strategies() {
     }
 }
 
-/// Searches for `bug` with `seeds` seeds of `cases` cases; each must find it.
-fn found(bug: &str, seeds: u64, cases: u64) {
+/// Searches for `bug` with `seeds` seeds of `cases` cases; each must find it, with a
+/// violation that mentions `symptom`.
+fn found(bug: &str, symptom: &str, seeds: u64, cases: u64) {
     let seeds = if slow() { 10 } else { seeds };
     for seed in 0..seeds {
         let bugs = [bug];
@@ -65,12 +67,22 @@ fn found(bug: &str, seeds: u64, cases: u64) {
 
 #[test]
 fn last_write_wins_is_found() {
-    found("last-write-wins", 2, 200);
+    found("last-write-wins", "lost acknowledged", 2, 200);
 }
 
 #[test]
 fn read_repair_drops_siblings_is_found() {
-    found("read-repair-drops-siblings", 1, 1_000);
+    found("read-repair-drops-siblings", "lost acknowledged", 1, 1_000);
+}
+
+#[test]
+fn replica_clock_siblings_is_found() {
+    found("replica-clock-siblings", "sibling explosion", 2, 100);
+}
+
+#[test]
+fn ack_before_quorum_is_found() {
+    found("ack-before-quorum", "quorum intersection", 1, 1_000);
 }
 
 #[test]

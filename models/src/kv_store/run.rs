@@ -8,7 +8,7 @@ use std::time::Duration;
 use weft::node::NodeId;
 use weft::task::JoinHandle;
 use weft::{net, node, task, time, Sim};
-use weft_kv::{Bugs, Kv, KvConfig, ReadOptions};
+use weft_kv::{Bugs, Context, Kv, KvConfig, ReadOptions, WriteOptions};
 
 /// How an add ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +28,7 @@ struct Book {
     acked: BTreeMap<u8, BTreeSet<u32>>,
     attempted: BTreeMap<u8, BTreeSet<u32>>,
     unknown: usize,
+    probes: usize,
 }
 
 /// The system under test: the cluster's nodes and the book of adds.
@@ -161,6 +162,12 @@ impl KvSystem {
         if let Err(why) = self.converge().await {
             problems.push(why);
         }
+        if let Err(why) = self.sibling_probe().await {
+            problems.push(why);
+        }
+        if let Err(why) = self.quorum_probe().await {
+            problems.push(why);
+        }
         let mut summary = Vec::new();
         let mut lost_keys = Vec::new();
         for key in 0..KEYS {
@@ -188,6 +195,81 @@ impl KvSystem {
         KvResult::Checked {
             problems,
             summary: format!("{}; {unknown} adds of unknown outcome", summary.join(", ")),
+        }
+    }
+
+    /// The sibling bound (riak_test #383): two clients interleave read-modify-writes on a
+    /// fresh key, each writing with the context of its own latest read (strict quorums, so
+    /// each read sees every acknowledged write). With dots the key never holds more distinct
+    /// values than there are writers. A failed request gives no verdict.
+    async fn sibling_probe(&self) -> Result<(), String> {
+        let key = {
+            let mut book = self.book.borrow_mut();
+            book.probes += 1;
+            format!("probe{}", book.probes)
+        };
+        let clients = [Kv::connect(self.nodes[0]), Kv::connect(self.nodes[1])];
+        let mut contexts = [Context::default(), Context::default()];
+        let strict_write = WriteOptions { w: 2, pw: 2 };
+        let strict_read = ReadOptions { r: 2, pr: 2 };
+        for round in 0..6u8 {
+            let c = usize::from(round % 2);
+            let value = Some(format!("{c}.{round}").into_bytes());
+            if clients[c]
+                .put_with(&key, value, &contexts[c], strict_write)
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+            match clients[c].get_with(&key, strict_read).await {
+                Ok(read) => contexts[c] = read.context,
+                Err(_) => return Ok(()),
+            }
+        }
+        let Ok(read) = clients[0].get_with(&key, strict_read).await else {
+            return Ok(());
+        };
+        let mut values: Vec<String> = read
+            .values
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).to_string())
+            .collect();
+        values.sort();
+        values.dedup();
+        if values.len() > 2 {
+            return Err(format!(
+                "sibling explosion: two writers interleaving read-modify-writes left {} siblings on {key}: {values:?}",
+                values.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Quorum intersection: with PW=2 and PR=2 of N=3 (strict quorums, faults healed), a
+    /// read that starts after a write was acknowledged returns it.
+    async fn quorum_probe(&self) -> Result<(), String> {
+        let key = format!("quorum{}", self.book.borrow().probes);
+        let writer = Kv::connect(self.nodes[2]);
+        let written = writer
+            .put_with(
+                &key,
+                Some(b"q".to_vec()),
+                &Context::default(),
+                WriteOptions { w: 2, pw: 2 },
+            )
+            .await;
+        if written.is_err() {
+            return Ok(());
+        }
+        let reader = Kv::connect(self.nodes[3]);
+        match reader.get_with(&key, ReadOptions { r: 2, pr: 2 }).await {
+            Ok(read) if read.values.is_empty() => Err(format!(
+                "quorum intersection: {} acknowledged a write of {key} with PW=2, then a read through {} with PR=2 missed it",
+                node::name(writer.node()),
+                node::name(reader.node())
+            )),
+            _ => Ok(()),
         }
     }
 

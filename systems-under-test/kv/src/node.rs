@@ -10,7 +10,7 @@ use crate::storage::Storage;
 use crate::version::{Actor, PruneLimits};
 use crate::{aae, coordinator, gossip, handoff, replica};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 use weft::net::{Addr, Endpoint, Request};
@@ -101,7 +101,13 @@ pub(crate) struct State {
     pub objects: BTreeMap<String, Object>,
     /// Nodes that did not answer, and until when they are passed over (simulated ns).
     pub suspects: BTreeMap<NodeId, u64>,
+    /// Reply addresses of recent writes and events (each call has its own), oldest first:
+    /// a duplicated request is dropped, so one write makes one event.
+    pub recent: VecDeque<Addr>,
 }
+
+/// Requests remembered for deduplication.
+const RECENT_MAX: usize = 1024;
 
 /// A running node.
 pub(crate) struct Node {
@@ -219,6 +225,7 @@ pub async fn serve(config: KvConfig) {
         ring: Ring::new(config.partition_count, &config.members),
         objects: recovered.objects,
         suspects: BTreeMap::new(),
+        recent: VecDeque::new(),
     };
     let node = Rc::new(Node {
         config,
@@ -240,7 +247,28 @@ pub async fn serve(config: KvConfig) {
     }
 }
 
+/// Whether `request` is a duplicate of a write or event already taken (the network may
+/// duplicate messages); remembers it otherwise.
+fn is_duplicate(node: &Node, request: &Request<Msg, Reply>) -> bool {
+    if !matches!(request.body, Msg::Put { .. } | Msg::Coordinate { .. }) {
+        return false;
+    }
+    let mut state = node.state.borrow_mut();
+    let from = request.reply_to();
+    if state.recent.contains(&from) {
+        return true;
+    }
+    if state.recent.len() == RECENT_MAX {
+        state.recent.pop_front();
+    }
+    state.recent.push_back(from);
+    false
+}
+
 fn dispatch(node: &Rc<Node>, request: Request<Msg, Reply>) {
+    if is_duplicate(node, &request) {
+        return;
+    }
     let n = node.clone();
     match request.body.clone() {
         Msg::Get { key, r, pr } => {
