@@ -57,9 +57,7 @@ fn found(bug: &str, symptom: &str, seeds: u64, cases: u64) {
             .failure()
             .map(|f| f.message.clone());
         assert!(
-            violation
-                .as_deref()
-                .is_some_and(|m| m.contains("lost acknowledged")),
+            violation.as_deref().is_some_and(|m| m.contains(symptom)),
             "{bug}: {violation:?}"
         );
     }
