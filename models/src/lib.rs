@@ -4,8 +4,9 @@
 //! over keys) and [mutex]; plus a [catalog] choosing them by name for recorded
 //! histories (`weft check-history --model NAME`).
 //!
-//! And state-machine models for weft's model-based testing of the bundled worker pool:
-//! [`pool`] (poolboy's model) and [`pool_queue`] (the work queue above it).
+//! And state-machine models for weft's model-based testing of the bundled systems: [`pool`]
+//! (poolboy's model), [`pool_queue`] (the work queue above it) and [`kv_store`] (the
+//! Dynamo-style store's set-add workload).
 //!
 //! ```
 //! use weft_lincheck::{check, CheckConfig, Operation};
@@ -40,6 +41,7 @@
 pub mod cas_register;
 pub mod catalog;
 pub mod kv;
+pub mod kv_store;
 pub mod multi_register;
 pub mod mutex;
 pub mod pool;

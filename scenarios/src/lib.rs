@@ -3,6 +3,7 @@
 pub mod bug_table;
 pub mod canary;
 pub mod chaos;
+pub mod kv;
 pub mod pool;
 pub mod pool_queue;
 
@@ -15,6 +16,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &chaos::Chaos,
         &pool::PoolScenario,
         &pool_queue::PoolQueueScenario,
+        &kv::KvScenario,
     ]
 }
 

@@ -1,0 +1,48 @@
+//! The `kv` scenario: the bundled Dynamo-style store ([`weft_kv`]) against its set-add model
+//! ([`weft_models::kv_store`]): five nodes under every fault kind; no acknowledged element is
+//! lost, nothing never added appears, and replicas converge once faults heal. Sequential cases
+//! of up to 20 commands; the concurrency is in the adds, which run in the background and race
+//! each other through different coordinators.
+
+use std::rc::Rc;
+use weft::internals::scenario::{PlantedBug as BugInfo, Scenario, Setup};
+use weft::internals::{run_case, Run};
+use weft::{Detail, Shape, Source};
+use weft_kv::Bugs;
+use weft_models::kv_store::KvModel;
+
+/// The bugs named in `setup` (names were checked against [`Scenario::bugs`]).
+pub fn bugs_of(setup: &Setup) -> Bugs {
+    Bugs::from_names(&setup.bugs).expect("bug names checked by the caller")
+}
+
+/// Runs one case of the store against its model with `bugs`.
+pub fn run(bugs: Bugs, source: Source, detail: Detail) -> Run {
+    run_case(
+        &Rc::new(KvModel::new(bugs)),
+        &Shape::sequential(),
+        source,
+        detail,
+    )
+}
+
+/// The kv scenario.
+pub struct KvScenario;
+
+impl Scenario for KvScenario {
+    fn name(&self) -> &'static str {
+        "kv"
+    }
+
+    fn about(&self) -> &'static str {
+        "a Dynamo-style store (5 nodes, every fault kind) against its set-add model"
+    }
+
+    fn bugs(&self) -> &'static [BugInfo] {
+        &weft_kv::bugs::KV_BUGS
+    }
+
+    fn run(&self, setup: &Setup, source: Source) -> Run {
+        run(bugs_of(setup), source, setup.detail)
+    }
+}

@@ -1,0 +1,92 @@
+//! The `kv` scenario: no false alarm without bugs, and the planted bugs that the set-add model
+//! can see (an acknowledged element lost, a sibling explosion, a quorum read missing an
+//! acknowledged write) found within a small budget. CI runs small budgets; `WEFT_SLOW=1` runs
+//! more cases and seeds.
+
+use std::time::Duration;
+use weft::internals::fuzz::{fuzz, FuzzConfig};
+use weft::internals::scenario::Scenario;
+use weft::internals::shrink::ShrinkConfig;
+use weft::strategy::StrategyKind;
+use weft_scenarios::bug_table::runner;
+use weft_scenarios::kv::KvScenario;
+
+fn slow() -> bool {
+    std::env::var_os("WEFT_SLOW").is_some()
+}
+
+fn config(seed: u64, cases: u64, strategy: StrategyKind) -> FuzzConfig {
+    FuzzConfig {
+        strategy,
+        shrink: ShrinkConfig {
+            time_max: Duration::from_secs(if slow() { 60 } else { 10 }),
+            ..ShrinkConfig::default()
+        },
+        ..FuzzConfig::new("kv", seed, cases)
+    }
+}
+
+#[test]
+fn without_bugs_the_store_passes_with_both_strategies() {
+    let cases = if slow() { 2_000 } else { 100 };
+    for strategy in [StrategyKind::Random, StrategyKind::Pct] {
+        let run = runner(&KvScenario, &[]);
+        let result = fuzz(&run, &config(1, cases, strategy));
+        if let Some(found) = result.found {
+            panic!("{strategy:?}: false alarm:\n{}", found.counterexample);
+        }
+        assert_eq!(result.cases_run, cases);
+    }
+}
+
+/// Searches for `bug` with `seeds` seeds of `cases` cases; each must find it, with a
+/// violation that mentions `symptom`.
+fn found(bug: &str, symptom: &str, seeds: u64, cases: u64) {
+    let seeds = if slow() { 10 } else { seeds };
+    for seed in 0..seeds {
+        let bugs = [bug];
+        let run = runner(&KvScenario, &bugs);
+        let result = fuzz(&run, &config(seed, cases, StrategyKind::Random));
+        let found = result
+            .found
+            .unwrap_or_else(|| panic!("{bug}: not found with seed {seed} in {cases} cases"));
+        let violation = found
+            .run
+            .report
+            .outcome
+            .failure()
+            .map(|f| f.message.clone());
+        assert!(
+            violation.as_deref().is_some_and(|m| m.contains(symptom)),
+            "{bug}: {violation:?}"
+        );
+    }
+}
+
+#[test]
+fn last_write_wins_is_found() {
+    found("last-write-wins", "lost acknowledged", 2, 200);
+}
+
+#[test]
+fn read_repair_drops_siblings_is_found() {
+    found("read-repair-drops-siblings", "lost acknowledged", 1, 1_000);
+}
+
+#[test]
+fn replica_clock_siblings_is_found() {
+    found("replica-clock-siblings", "sibling explosion", 2, 100);
+}
+
+#[test]
+fn ack_before_quorum_is_found() {
+    found("ack-before-quorum", "quorum intersection", 1, 1_000);
+}
+
+#[test]
+fn the_store_lists_its_bugs() {
+    let names: Vec<&str> = KvScenario.bugs().iter().map(|b| b.name).collect();
+    assert_eq!(names.len(), 8);
+    assert!(names.contains(&"actor-reuse-after-disk-loss"));
+    assert!(weft_scenarios::find("kv").is_some());
+}

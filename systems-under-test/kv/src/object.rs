@@ -1,0 +1,134 @@
+//! What a replica stores for a key: causal versions ([`Dvv`]) or, in last-write-wins mode, one
+//! value stamped with the coordinating node's wall clock. A sibling is `Some(bytes)` or
+//! `None`, a tombstone.
+
+use crate::codec::{fnv64, Decoder, Encoder};
+use crate::version::{decode_value, encode_value, Context, Dvv};
+use std::fmt;
+
+/// A value or a tombstone.
+pub type Sibling = Option<Vec<u8>>;
+
+/// The stored versions of one key.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Object {
+    /// Dotted version vectors with siblings (the default).
+    Causal(Dvv<Sibling>),
+    /// Last write wins: the value with the largest (stamp, value) survives a merge.
+    Lww {
+        /// The coordinating node's `weft::time::wall_clock_ns()` at the write.
+        stamp: u64,
+        /// The value.
+        value: Sibling,
+    },
+}
+
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Object::Causal(dvv) => dvv.fmt(f),
+            Object::Lww { stamp, value } => write!(f, "lww@{stamp}={value:?}"),
+        }
+    }
+}
+
+impl Object {
+    /// The merge of two replicas' objects.
+    pub fn sync(&self, other: &Object) -> Object {
+        match (self, other) {
+            (Object::Causal(a), Object::Causal(b)) => Object::Causal(a.sync(b)),
+            (
+                Object::Lww {
+                    stamp: a,
+                    value: va,
+                },
+                Object::Lww {
+                    stamp: b,
+                    value: vb,
+                },
+            ) => {
+                if (a, va) >= (b, vb) {
+                    self.clone()
+                } else {
+                    other.clone()
+                }
+            }
+            // The store runs in one mode; a mixed pair keeps the causal side.
+            (Object::Causal(_), _) => self.clone(),
+            (_, Object::Causal(_)) => other.clone(),
+        }
+    }
+
+    /// The merge of an optional stored object with an incoming one.
+    pub fn sync_into(stored: Option<&Object>, incoming: &Object) -> Object {
+        stored.map_or_else(|| incoming.clone(), |s| s.sync(incoming))
+    }
+
+    /// Every sibling, tombstones included.
+    pub fn siblings(&self) -> Vec<Sibling> {
+        match self {
+            Object::Causal(dvv) => dvv.values().into_iter().cloned().collect(),
+            Object::Lww { value, .. } => vec![value.clone()],
+        }
+    }
+
+    /// The live values (siblings that are not tombstones).
+    pub fn values(&self) -> Vec<Vec<u8>> {
+        self.siblings().into_iter().flatten().collect()
+    }
+
+    /// Whether every sibling is a tombstone.
+    pub fn is_tombstone(&self) -> bool {
+        self.siblings().iter().all(Option::is_none)
+    }
+
+    /// The causal context for a read (empty in last-write-wins mode).
+    pub fn context(&self) -> Context {
+        match self {
+            Object::Causal(dvv) => dvv.context(),
+            Object::Lww { .. } => Context::default(),
+        }
+    }
+
+    /// Whether this object has seen everything `other` has (equal counts as descending).
+    pub fn descends(&self, other: &Object) -> bool {
+        match (self, other) {
+            (Object::Causal(a), Object::Causal(b)) => a.descends(b),
+            _ => self.sync(other) == *self,
+        }
+    }
+
+    /// The canonical encoding.
+    pub fn encode(&self, e: &mut Encoder) {
+        match self {
+            Object::Causal(dvv) => {
+                e.u8(0);
+                dvv.encode(e);
+            }
+            Object::Lww { stamp, value } => {
+                e.u8(1);
+                e.u64(*stamp);
+                encode_value(e, value);
+            }
+        }
+    }
+
+    /// Reads what [`Object::encode`] wrote.
+    pub fn decode(d: &mut Decoder<'_>) -> Option<Object> {
+        match d.u8()? {
+            0 => Some(Object::Causal(Dvv::decode(d)?)),
+            1 => Some(Object::Lww {
+                stamp: d.u64()?,
+                value: decode_value(d)?,
+            }),
+            _ => None,
+        }
+    }
+
+    /// A hash of the canonical encoding (anti-entropy compares these).
+    pub fn hash(&self) -> u64 {
+        let mut e = Encoder::default();
+        self.encode(&mut e);
+        fnv64(&e.bytes)
+    }
+}

@@ -1,0 +1,114 @@
+//! A node's replica side: its copies of keys, changed only here. An update is computed and put
+//! in memory without yielding, then appended to the log and fsynced; the reply (the
+//! acknowledgement) is sent only after the fsync.
+
+use crate::bugs::Bug;
+use crate::node::Node;
+use crate::object::{Object, Sibling};
+use crate::protocol::{KvError, Reply};
+use crate::version::{Context, Dvv, PruneOrder};
+
+/// The write's event, made here: a new dot from this node's actor, the values the client's
+/// context covers discarded, the clock pruned; stored durably.
+pub(crate) async fn coordinate(node: &Node, key: &str, value: Sibling, context: &Context) -> Reply {
+    let object = {
+        let mut state = node.state.borrow_mut();
+        let actor = state.actor;
+        let stored = state.objects.get(key).cloned();
+        let stamp = weft::time::wall_clock_ns();
+        let object = if node.bug(Bug::LastWriteWins) {
+            Object::sync_into(stored.as_ref(), &Object::Lww { stamp, value })
+        } else {
+            let dvv = match &stored {
+                Some(Object::Causal(dvv)) => dvv.clone(),
+                _ => Dvv::new(),
+            };
+            let counter = state
+                .counter
+                .max(dvv.counter(actor))
+                .max(context.get(actor))
+                + 1;
+            state.counter = counter;
+            let updated = if node.bug(Bug::ReplicaClockSiblings) {
+                dvv.update_per_replica(context, value, actor, counter, stamp)
+            } else {
+                dvv.update(context, value, actor, counter, stamp)
+            };
+            let order = if node.bug(Bug::PruneYoungest) {
+                PruneOrder::YoungestFirst
+            } else {
+                PruneOrder::OldestFirst
+            };
+            Object::Causal(updated.prune(node.config.prune, stamp, order))
+        };
+        state.objects.insert(key.to_string(), object.clone());
+        object
+    };
+    if node.bug(Bug::VolatileHints) && !node.is_primary(key) {
+        return Reply::Stored(object);
+    }
+    match node.storage.put(key, &object).await {
+        Ok(()) => Reply::Stored(object),
+        Err(_) => Reply::Failed(KvError::Disk),
+    }
+}
+
+/// Merges `object` into this replica's copy of `key` and stores the result durably (a
+/// fallback's hinted write too, unless the planted bug `volatile-hints` is on).
+pub(crate) async fn store(node: &Node, key: &str, object: &Object) -> Reply {
+    let merged = merge_in_memory(node, key, object);
+    let volatile = node.bug(Bug::VolatileHints) && !node.is_primary(key);
+    if volatile {
+        return Reply::Stored(merged);
+    }
+    match node.storage.put(key, &merged).await {
+        Ok(()) => Reply::Stored(merged),
+        Err(_) => Reply::Failed(KvError::Disk),
+    }
+}
+
+/// Merges `object` into memory and returns the merge (no disk: the caller stores it).
+pub(crate) fn merge_in_memory(node: &Node, key: &str, object: &Object) -> Object {
+    let mut state = node.state.borrow_mut();
+    let merged = Object::sync_into(state.objects.get(key), object);
+    weft::ensure!(
+        merged.descends(object),
+        "{key}: the merge {merged:?} does not descend the incoming {object:?}"
+    );
+    state.objects.insert(key.to_string(), merged.clone());
+    merged
+}
+
+/// This replica's copy of `key`.
+pub(crate) fn fetch(node: &Node, key: &str) -> Reply {
+    Reply::Fetched(node.state.borrow().objects.get(key).cloned())
+}
+
+/// Removes `key` if this replica's copy is exactly the tombstone `object` and the node is one
+/// of its primaries; a fallback keeps its copy until it has handed it off.
+pub(crate) async fn reap(node: &Node, key: &str, object: &Object) -> Reply {
+    weft::ensure!(
+        object.is_tombstone(),
+        "{key}: reap of a live object {object:?}"
+    );
+    if node.is_primary(key) {
+        drop_if_unchanged(node, key, object).await;
+    }
+    Reply::Done
+}
+
+/// Removes `key` if its copy is still `object` (nothing merged in since it was read), durably.
+/// Returns whether it was removed.
+pub(crate) async fn drop_if_unchanged(node: &Node, key: &str, object: &Object) -> bool {
+    {
+        let mut state = node.state.borrow_mut();
+        if state.objects.get(key) != Some(object) {
+            return false;
+        }
+        state.objects.remove(key);
+    }
+    // A failed drop record only means the key comes back after a restart, to be handed off
+    // or reaped again.
+    let _ = node.storage.drop_key(key).await;
+    true
+}

@@ -1,0 +1,309 @@
+//! The ring: a fixed number of partitions, each owned by one member node, as riak_core's
+//! `chash` ring. A key hashes (FNV-1a, never a randomly seeded hasher) to a partition; its
+//! preference list is the first N distinct owners walking clockwise from that partition, and
+//! its fallbacks are the next distinct members after them.
+//!
+//! Ownership changes only by [`Ring::join`] and [`Ring::leave`], which move as few partitions
+//! as balance allows, and every change bumps the ring's version. Rings spread by gossip; of two
+//! rings the one with the larger `(version, changed_by)` wins, so every node ends up with the
+//! same ring.
+
+use crate::codec::fnv64;
+use std::collections::BTreeMap;
+use std::fmt;
+use weft::NodeId;
+
+/// The ring's shape and ownership.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ring {
+    version: u64,
+    changed_by: u32,
+    members: Vec<NodeId>,
+    owners: Vec<NodeId>,
+}
+
+impl fmt::Debug for Ring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let members: Vec<usize> = self.members.iter().map(|m| m.index()).collect();
+        write!(
+            f,
+            "ring v{}.{} members {members:?}",
+            self.version, self.changed_by
+        )
+    }
+}
+
+impl Ring {
+    /// A ring of `partition_count` partitions claimed round-robin by `members` (a cluster
+    /// created with all of them, as by `riak-admin cluster plan` with every join staged).
+    pub fn new(partition_count: usize, members: &[NodeId]) -> Ring {
+        assert!(partition_count > 0, "a ring has partitions");
+        assert!(!members.is_empty(), "a ring has members");
+        let mut members = members.to_vec();
+        members.sort();
+        members.dedup();
+        let owners = (0..partition_count)
+            .map(|p| members[p % members.len()])
+            .collect();
+        Ring {
+            version: 1,
+            changed_by: 0,
+            members,
+            owners,
+        }
+    }
+
+    /// Number of partitions.
+    pub fn partition_count(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// The version: bumped by every ownership change.
+    pub fn version(&self) -> (u64, u32) {
+        (self.version, self.changed_by)
+    }
+
+    /// Whether this ring supersedes `other` (gossip keeps the newer).
+    pub fn is_newer_than(&self, other: &Ring) -> bool {
+        self.version() > other.version()
+    }
+
+    /// The members, in order.
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+
+    /// Whether `node` is a member.
+    pub fn is_member(&self, node: NodeId) -> bool {
+        self.members.binary_search(&node).is_ok()
+    }
+
+    /// The owner of partition `partition`.
+    pub fn owner(&self, partition: usize) -> NodeId {
+        self.owners[partition]
+    }
+
+    /// The partition a key hashes to (the hash's position on a ring of 2^64 points; FNV-1a
+    /// then MurmurHash3's finalizer, which spreads the high bits).
+    pub fn partition_of(&self, key: &str) -> usize {
+        let hash = u128::from(mix64(fnv64(key.as_bytes())));
+        ((hash * self.owners.len() as u128) >> 64) as usize
+    }
+
+    /// Distinct owners walking clockwise from `partition`, then members owning nothing.
+    fn walk(&self, partition: usize) -> Vec<NodeId> {
+        let count = self.owners.len();
+        let mut seen: Vec<NodeId> = Vec::with_capacity(self.members.len());
+        for step in 0..count {
+            let owner = self.owners[(partition + step) % count];
+            if !seen.contains(&owner) {
+                seen.push(owner);
+            }
+        }
+        for member in &self.members {
+            if !seen.contains(member) {
+                seen.push(*member);
+            }
+        }
+        seen
+    }
+
+    /// The preference list of `partition`: its first `n` distinct nodes (fewer when the ring
+    /// has fewer members).
+    pub fn preflist(&self, partition: usize, n: usize) -> Vec<NodeId> {
+        let mut walk = self.walk(partition);
+        walk.truncate(n);
+        walk
+    }
+
+    /// The preference list for `key`.
+    pub fn preflist_for(&self, key: &str, n: usize) -> Vec<NodeId> {
+        self.preflist(self.partition_of(key), n)
+    }
+
+    /// The nodes after the preference list, in the order fallbacks are chosen.
+    pub fn fallbacks(&self, partition: usize, n: usize) -> Vec<NodeId> {
+        self.walk(partition).into_iter().skip(n).collect()
+    }
+
+    /// Partitions owned by each member (members owning none included).
+    pub fn owned_counts(&self) -> BTreeMap<NodeId, usize> {
+        let mut counts: BTreeMap<NodeId, usize> = self.members.iter().map(|m| (*m, 0)).collect();
+        for owner in &self.owners {
+            *counts.entry(*owner).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Whether giving `partition` to `node` keeps it off the `spread - 1` partitions on each
+    /// side (so that preference lists walk fewer duplicates).
+    fn spaced(&self, partition: usize, node: NodeId, spread: usize) -> bool {
+        let count = self.owners.len();
+        (1..spread).all(|d| {
+            self.owners[(partition + d) % count] != node
+                && self.owners[(partition + count - d % count) % count] != node
+        })
+    }
+
+    /// The ring with `node` joined by `by`: the newcomer takes partitions, one at a time, from
+    /// the member owning the most, until it owns its fair share (rounded down). Nothing else
+    /// moves.
+    pub fn join(&self, node: NodeId, by: NodeId, spread: usize) -> Ring {
+        let mut next = self.bumped(by);
+        if next.is_member(node) {
+            return next;
+        }
+        next.members.push(node);
+        next.members.sort();
+        let target = next.owners.len() / next.members.len();
+        for _ in 0..target {
+            let counts = next.owned_counts();
+            let (richest, _) = counts
+                .iter()
+                .filter(|(m, _)| **m != node)
+                .max_by_key(|(m, c)| (**c, **m))
+                .expect("other members");
+            let richest = *richest;
+            let theirs: Vec<usize> = (0..next.owners.len())
+                .filter(|p| next.owners[*p] == richest)
+                .collect();
+            let pick = theirs
+                .iter()
+                .copied()
+                .find(|p| next.spaced(*p, node, spread))
+                .unwrap_or(theirs[0]);
+            next.owners[pick] = node;
+        }
+        next
+    }
+
+    /// The ring with `node` removed by `by`: each of its partitions goes to the member owning
+    /// the fewest (spaced where possible). Nothing else moves.
+    pub fn leave(&self, node: NodeId, by: NodeId, spread: usize) -> Ring {
+        let mut next = self.bumped(by);
+        if !next.is_member(node) || next.members.len() == 1 {
+            return next;
+        }
+        next.members.retain(|m| *m != node);
+        for partition in 0..next.owners.len() {
+            if next.owners[partition] != node {
+                continue;
+            }
+            let counts = next.owned_counts();
+            let mut order: Vec<(usize, NodeId)> = counts
+                .iter()
+                .filter(|(m, _)| **m != node)
+                .map(|(m, c)| (*c, *m))
+                .collect();
+            order.sort();
+            let heir = order
+                .iter()
+                .find(|(_, m)| next.spaced(partition, *m, spread))
+                .unwrap_or(&order[0])
+                .1;
+            next.owners[partition] = heir;
+        }
+        next
+    }
+
+    fn bumped(&self, by: NodeId) -> Ring {
+        let mut next = self.clone();
+        next.version += 1;
+        next.changed_by = by.index() as u32;
+        next
+    }
+}
+
+/// MurmurHash3's 64-bit finalizer.
+fn mix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(range: std::ops::Range<usize>) -> Vec<NodeId> {
+        range.map(NodeId::from_index).collect()
+    }
+
+    fn assert_balanced(ring: &Ring) {
+        let fair = ring.partition_count() as f64 / ring.members().len() as f64;
+        for (node, count) in ring.owned_counts() {
+            assert!(
+                count as f64 <= (1.5 * fair).max(1.0),
+                "{node:?} owns {count} of {} partitions (fair share {fair})",
+                ring.partition_count()
+            );
+        }
+    }
+
+    fn moved(a: &Ring, b: &Ring) -> usize {
+        (0..a.partition_count())
+            .filter(|p| a.owner(*p) != b.owner(*p))
+            .count()
+    }
+
+    #[test]
+    fn initial_claim_is_balanced_and_preflists_are_distinct() {
+        for size in 1..12 {
+            let ring = Ring::new(64, &nodes(1..1 + size));
+            assert_balanced(&ring);
+            for p in 0..64 {
+                let list = ring.preflist(p, 3);
+                assert_eq!(list.len(), 3.min(size));
+                let mut sorted = list.clone();
+                sorted.sort();
+                sorted.dedup();
+                assert_eq!(sorted.len(), list.len(), "distinct nodes in {list:?}");
+                assert_eq!(list[0], ring.owner(p), "the owner comes first");
+            }
+        }
+    }
+
+    #[test]
+    fn joins_one_at_a_time_stay_balanced_and_move_little() {
+        let mut ring = Ring::new(64, &nodes(1..4));
+        for joiner in 4..20 {
+            let next = ring.join(NodeId::from_index(joiner), NodeId::from_index(1), 3);
+            assert_balanced(&next);
+            let fair = 64 / next.members().len();
+            assert_eq!(moved(&ring, &next), fair, "only the newcomer's share moves");
+            assert!(next.is_newer_than(&ring));
+            for p in 0..64 {
+                assert_eq!(next.preflist(p, 3).len(), 3);
+            }
+            ring = next;
+        }
+    }
+
+    #[test]
+    fn leave_moves_only_the_leavers_partitions() {
+        let ring = Ring::new(64, &nodes(1..6));
+        let leaver = NodeId::from_index(3);
+        let owned = ring.owned_counts()[&leaver];
+        let next = ring.leave(leaver, NodeId::from_index(1), 3);
+        assert!(!next.is_member(leaver));
+        assert_eq!(moved(&ring, &next), owned);
+        assert_balanced(&next);
+        assert!((0..64).all(|p| next.owner(p) != leaver));
+    }
+
+    #[test]
+    fn key_placement_is_stable_and_spread() {
+        let ring = Ring::new(64, &nodes(1..6));
+        assert_eq!(ring.partition_of("k1"), ring.partition_of("k1"));
+        let mut hit = [false; 64];
+        for i in 0..2000 {
+            hit[ring.partition_of(&format!("key{i}"))] = true;
+        }
+        assert!(hit.iter().all(|h| *h), "every partition gets keys");
+        let fallbacks = ring.fallbacks(0, 3);
+        assert_eq!(fallbacks.len(), 2);
+        assert!(fallbacks.iter().all(|f| !ring.preflist(0, 3).contains(f)));
+    }
+}

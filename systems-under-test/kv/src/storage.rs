@@ -1,0 +1,204 @@
+//! Storage on the node's simulated disk: an append-only log of whole-object records, one
+//! segment per boot, and an identity file holding the node's actor epoch.
+//!
+//! Every record is a frame: a magic byte, the payload's length, its FNV-1a checksum, the
+//! payload. Recovery keeps every valid frame and skips torn ones: only unsynced writes can be
+//! torn or lost (a crash), and every record is a whole object's snapshot, so a record that
+//! survived without its predecessor is still a consistent version. Nothing is acknowledged
+//! before [`Storage::put`] returns, and it returns after the fsync.
+//!
+//! Identity: each boot takes the stored epoch plus one and fsyncs it before serving, so an
+//! actor's counters never repeat. With no identity on disk (a new node, or a lost disk) the
+//! node takes a fresh epoch from its incarnation; the planted bug
+//! `actor-reuse-after-disk-loss` takes epoch 0 instead, its first life's actor id (kv679).
+
+use crate::codec::{fnv32, Decoder, Encoder};
+use crate::object::Object;
+use std::collections::BTreeMap;
+use weft::disk::{self, DiskError};
+
+const MAGIC: u8 = 0xA5;
+const IDENTITY: &str = "kv/identity";
+const SEGMENT_PREFIX: &str = "kv/log.";
+const PUT: u8 = 1;
+const DROP: u8 = 2;
+
+/// The log of one node.
+pub struct Storage {
+    segment: String,
+}
+
+/// What recovery found.
+pub struct Recovered {
+    /// The log, ready for appends.
+    pub storage: Storage,
+    /// This life's actor epoch.
+    pub epoch: u32,
+    /// Every key's latest durable object.
+    pub objects: BTreeMap<String, Object>,
+}
+
+/// Wraps `payload` in a frame.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut e = Encoder::default();
+    e.u8(MAGIC);
+    e.u32(payload.len() as u32);
+    e.u32(fnv32(payload));
+    e.bytes.extend_from_slice(payload);
+    e.bytes
+}
+
+/// The payloads of the valid frames of `bytes`. A torn frame, or the zeros a lost write or a
+/// lost disk leaves, is skipped byte by byte until a valid frame starts again (a frame is
+/// valid when its magic, length and checksum agree).
+pub fn frames(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match frame_at(&bytes[at..]) {
+            Some((payload, used)) => {
+                out.push(payload);
+                at += used;
+            }
+            None => at += 1,
+        }
+    }
+    out
+}
+
+fn frame_at(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let mut d = Decoder::new(bytes);
+    if d.u8()? != MAGIC {
+        return None;
+    }
+    let (len, sum) = (d.u32()?, d.u32()?);
+    let payload = d.raw(len as usize)?;
+    (fnv32(&payload) == sum).then_some((payload, 9 + len as usize))
+}
+
+async fn read_or_empty(path: &str) -> Result<Vec<u8>, DiskError> {
+    match disk::read(path).await {
+        Err(DiskError::NotFound) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+/// Reads the identity and takes this life's epoch (persisted before it is returned).
+async fn take_epoch(reuse_after_loss: bool) -> Result<u32, DiskError> {
+    let stored = frames(&read_or_empty(IDENTITY).await?)
+        .last()
+        .and_then(|p| Decoder::new(p).u32());
+    let epoch = match stored {
+        Some(epoch) => epoch + 1,
+        None if reuse_after_loss => 0,
+        None => weft::node::incarnation(weft::node::current()) << 16,
+    };
+    let mut e = Encoder::default();
+    e.u32(epoch);
+    disk::append(IDENTITY, &frame(&e.bytes)).await?;
+    disk::fsync(IDENTITY).await?;
+    Ok(epoch)
+}
+
+fn apply(objects: &mut BTreeMap<String, Object>, payload: &[u8]) {
+    let mut d = Decoder::new(payload);
+    let (Some(kind), Some(key)) = (d.u8(), d.bytes()) else {
+        return;
+    };
+    let Ok(key) = String::from_utf8(key) else {
+        return;
+    };
+    match kind {
+        PUT => {
+            if let Some(object) = Object::decode(&mut d) {
+                objects.insert(key, object);
+            }
+        }
+        DROP => {
+            objects.remove(&key);
+        }
+        _ => {}
+    }
+}
+
+impl Storage {
+    /// Recovers the node's state from its disk and opens a new segment.
+    pub async fn open(reuse_after_loss: bool) -> Result<Recovered, DiskError> {
+        let epoch = take_epoch(reuse_after_loss).await?;
+        let mut segments: Vec<String> = disk::list()
+            .into_iter()
+            .filter(|f| f.starts_with(SEGMENT_PREFIX))
+            .collect();
+        segments.sort();
+        let mut objects = BTreeMap::new();
+        for segment in &segments {
+            for payload in frames(&read_or_empty(segment).await?) {
+                apply(&mut objects, &payload);
+            }
+        }
+        let segment = format!("{SEGMENT_PREFIX}{:08}", segments.len());
+        let storage = Storage { segment };
+        Ok(Recovered {
+            storage,
+            epoch,
+            objects,
+        })
+    }
+
+    /// Appends `key`'s object and fsyncs: when this returns `Ok`, the object is durable.
+    pub async fn put(&self, key: &str, object: &Object) -> Result<(), DiskError> {
+        let mut e = Encoder::default();
+        e.u8(PUT);
+        e.bytes(key.as_bytes());
+        object.encode(&mut e);
+        self.append_synced(&e.bytes).await
+    }
+
+    /// Records that `key` is gone from this node (reaped, or handed off), durably.
+    pub async fn drop_key(&self, key: &str) -> Result<(), DiskError> {
+        let mut e = Encoder::default();
+        e.u8(DROP);
+        e.bytes(key.as_bytes());
+        self.append_synced(&e.bytes).await
+    }
+
+    async fn append_synced(&self, payload: &[u8]) -> Result<(), DiskError> {
+        disk::append(&self.segment, &frame(payload)).await?;
+        disk::fsync(&self.segment).await
+    }
+}
+
+/// Emulates the loss of the calling node's disk: every file of the store is overwritten with
+/// zeros and synced (weft's disk has no delete and no disk-loss fault). Crash the node
+/// afterwards; it restarts with nothing.
+pub async fn lose_disk() -> Result<(), DiskError> {
+    for path in disk::list() {
+        if !path.starts_with("kv/") {
+            continue;
+        }
+        let len = read_or_empty(&path).await?.len();
+        disk::write(&path, 0, &vec![0; len]).await?;
+        disk::fsync(&path).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torn_and_zeroed_frames_are_skipped() {
+        let mut log = frame(b"one");
+        let two = frame(b"two");
+        log.extend_from_slice(&two[..two.len() - 2]); // torn
+        log.extend_from_slice(&[0; 7]); // a lost write's gap
+        log.extend_from_slice(&frame(b"three"));
+        assert_eq!(frames(&log), [b"one".to_vec(), b"three".to_vec()]);
+        let mut corrupt = frame(b"four");
+        let last = corrupt.len() - 1;
+        corrupt[last] ^= 1;
+        assert!(frames(&corrupt).is_empty(), "a bad checksum is not a frame");
+        assert!(frames(&[0; 32]).is_empty());
+    }
+}
