@@ -180,11 +180,15 @@ impl Row {
     }
 }
 
-/// Measures every planted bug of the bundled scenarios whose name starts with one of `only`
-/// (all when empty): `seeds` seeds (0, 1, ...) with each strategy, `cases` cases at most.
-pub fn measure(only: &[String], seeds: u64, cases: u64) -> Vec<Row> {
+/// Measures every planted bug of the bundled scenarios named in `scenarios` (all when empty)
+/// whose name starts with one of `only` (all when empty): `seeds` seeds (0, 1, ...) with each
+/// strategy, `cases` cases at most.
+pub fn measure(scenarios: &[String], only: &[String], seeds: u64, cases: u64) -> Vec<Row> {
     let mut rows = Vec::new();
     for scenario in crate::all() {
+        if !scenarios.is_empty() && !scenarios.iter().any(|s| s == scenario.name()) {
+            continue;
+        }
         for bug in scenario.bugs() {
             if !only.is_empty() && !only.iter().any(|o| bug.name.starts_with(o.as_str())) {
                 continue;

@@ -7,6 +7,9 @@ use weft_scenarios::bug_table::{distinct_forms, found, markdown, measure, median
 pub struct Args {
     /// Bugs to measure, by name prefix (default: all).
     pub only: Vec<String>,
+    /// Only the bugs of this scenario (repeatable; default: every scenario).
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
     /// Seeds per strategy (0, 1, ...).
     #[arg(long, default_value_t = 10)]
     pub seeds: u64,
@@ -19,7 +22,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
-    let rows = measure(&args.only, args.seeds, args.cases);
+    for name in &args.scenarios {
+        if weft_scenarios::find(name).is_none() {
+            eprintln!("weft: unknown scenario {name:?}");
+            return 2;
+        }
+    }
+    let rows = measure(&args.scenarios, &args.only, args.seeds, args.cases);
     if args.json {
         for row in &rows {
             let searches = |s: &[weft_scenarios::bug_table::Search]| {
