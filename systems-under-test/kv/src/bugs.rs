@@ -57,10 +57,6 @@ impl Bug {
     fn index(self) -> usize {
         Bug::ALL.iter().position(|b| *b == self).expect("listed")
     }
-
-    fn bit(self) -> u16 {
-        1 << self.index()
-    }
 }
 
 impl fmt::Display for Bug {
@@ -114,56 +110,13 @@ pub static KV_BUGS: [weft::internals::scenario::PlantedBug; 8] = [
 ];
 
 /// A set of planted bugs (empty by default: the correct store).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Bugs(u16);
+pub type Bugs = weft::internals::scenario::BugSet<Bug>;
 
-impl Bugs {
-    /// No bug: the correct store.
-    pub fn none() -> Bugs {
-        Bugs(0)
-    }
+impl weft::internals::scenario::Planted for Bug {
+    const ALL: &'static [Bug] = &Bug::ALL;
 
-    /// This set with `bug` switched on.
-    pub fn with(self, bug: Bug) -> Bugs {
-        Bugs(self.0 | bug.bit())
-    }
-
-    /// Whether `bug` is on.
-    pub fn has(self, bug: Bug) -> bool {
-        self.0 & bug.bit() != 0
-    }
-
-    /// Whether no bug is on.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The bugs switched on, in [`Bug::ALL`] order.
-    pub fn iter(self) -> impl Iterator<Item = Bug> {
-        Bug::ALL.into_iter().filter(move |b| self.has(*b))
-    }
-
-    /// The set named by `names`; an unknown name is an error that lists the known ones.
-    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Bugs, String> {
-        let mut bugs = Bugs::none();
-        for name in names {
-            let name = name.as_ref();
-            let Some(bug) = Bug::from_name(name) else {
-                let known: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-                return Err(format!(
-                    "unknown bug {name:?}; known bugs: {}",
-                    known.join(", ")
-                ));
-            };
-            bugs = bugs.with(bug);
-        }
-        Ok(bugs)
-    }
-}
-
-impl fmt::Debug for Bugs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Bug::name)).finish()
+    fn name(self) -> &'static str {
+        Bug::name(self)
     }
 }
 
