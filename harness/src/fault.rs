@@ -1,5 +1,6 @@
 //! Fault injection: named fault points in code under test (like FoundationDB's BUGGIFY), and
 //! the background fault injector that crashes, restarts, pauses, resumes and partitions nodes.
+//! [`calm`] ends every kind of fault for the rest of a run (the liveness phase).
 
 use crate::decision::DecisionKind;
 use crate::sim::world::with;
@@ -33,4 +34,15 @@ pub fn buggify(name: &str) -> bool {
         }
         fired
     })
+}
+
+/// Ends fault injection for the rest of the run and heals every fault: crashed nodes restart,
+/// paused nodes resume, every partition is repaired, the background injector stops, and from
+/// now on no message is dropped or duplicated, no disk operation fails, no unsynced write is
+/// torn and no fault point fires. Clocks keep their skew; latency and reordering go on.
+///
+/// The liveness phase of model-based tests ([`crate::StateMachine::liveness`]) calls it
+/// first; a scenario without a model can call it before checking that its system settles.
+pub fn calm() {
+    with(|w| w.calm());
 }

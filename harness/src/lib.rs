@@ -50,7 +50,7 @@ mod search;
 pub use weft_lincheck as lincheck;
 
 pub use ids::{NodeId, TaskId};
-pub use model::{Gen, Mode, Shape, StateMachine, Var, Vars};
+pub use model::{Gen, Liveness, Mode, Shape, StateMachine, Var, Vars};
 pub use search::check::{check, CheckReport, Checker};
 pub use sim::{
     ClockConfig, Config, Detail, DiskConfig, Failure, FailureKind, FaultConfig, NetConfig, Outcome,
@@ -76,7 +76,10 @@ pub mod internals {
 /// Fails the run with a violated check: the property, invariant or postcondition named in
 /// `message` does not hold. Call it from simulated code; it does not return.
 pub fn fail(message: impl Into<String>) -> ! {
-    std::panic::panic_any(sim::failure::CheckFailed(message.into()))
+    std::panic::panic_any(sim::failure::CheckFailed(
+        FailureKind::Check,
+        message.into(),
+    ))
 }
 
 /// Fails the run with a violated check unless `condition` holds.

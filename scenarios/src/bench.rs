@@ -35,22 +35,30 @@ fn throughput(scenario: &dyn Scenario, bugs: &[&str], cases: u64) -> Row {
         detail: Detail::Quiet,
     };
     let started = Instant::now();
-    let mut steps = 0;
-    let mut failures = 0;
+    let (mut steps, mut failures, mut commands, mut sim_ns) = (0, 0, 0, 0u64);
     for case in 0..cases {
         let strategy = StrategyKind::Random.build(case_seed(1, case), Rates::default(), 3, 100);
         let run = scenario.run(&setup, Source::generate(strategy));
         steps += run.report.steps;
+        sim_ns += run.report.sim_time_ns;
+        commands += run.size().0;
         failures += u64::from(run.failed());
     }
     let seconds = started.elapsed().as_secs_f64();
+    let per_case = |n: f64| n / cases as f64;
+    let commands = if commands > 0 {
+        format!(", {:.1} commands per case", per_case(commands as f64))
+    } else {
+        String::new()
+    };
     Row {
         name: format!("{} cases/s", scenario.name()),
         value: cases as f64 / seconds,
         unit: "cases/s",
         detail: format!(
-            "{cases} cases in {seconds:.2}s, {:.0} steps per case, {failures} failing",
-            steps as f64 / cases as f64
+            "{cases} cases in {seconds:.2}s, {:.0} steps per case{commands}, {:.0} simulated s per wall s, {failures} failing",
+            per_case(steps as f64),
+            sim_ns as f64 / 1e9 / seconds
         ),
     }
 }
@@ -192,6 +200,13 @@ pub fn run(args: BenchArgs) -> u8 {
             &weft_scenarios::pool_queue::PoolQueueScenario,
             &[],
             scale(10_000),
+        ));
+    }
+    if wanted("kv") {
+        rows.push(throughput(
+            &weft_scenarios::kv::KvScenario,
+            &[],
+            scale(3_000),
         ));
     }
     for row in &rows {

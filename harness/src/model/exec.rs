@@ -8,7 +8,8 @@
 //! ended) taken as of unknown outcome.
 
 use super::{CaseInfo, ClientOps, OpRecord, StateMachine, TestCase, Var, Vars};
-use crate::sim::{Config, Detail, RunReport, Sim};
+use crate::sim::failure::CheckFailed;
+use crate::sim::{Config, Detail, FailureKind, RunReport, Sim};
 use crate::source::Source;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -169,8 +170,13 @@ impl<M: StateMachine + Sync> CaseRun<M> {
 
     /// Fails the run with a violated property, recording it for the counterexample.
     fn violation(&self, text: String) -> ! {
+        self.failure(FailureKind::Check, text)
+    }
+
+    /// Fails the run with a failure of `kind`, recording it for the counterexample.
+    fn failure(&self, kind: FailureKind, text: String) -> ! {
         self.record.borrow_mut().info.violation = Some(text.clone());
-        crate::fail(text)
+        std::panic::panic_any(CheckFailed(kind, text))
     }
 
     /// Runs command number `k` of `client` (0: the prefix), stamping its invocation and
@@ -216,23 +222,57 @@ impl<M: StateMachine + Sync> CaseRun<M> {
 }
 
 /// The case's main future: the prefix, then the branches as concurrent clients, then the
-/// linearizability check of the branches and the invariant in the state they lead to.
+/// linearizability check of the branches and the invariant in the state they lead to, then
+/// the liveness phase if the model has one.
 async fn drive_case<M: StateMachine + Sync>(run: Rc<CaseRun<M>>, case: TestCase<M::Command>) {
     let TestCase {
         prefix, branches, ..
     } = case;
-    let (state, vars) = run_prefix(&run, &prefix).await;
-    if branches.is_empty() {
-        return;
+    let (mut state, mut vars) = run_prefix(&run, &prefix).await;
+    if !branches.is_empty() {
+        let prefix_ops = run.ops.borrow().len();
+        vars = run_branches(&run, branches, prefix.len(), &state, vars).await;
+        let ops: Vec<Op<M>> = run.ops.borrow()[prefix_ops..].to_vec();
+        state = linearize(&run, &ops, &state, &vars);
+        if let Err(why) = run.model.invariant(&run.system, &state, &vars).await {
+            run.violation(format!(
+                "invariant failed after the parallel branches: {why}"
+            ));
+        }
     }
-    let prefix_ops = run.ops.borrow().len();
-    let vars = run_branches(&run, branches, prefix.len(), &state, vars).await;
-    let ops: Vec<Op<M>> = run.ops.borrow()[prefix_ops..].to_vec();
-    let final_state = linearize(&run, &ops, &state, &vars);
-    if let Err(why) = run.model.invariant(&run.system, &final_state, &vars).await {
-        run.violation(format!(
-            "invariant failed after the parallel branches: {why}"
-        ));
+    if let Some(bounds) = run.model.liveness() {
+        liveness_phase(&run, bounds, &state, &vars).await;
+    }
+}
+
+/// The liveness phase: every fault heals and stops, the model winds the system down, and
+/// the system must become quiescent within the bound; then it is checked at rest.
+async fn liveness_phase<M: StateMachine + Sync>(
+    run: &CaseRun<M>,
+    bounds: super::Liveness,
+    state: &M::State,
+    vars: &Vars<M::Result>,
+) {
+    let (model, system) = (&*run.model, &run.system);
+    crate::fault::calm();
+    let start = crate::time::now_ns();
+    let within = bounds.within.as_nanos() as u64;
+    model.wind_down(system, state, vars).await;
+    loop {
+        match model.quiescent(system, state, vars).await {
+            Ok(()) => break,
+            Err(why) if crate::time::now_ns().saturating_sub(start) >= within => {
+                let text = format!(
+                    "not at rest {} after every fault healed: {why}",
+                    crate::sim::format_ns(within)
+                );
+                run.failure(FailureKind::Liveness, text);
+            }
+            Err(_) => crate::time::sleep(bounds.poll).await,
+        }
+    }
+    if let Err(why) = model.settled(system, state, vars).await {
+        run.violation(format!("check at rest, after the liveness phase: {why}"));
     }
 }
 

@@ -28,6 +28,17 @@ use serde::Serialize;
 use std::fmt::Debug;
 use std::future::Future;
 use std::hash::Hash;
+use std::time::Duration;
+
+/// The bounds of a model's liveness phase (see [`StateMachine::liveness`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// Simulated time, from the start of the phase, within which the system must be
+    /// quiescent; past it the run fails with [`FailureKind::Liveness`](crate::FailureKind).
+    pub within: Duration,
+    /// Simulated time between two polls of [`StateMachine::quiescent`].
+    pub poll: Duration,
+}
 
 /// A symbolic reference to the result of an earlier command (the worker a checkout returned,
 /// used by a later checkin). Commands and model states hold `Var`s; [`Vars`] resolves them to
@@ -121,6 +132,53 @@ pub trait StateMachine: 'static {
     /// Checks the real system against the model state (after each sequential command, and
     /// after the parallel branches). `Err` says what differs.
     fn invariant(
+        &self,
+        system: &Self::System,
+        state: &Self::State,
+        vars: &Vars<Self::Result>,
+    ) -> impl Future<Output = Result<(), String>> {
+        let _ = (system, state, vars);
+        async { Ok(()) }
+    }
+
+    /// Whether the case ends with a liveness phase, as TigerBeetle's simulator does, and its
+    /// bounds. After the case's commands (and, for parallel cases, the linearizability
+    /// check) weft calls [`crate::fault::calm`]: faults stop, partitions heal, crashed nodes
+    /// restart, paused ones resume, clocks keep their skew. Then [`StateMachine::wind_down`]
+    /// runs once, [`StateMachine::quiescent`] is polled every `poll` until it holds (a failure
+    /// of kind `liveness` if it does not within `within`), and [`StateMachine::settled`]
+    /// checks what must hold of the system at rest. `None` (the default): no liveness phase.
+    fn liveness(&self) -> Option<Liveness> {
+        None
+    }
+
+    /// The start of the liveness phase, once faults have healed: bring the system to rest
+    /// (wait for background work the test started, return what clients still hold).
+    fn wind_down(
+        &self,
+        system: &Self::System,
+        state: &Self::State,
+        vars: &Vars<Self::Result>,
+    ) -> impl Future<Output = ()> {
+        let _ = (system, state, vars);
+        async {}
+    }
+
+    /// Whether the system is at rest (replicas agree, every job answered, every worker idle);
+    /// `Err` says what is not yet. Polled during the liveness phase.
+    fn quiescent(
+        &self,
+        system: &Self::System,
+        state: &Self::State,
+        vars: &Vars<Self::Result>,
+    ) -> impl Future<Output = Result<(), String>> {
+        let _ = (system, state, vars);
+        async { Ok(()) }
+    }
+
+    /// Checks the system at rest, at the end of the liveness phase (no acknowledged write
+    /// lost, nothing never written appears). `Err` fails the run as a violated check.
+    fn settled(
         &self,
         system: &Self::System,
         state: &Self::State,

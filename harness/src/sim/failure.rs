@@ -19,6 +19,9 @@ pub enum FailureKind {
     LimitExceeded,
     /// A property, invariant or postcondition was violated.
     Check,
+    /// Once every fault had healed, the system did not come to rest within the bound of the
+    /// liveness phase (replicas never converged, a job never answered).
+    Liveness,
 }
 
 impl FailureKind {
@@ -31,6 +34,7 @@ impl FailureKind {
             FailureKind::TimeExceeded => "time-exceeded",
             FailureKind::LimitExceeded => "limit-exceeded",
             FailureKind::Check => "check",
+            FailureKind::Liveness => "liveness",
         }
     }
 
@@ -43,6 +47,9 @@ impl FailureKind {
             FailureKind::TimeExceeded => "the simulated-time budget ran out (livelock?)",
             FailureKind::LimitExceeded => "a resource limit was exceeded",
             FailureKind::Check => "a postcondition, invariant or property was violated",
+            FailureKind::Liveness => {
+                "the system did not come to rest after every fault healed (liveness)"
+            }
         }
     }
 }
@@ -119,5 +126,6 @@ impl fmt::Display for BlockedTask {
     }
 }
 
-/// Panic payload used by [`crate::fail`] to report a violated check from inside a task.
-pub(crate) struct CheckFailed(pub String);
+/// Panic payload used by [`crate::fail`] to report a violated check from inside a task
+/// ([`FailureKind::Check`], or [`FailureKind::Liveness`] from the liveness phase).
+pub(crate) struct CheckFailed(pub FailureKind, pub String);

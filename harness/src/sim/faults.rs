@@ -46,6 +46,9 @@ impl World {
     }
 
     pub(crate) fn fault_tick(&mut self) {
+        if self.now >= self.cfg.faults.until_ns {
+            return; // the fault window was closed early (`calm`)
+        }
         let actions = self.fault_actions();
         let drawn = self.decide(DecisionKind::Fault, actions.len() as u64 + 1);
         let choice = drawn.value as usize;
@@ -102,6 +105,21 @@ impl World {
         if next < self.cfg.faults.until_ns {
             self.schedule(next, Event::FaultTick);
         }
+    }
+
+    /// The start of a liveness phase: the fault window closes now and every fault heals;
+    /// for the rest of the run no message is dropped or duplicated, no disk operation fails,
+    /// no unsynced write is torn and no fault point fires. Clocks keep their offset and
+    /// drift, and latency and reordering go on: they are not faults.
+    pub(crate) fn calm(&mut self) {
+        let cfg = &mut self.cfg;
+        cfg.faults.until_ns = cfg.faults.until_ns.min(self.now);
+        cfg.net.drop = false;
+        cfg.net.duplicate = false;
+        cfg.disk.errors = false;
+        cfg.disk.torn_writes = false;
+        cfg.buggify = false;
+        self.heal_all();
     }
 
     /// End of the fault window: every node up, every link repaired.

@@ -628,8 +628,8 @@ impl World {
 
     /// Turns a caught panic payload into a failure (or a check failure).
     pub fn task_panicked(&mut self, task: u32, payload: Box<dyn Any + Send>) {
-        let (message, is_check) = if let Some(c) = payload.downcast_ref::<CheckFailed>() {
-            (c.0.clone(), true)
+        let (message, check) = if let Some(c) = payload.downcast_ref::<CheckFailed>() {
+            (c.1.clone(), Some(c.0))
         } else {
             let location = LAST_PANIC.with(|p| p.borrow_mut().take());
             let text = if let Some(s) = payload.downcast_ref::<&str>() {
@@ -640,15 +640,11 @@ impl World {
                 "panic with a non-string payload".to_string()
             };
             match location {
-                Some((loc, _)) => (format!("{text} ({loc})"), false),
-                None => (text, false),
+                Some((loc, _)) => (format!("{text} ({loc})"), None),
+                None => (text, None),
             }
         };
-        let kind = if is_check {
-            FailureKind::Check
-        } else {
-            FailureKind::Panic
-        };
+        let kind = check.unwrap_or(FailureKind::Panic);
         let saved = self.current;
         self.current = task;
         self.fail(kind, message.clone());

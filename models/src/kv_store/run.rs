@@ -1,6 +1,14 @@
 //! Running the set-add model's commands against a real cluster of the store.
 
 use super::{KvCmd, KvResult, KEYS, NODES};
+
+/// Heals every partition `ms` milliseconds from now.
+fn heal_after(ms: u16) {
+    task::spawn(async move {
+        time::sleep(Duration::from_millis(u64::from(ms))).await;
+        net::repair_all();
+    });
+}
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -10,28 +18,101 @@ use weft::NodeId;
 use weft::{net, node, task, time, Sim};
 use weft_kv::{Bugs, Context, Kv, KvConfig, ReadOptions, WriteOptions};
 
-/// How an add ended.
+/// How a write ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
-    /// The write was acknowledged: the element must survive.
+    /// The write was acknowledged.
     Acked,
-    /// The write failed or timed out: the element may or may not be there.
+    /// The write failed or timed out: it may or may not have taken effect.
     Unknown,
     /// The read before the write failed: nothing was written.
     NotWritten,
 }
 
-/// What the test knows about the elements of each key.
+/// What a background operation writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Write {
+    /// Adds this element.
+    Add(u32),
+    /// Deletes the key; the elements its read saw.
+    Delete(BTreeSet<u32>),
+}
+
+/// A background operation once it ended.
+#[derive(Clone, Debug)]
+struct Done {
+    key: u8,
+    write: Write,
+    outcome: Outcome,
+    /// Simulated time of its start and its end.
+    start: u64,
+    end: u64,
+}
+
+/// A background operation still running: its key, start, and task (which returns what it
+/// wrote, how that ended, and when).
+type Running = (u8, u64, JoinHandle<(Write, Outcome, u64)>);
+
+/// What the test knows of the operations it started.
 #[derive(Default)]
 struct Book {
-    running: Vec<(u8, u32, JoinHandle<Outcome>)>,
-    acked: BTreeMap<u8, BTreeSet<u32>>,
-    attempted: BTreeMap<u8, BTreeSet<u32>>,
-    unknown: usize,
+    running: Vec<Running>,
+    done: Vec<Done>,
     probes: usize,
 }
 
-/// The system under test: the cluster's nodes and the book of adds.
+impl Book {
+    fn on_key(&self, key: u8) -> impl Iterator<Item = &Done> {
+        self.done.iter().filter(move |d| d.key == key)
+    }
+
+    /// Elements added to `key` whose write was acknowledged, and every element any add tried.
+    fn adds(&self, key: u8) -> (BTreeSet<u32>, BTreeSet<u32>) {
+        let (mut acked, mut attempted) = (BTreeSet::new(), BTreeSet::new());
+        for d in self.on_key(key) {
+            if let Write::Add(e) = d.write {
+                attempted.insert(e);
+                if d.outcome == Outcome::Acked {
+                    acked.insert(e);
+                }
+            }
+        }
+        (acked, attempted)
+    }
+
+    /// Elements of `key` that a delete which may have taken effect saw.
+    fn deleted(&self, key: u8) -> BTreeSet<u32> {
+        self.on_key(key)
+            .filter(|d| d.outcome != Outcome::NotWritten)
+            .filter_map(|d| match &d.write {
+                Write::Delete(seen) => Some(seen.clone()),
+                Write::Add(_) => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The acknowledged delete that must have emptied `key`: the last operation on it, the
+    /// only delete, every other operation ended with a known outcome before it started, and
+    /// its read saw every acknowledged element. (Every version written then descends from
+    /// one it read, so its context covers them all.)
+    fn final_delete(&self, key: u8) -> Option<&Done> {
+        let last = self.on_key(key).max_by_key(|d| d.start)?;
+        let Write::Delete(seen) = &last.write else {
+            return None;
+        };
+        let alone = self.on_key(key).all(|d| {
+            std::ptr::eq(d, last)
+                || (d.end < last.start
+                    && d.outcome != Outcome::Unknown
+                    && matches!(d.write, Write::Add(_)))
+        });
+        let (acked, _) = self.adds(key);
+        (last.outcome == Outcome::Acked && alone && acked.is_subset(seen)).then_some(last)
+    }
+}
+
+/// The system under test: the cluster's nodes and the book of operations.
 #[derive(Clone)]
 pub struct KvSystem {
     nodes: Vec<NodeId>,
@@ -55,7 +136,8 @@ fn decode(bytes: &[u8]) -> BTreeSet<u32> {
 
 /// One read-modify-write: read the siblings, merge them, add `element`, write with the
 /// read's context; or, `blind`, write `{element}` with an empty context.
-async fn add(kv: Kv, key: String, element: u32, blind: bool) -> Outcome {
+async fn add(kv: Kv, key: String, element: u32, blind: bool) -> (Write, Outcome) {
+    let write = Write::Add(element);
     let read = if blind {
         weft_kv::ReadResult {
             values: Vec::new(),
@@ -64,23 +146,40 @@ async fn add(kv: Kv, key: String, element: u32, blind: bool) -> Outcome {
     } else {
         match kv.get(&key).await {
             Ok(read) => read,
-            Err(_) => return Outcome::NotWritten,
+            Err(_) => return (write, Outcome::NotWritten),
         }
     };
     let mut set: BTreeSet<u32> = read.values.iter().flat_map(|v| decode(v)).collect();
     set.insert(element);
     match kv.put(&key, encode(&set), &read.context).await {
+        Ok(()) => (write, Outcome::Acked),
+        Err(_) => (write, Outcome::Unknown),
+    }
+}
+
+/// Reads `key` and deletes what was read, with the read's context.
+async fn delete(kv: Kv, key: String) -> (Write, Outcome) {
+    let Ok(read) = kv.get(&key).await else {
+        return (Write::Delete(BTreeSet::new()), Outcome::NotWritten);
+    };
+    let seen = read.values.iter().flat_map(|v| decode(v)).collect();
+    let outcome = match kv.delete(&key, &read.context).await {
         Ok(()) => Outcome::Acked,
         Err(_) => Outcome::Unknown,
-    }
+    };
+    (Write::Delete(seen), outcome)
 }
 
 impl KvSystem {
     pub(super) fn new(sim: &mut Sim, bugs: Bugs) -> KvSystem {
-        let config = KvConfig {
+        let mut config = KvConfig {
             bugs,
             ..KvConfig::default()
         };
+        // A node that did not answer is passed over for as long as the longest partition
+        // the model makes, as a failure detector that marks a node down until it is seen
+        // again would.
+        config.timing.suspect = Duration::from_secs(1);
         KvSystem {
             nodes: weft_kv::add_cluster(sim, usize::from(NODES), config),
             book: Rc::new(RefCell::new(Book::default())),
@@ -92,75 +191,115 @@ impl KvSystem {
             KvCmd::Add { key, via, element } | KvCmd::BlindAdd { key, via, element } => {
                 let kv = Kv::connect(self.nodes[usize::from(*via)]);
                 let blind = matches!(command, KvCmd::BlindAdd { .. });
-                let handle = task::spawn(add(kv, key_name(*key), *element, blind));
-                let mut book = self.book.borrow_mut();
-                book.attempted.entry(*key).or_default().insert(*element);
-                book.running.push((*key, *element, handle));
+                self.start(*key, add(kv, key_name(*key), *element, blind));
             }
-            KvCmd::Crash { node } => self.crash(*node, false).await,
-            KvCmd::LoseDisk { node } => self.crash(*node, true).await,
-            KvCmd::Isolate { node } => {
-                let node = self.nodes[usize::from(*node)];
-                net::isolate(node);
-                task::spawn(async move {
-                    time::sleep(Duration::from_millis(200)).await;
-                    net::repair_all();
-                });
+            KvCmd::Delete { key, via } => {
+                let kv = Kv::connect(self.nodes[usize::from(*via)]);
+                self.start(*key, delete(kv, key_name(*key)));
             }
-            KvCmd::Check => return self.check().await,
+            KvCmd::Crash { node } => self.crash(&[*node], false).await,
+            KvCmd::LoseDisk { node } => self.crash(&[*node], true).await,
+            KvCmd::PowerLoss => {
+                let all: Vec<u8> = (0..NODES).collect();
+                self.crash(&all, false).await;
+            }
+            KvCmd::Wait { ms } => time::sleep(Duration::from_millis(u64::from(*ms))).await,
+            KvCmd::Isolate { node, ms } => {
+                net::isolate(self.nodes[usize::from(*node)]);
+                heal_after(*ms);
+            }
+            KvCmd::Split { a, b, ms } => {
+                let minority = [self.nodes[usize::from(*a)], self.nodes[usize::from(*b)]];
+                let rest: Vec<NodeId> = self
+                    .nodes
+                    .iter()
+                    .copied()
+                    .filter(|n| !minority.contains(n))
+                    .collect();
+                net::split(&[&minority, &rest]);
+                heal_after(*ms);
+            }
         }
-        KvResult::Ok
+        KvResult
     }
 
-    /// Crashes a node (after wiping its disk, for a disk loss) and restarts it 50 ms later;
-    /// the adds in flight go on meanwhile.
-    async fn crash(&self, index: u8, lose_disk: bool) {
-        let node = self.nodes[usize::from(index)];
-        if lose_disk && node::is_up(node) {
-            let wipe = task::spawn_on(node, "lose disk", weft_kv::lose_disk());
-            let _ = wipe.await;
+    /// Starts `op` on `key` in the background.
+    fn start(&self, key: u8, op: impl std::future::Future<Output = (Write, Outcome)> + 'static) {
+        let handle = task::spawn(async move {
+            let (write, outcome) = op.await;
+            (write, outcome, time::now_ns())
+        });
+        let now = time::now_ns();
+        self.book.borrow_mut().running.push((key, now, handle));
+    }
+
+    /// Crashes nodes (after wiping the disk, for a disk loss) and restarts them 50 ms later;
+    /// the operations in flight go on meanwhile.
+    async fn crash(&self, indices: &[u8], lose_disk: bool) {
+        let nodes: Vec<NodeId> = indices
+            .iter()
+            .map(|i| self.nodes[usize::from(*i)])
+            .collect();
+        for node in &nodes {
+            if lose_disk && node::is_up(*node) {
+                let wipe = task::spawn_on(*node, "lose disk", weft_kv::lose_disk());
+                let _ = wipe.await;
+            }
+            node::crash(*node);
         }
-        node::crash(node);
         time::sleep(Duration::from_millis(50)).await;
-        node::restart(node);
+        for node in nodes {
+            node::restart(node);
+        }
     }
 
-    async fn settle_adds(&self) {
+    /// Waits for every background operation to end (their requests time out), noting how.
+    pub(super) async fn settle_ops(&self) {
         let running = std::mem::take(&mut self.book.borrow_mut().running);
-        for (key, element, handle) in running {
-            let outcome = handle.await.unwrap_or(Outcome::Unknown);
-            let mut book = self.book.borrow_mut();
-            match outcome {
-                Outcome::Acked => {
-                    book.acked.entry(key).or_default().insert(element);
-                }
-                Outcome::Unknown => book.unknown += 1,
-                Outcome::NotWritten => {}
-            }
+        for (key, start, handle) in running {
+            // An operation never fails to end (its requests time out); if its task did, its
+            // write may have happened at any time.
+            let (write, outcome, end) = handle.await.unwrap_or((
+                Write::Delete(BTreeSet::new()),
+                Outcome::Unknown,
+                u64::MAX,
+            ));
+            let done = Done {
+                key,
+                write,
+                outcome,
+                start,
+                end,
+            };
+            self.book.borrow_mut().done.push(done);
         }
     }
 
-    fn heal(&self) {
-        net::repair_all();
-        for node in &self.nodes {
-            if !node::is_up(*node) {
-                node::resume(*node);
-                node::restart(*node);
-            }
+    /// Convergence: every primary of every key holds the same object, and no node holds a
+    /// key it is not a primary for (every hint was handed off).
+    pub(super) async fn converged(&self) -> Result<(), String> {
+        match self.diverged().await {
+            None => Ok(()),
+            Some(why) => Err(format!("replicas did not converge: {why}")),
         }
     }
 
-    async fn check(&self) -> KvResult {
-        self.settle_adds().await;
-        self.heal();
-        // Past the fault window: background faults stop, and heal, at its end.
-        let end = Duration::from_nanos(super::chaos().faults.until_ns);
-        let now = Duration::from_nanos(time::now_ns());
-        time::sleep(end.saturating_sub(now) + Duration::from_millis(10)).await;
-        self.heal();
+    /// The checks at rest: every key's elements, then the sibling bound and quorum
+    /// intersection probes.
+    pub(super) async fn check_at_rest(&self) -> Result<(), String> {
         let mut problems = Vec::new();
-        if let Err(why) = self.converge().await {
-            problems.push(why);
+        let mut summary = Vec::new();
+        for key in 0..KEYS {
+            let (found, siblings) = self.read(key).await;
+            let mut wrong = self.judge(key, &found);
+            if !wrong.is_empty() {
+                wrong.push(format!("k{key}'s copies: {}", self.copies(key).await));
+            }
+            problems.extend(wrong);
+            let (acked, _) = self.book.borrow().adds(key);
+            summary.push(format!(
+                "k{key}: acked {acked:?}, read {found:?} ({siblings} siblings)"
+            ));
         }
         if let Err(why) = self.sibling_probe().await {
             problems.push(why);
@@ -168,34 +307,43 @@ impl KvSystem {
         if let Err(why) = self.quorum_probe().await {
             problems.push(why);
         }
-        let mut summary = Vec::new();
-        let mut lost_keys = Vec::new();
-        for key in 0..KEYS {
-            let (found, siblings) = self.read(key).await;
-            let book = self.book.borrow();
-            let acked = book.acked.get(&key).cloned().unwrap_or_default();
-            let attempted = book.attempted.get(&key).cloned().unwrap_or_default();
-            let lost: Vec<&u32> = acked.difference(&found).collect();
-            let phantom: Vec<&u32> = found.difference(&attempted).collect();
-            if !lost.is_empty() {
-                problems.push(format!("k{key} lost acknowledged elements {lost:?}"));
-                lost_keys.push(key);
-            }
-            if !phantom.is_empty() {
-                problems.push(format!("k{key} holds never-added elements {phantom:?}"));
-            }
-            summary.push(format!(
-                "k{key}: acked {acked:?}, read {found:?} ({siblings} siblings)"
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let book = self.book.borrow();
+        let unknown = book.done.iter().filter(|d| d.outcome == Outcome::Unknown);
+        Err(format!(
+            "{}; {}; {} writes of unknown outcome",
+            problems.join("; "),
+            summary.join(", "),
+            unknown.count()
+        ))
+    }
+
+    /// What is wrong with `found`, the merged read of `key` at rest.
+    fn judge(&self, key: u8, found: &BTreeSet<u32>) -> Vec<String> {
+        let book = self.book.borrow();
+        let (acked, attempted) = book.adds(key);
+        let deleted = book.deleted(key);
+        let mut problems = Vec::new();
+        let lost: Vec<&u32> = acked
+            .difference(found)
+            .filter(|e| !deleted.contains(e))
+            .collect();
+        if !lost.is_empty() {
+            problems.push(format!("k{key} lost acknowledged elements {lost:?}"));
+        }
+        let phantom: Vec<&u32> = found.difference(&attempted).collect();
+        if !phantom.is_empty() {
+            problems.push(format!("k{key} holds never-added elements {phantom:?}"));
+        }
+        if let (Some(delete), false) = (book.final_delete(key), found.is_empty()) {
+            problems.push(format!(
+                "k{key} holds {found:?} after an acknowledged delete at {} that saw every write and had nothing concurrent",
+                weft::internals::format_ns(delete.start)
             ));
         }
-        for key in lost_keys {
-            problems.push(format!("k{key}'s copies: {}", self.copies(key).await));
-        }
-        let unknown = self.book.borrow().unknown;
-        KvResult::Checked {
-            problems,
-            summary: format!("{}; {unknown} adds of unknown outcome", summary.join(", ")),
-        }
+        problems
     }
 
     /// The sibling bound (riak_test #383): two clients interleave read-modify-writes on a
@@ -304,20 +452,6 @@ impl KvSystem {
             time::sleep(Duration::from_millis(100)).await;
         }
         (BTreeSet::new(), 0)
-    }
-
-    /// Waits (up to 5 s) until every primary of every key holds the same object and no node
-    /// holds a key it is not a primary for.
-    async fn converge(&self) -> Result<(), String> {
-        let mut last = String::new();
-        for _ in 0..50 {
-            time::sleep(Duration::from_millis(100)).await;
-            match self.diverged().await {
-                None => return Ok(()),
-                Some(why) => last = why,
-            }
-        }
-        Err(format!("replicas did not converge after healing: {last}"))
     }
 
     async fn diverged(&self) -> Option<String> {

@@ -12,6 +12,7 @@ use crate::node::Node;
 use crate::object::Object;
 use crate::protocol::{Msg, Reply};
 use crate::replica;
+use crate::ring::Ring;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use weft::time;
@@ -86,10 +87,20 @@ async fn exchange(node: &Node, partitions: Vec<usize>, peer: NodeId) {
 /// both are primaries of.
 pub(crate) async fn run(node: Rc<Node>) {
     let mut round = 0usize;
+    // Every partition's preference list, for the ring they were computed from: rings change
+    // rarely, exchanges happen often.
+    let mut preflists: Option<(Ring, Vec<Vec<NodeId>>)> = None;
     loop {
         time::sleep(node.config.timing.aae).await;
         let ring = node.ring();
         let n = node.config.n_val;
+        if preflists.as_ref().map(|(r, _)| r) != Some(&ring) {
+            let lists = (0..ring.partition_count())
+                .map(|p| ring.preflist(p, n))
+                .collect();
+            preflists = Some((ring.clone(), lists));
+        }
+        let lists = &preflists.as_ref().expect("computed above").1;
         let peers: Vec<NodeId> = ring
             .members()
             .iter()
@@ -101,10 +112,7 @@ pub(crate) async fn run(node: Rc<Node>) {
         };
         round += 1;
         let shared: Vec<usize> = (0..ring.partition_count())
-            .filter(|p| {
-                let list = ring.preflist(*p, n);
-                list.contains(&node.me) && list.contains(&peer)
-            })
+            .filter(|p| lists[*p].contains(&node.me) && lists[*p].contains(&peer))
             .collect();
         if !shared.is_empty() {
             exchange(&node, shared, peer).await;

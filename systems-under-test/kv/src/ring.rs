@@ -90,17 +90,25 @@ impl Ring {
         ((hash * self.owners.len() as u128) >> 64) as usize
     }
 
-    /// Distinct owners walking clockwise from `partition`, then members owning nothing.
-    fn walk(&self, partition: usize) -> Vec<NodeId> {
+    /// The first `n` distinct owners walking clockwise from `partition`, then members owning
+    /// nothing, up to `n` in all. (Called for every request and every key of every
+    /// anti-entropy exchange, so it stops as soon as it has `n`.)
+    fn walk(&self, partition: usize, n: usize) -> Vec<NodeId> {
         let count = self.owners.len();
-        let mut seen: Vec<NodeId> = Vec::with_capacity(self.members.len());
+        let mut seen: Vec<NodeId> = Vec::with_capacity(n.min(self.members.len()));
         for step in 0..count {
+            if seen.len() == n {
+                return seen;
+            }
             let owner = self.owners[(partition + step) % count];
             if !seen.contains(&owner) {
                 seen.push(owner);
             }
         }
         for member in &self.members {
+            if seen.len() == n {
+                break;
+            }
             if !seen.contains(member) {
                 seen.push(*member);
             }
@@ -111,9 +119,7 @@ impl Ring {
     /// The preference list of `partition`: its first `n` distinct nodes (fewer when the ring
     /// has fewer members).
     pub fn preflist(&self, partition: usize, n: usize) -> Vec<NodeId> {
-        let mut walk = self.walk(partition);
-        walk.truncate(n);
-        walk
+        self.walk(partition, n)
     }
 
     /// The preference list for `key`.
@@ -123,7 +129,10 @@ impl Ring {
 
     /// The nodes after the preference list, in the order fallbacks are chosen.
     pub fn fallbacks(&self, partition: usize, n: usize) -> Vec<NodeId> {
-        self.walk(partition).into_iter().skip(n).collect()
+        self.walk(partition, usize::MAX)
+            .into_iter()
+            .skip(n)
+            .collect()
     }
 
     /// Partitions owned by each member (members owning none included).
