@@ -25,7 +25,7 @@ mod run;
 use std::fmt;
 use std::time::Duration;
 use weft::model::{Gen, StateMachine, Var, Vars};
-use weft::{Config, NetConfig, Sim};
+use weft::{Config, Liveness, NetConfig, Sim};
 use weft_pool::{Bugs, PoolState, Status, Worker};
 
 pub use run::PoolSystem;
@@ -539,6 +539,50 @@ impl StateMachine for PoolModel {
 
     fn blocking(&self, state: &ModelState, command: &PoolCmd) -> bool {
         *command == PoolCmd::CheckoutBlock && !state.has_room()
+    }
+
+    /// At the end of every case: the test checks in every worker it still holds, and within
+    /// a second the pool must be at rest: every worker idle, no overflow worker left, and no
+    /// monitor but those of waiters still in line (every checkout has returned by then, so
+    /// those waiters timed out; the pool sheds them, with their monitors, lazily at its next
+    /// blocking checkout, a bounded cost of its design).
+    fn liveness(&self) -> Option<Liveness> {
+        Some(Liveness {
+            within: Duration::from_secs(1),
+            poll: Duration::from_millis(10),
+        })
+    }
+
+    async fn wind_down(&self, system: &PoolSystem, state: &ModelState, vars: &Vars<PoolResult>) {
+        let held = state.out.iter().filter(|(v, _)| !state.gone.contains(v));
+        let held: Vec<Var> = held.map(|(v, _)| *v).collect();
+        system.check_in_all(&held, vars).await;
+    }
+
+    async fn quiescent(
+        &self,
+        system: &PoolSystem,
+        state: &ModelState,
+        _: &Vars<PoolResult>,
+    ) -> Result<(), String> {
+        let Some((size, _)) = state.pool else {
+            return Ok(());
+        };
+        let Some(status) = system.status().await else {
+            return Err("the pool did not answer status".to_string());
+        };
+        let rest = status.idle == usize::from(size)
+            && status.overflow == 0
+            && status.checked_out.is_empty()
+            && status.monitors == status.waiting;
+        if rest {
+            Ok(())
+        } else {
+            Err(format!(
+                "every worker was checked in, yet the status is {}; at rest it has idle {size}, overflow 0, nothing checked out, and a monitor only for each timed-out waiter not yet shed",
+                show_status(&status)
+            ))
+        }
     }
 
     fn is_unknown(&self, system: &PoolSystem, result: &PoolResult) -> bool {

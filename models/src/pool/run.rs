@@ -111,6 +111,18 @@ impl PoolSystem {
         }
     }
 
+    /// Checks in the workers of `vars` that the test still holds (the liveness phase).
+    pub(super) async fn check_in_all(&self, held: &[weft::model::Var], vars: &Vars<PoolResult>) {
+        let Some(pool) = self.pool() else {
+            return;
+        };
+        for var in held {
+            if let Some(PoolResult::Worker(worker)) = vars.get(*var) {
+                let _ = pool.checkin(*worker).await;
+            }
+        }
+    }
+
     async fn checkin(&self, pool: Pool, worker: Worker) -> PoolResult {
         match pool.checkin(worker).await {
             Ok(()) => PoolResult::CheckedIn,
