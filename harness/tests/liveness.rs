@@ -227,13 +227,12 @@ fn a_system_that_never_catches_up_fails_liveness_and_shrinks() {
     // The smallest story: one write, whose push to the backup is lost once; the primary
     // never pushes again, though every fault healed.
     assert_eq!(commands(&found), ["Write(1)"], "{}", found.counterexample);
-    // (Positional decisions leave the drops of the write and its replies beside it: issue
-    // #9's decisions addressed by identity would remove them.)
+    // (Positional decisions may leave a drop of the write beside it: issue #9's decisions
+    // addressed by identity would remove it.)
     let notes = &found.counterexample.decisions;
+    let push_lost = |text: &str| text.contains("push") && text.contains("dropped");
     assert!(
-        notes
-            .iter()
-            .any(|n| n.text.contains("Push(1) to backup was dropped")),
+        notes.len() <= 2 && notes.iter().any(|n| push_lost(&n.text)),
         "{}",
         found.counterexample
     );

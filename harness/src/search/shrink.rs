@@ -264,19 +264,39 @@ impl Shrinker<'_> {
         progress
     }
 
-    /// Execution decisions: zero a whole suffix, then each non-default decision; delete it;
-    /// lower it.
+    /// Execution decisions: zero a whole suffix; then zero runs of non-default decisions,
+    /// halving the run's length down to one (delta debugging: a run with hundreds of
+    /// irrelevant decisions, background traffic's latencies, loses most of them in a few
+    /// candidates); then delete each one; then lower each one.
     fn execution_pass(&mut self) -> bool {
+        let mut progress = self.zero_suffixes();
+        let count = self.nondefault_count();
+        let mut run = count.div_ceil(2);
+        while run > 1 {
+            progress |= self.sweep(run, &|e, chunk| chunk.iter().for_each(|&i| e[i].value = 0));
+            run = run.div_ceil(2).min(run - 1);
+        }
+        progress |= self.sweep(1, &|e, chunk| e[chunk[0]].value = 0);
+        progress |= self.sweep(1, &|e, chunk| {
+            e.remove(chunk[0]);
+        });
+        progress | self.lower_each()
+    }
+
+    fn nondefault_count(&self) -> usize {
+        let (_, execution) = split(&self.current.report.log);
+        execution.iter().filter(|d| d.value != 0).count()
+    }
+
+    /// Zeroes everything from a point on, the point moving halfway to the end each time,
+    /// until no suffix can be zeroed.
+    fn zero_suffixes(&mut self) -> bool {
         let mut progress = false;
         loop {
             let (generation, execution) = split(&self.current.report.log);
-            let nondefault: Vec<usize> = (0..execution.len())
-                .filter(|&i| execution[i].value != 0)
-                .collect();
-            let Some(&first) = nondefault.first() else {
+            let Some(first) = execution.iter().position(|d| d.value != 0) else {
                 return progress;
             };
-            // Zero everything from a point on, the point moving halfway to the end each time.
             let mut points = vec![first];
             while let Some(&p) = points.last() {
                 let next = p + (execution.len() - p).div_ceil(2);
@@ -285,33 +305,68 @@ impl Shrinker<'_> {
                 }
                 points.push(next);
             }
-            let with = |f: &dyn Fn(&mut Vec<Decision>)| {
+            let suffixes = points.iter().map(|&p| {
                 let mut e = execution.clone();
-                f(&mut e);
+                e[p..].iter_mut().for_each(|d| d.value = 0);
                 e
-            };
-            let suffixes = points
-                .iter()
-                .map(|&p| with(&|e| e[p..].iter_mut().for_each(|d| d.value = 0)));
-            let zeroed = nondefault.iter().map(|&i| with(&|e| e[i].value = 0));
-            let deleted = nondefault.iter().rev().map(|&i| {
-                with(&|e| {
-                    e.remove(i);
-                })
             });
-            let lowered = nondefault.iter().flat_map(|&i| {
-                lowerings(execution[i].value)
-                    .filter(|&l| l != 0)
-                    .map(move |l| (i, l))
-            });
-            let lowered = lowered.map(|(i, l)| with(&|e| e[i].value = l));
-            if !self.try_each(
-                &generation,
-                suffixes.chain(zeroed).chain(deleted).chain(lowered),
-            ) {
+            if !self.try_each(&generation, suffixes) {
                 return progress;
             }
             progress = true;
+        }
+    }
+
+    /// Applies `edit` to each run of `run` consecutive non-default execution decisions
+    /// (their indices), in order, keeping every edit that keeps the failure. After a kept
+    /// edit the sweep goes on from the same place in the new run, so one sweep costs about
+    /// one candidate per run of decisions, not one per decision per kept edit.
+    fn sweep(&mut self, run: usize, edit: &dyn Fn(&mut Vec<Decision>, &[usize])) -> bool {
+        let (mut at, mut progress) = (0, false);
+        loop {
+            let (generation, execution) = split(&self.current.report.log);
+            let nondefault: Vec<usize> = (0..execution.len())
+                .filter(|&i| execution[i].value != 0)
+                .collect();
+            if at >= nondefault.len() || self.out_of_budget() {
+                return progress;
+            }
+            let chunk = &nondefault[at..(at + run).min(nondefault.len())];
+            let mut candidate = execution.clone();
+            edit(&mut candidate, chunk);
+            if self.attempt(&generation, &candidate) {
+                progress = true;
+            } else {
+                at += run;
+            }
+        }
+    }
+
+    /// Lowers each non-default execution decision (to values other than 0, which the sweeps
+    /// tried), keeping the first lowering that keeps the failure.
+    fn lower_each(&mut self) -> bool {
+        let (mut at, mut progress) = (0, false);
+        loop {
+            let (generation, execution) = split(&self.current.report.log);
+            let Some(i) = (0..execution.len())
+                .filter(|&i| execution[i].value != 0)
+                .nth(at)
+            else {
+                return progress;
+            };
+            let lowered = lowerings(execution[i].value).filter(|&l| l != 0).map(|l| {
+                let mut e = execution.clone();
+                e[i].value = l;
+                e
+            });
+            if self.try_each(&generation, lowered) {
+                progress = true;
+            } else {
+                at += 1;
+            }
+            if self.out_of_budget() {
+                return progress;
+            }
         }
     }
 
