@@ -252,7 +252,9 @@ fn race_run(race: Race, seed: u64) -> bool {
 
 fn find(race: Race, name: &str, seeds: u64, cap: u64) {
     // A failing run panics inside the simulation; the search counts it, quietly.
-    std::panic::set_hook(Box::new(|_| {}));
+    if std::env::var_os("BENCH_VERBOSE").is_none() {
+        std::panic::set_hook(Box::new(|_| {}));
+    }
     for master in 0..seeds {
         let started = Instant::now();
         // Run i of master seed m uses madsim seed m * 2^32 + i: what `MADSIM_TEST_SEED` plus

@@ -73,7 +73,9 @@ impl Client {
     }
 
     fn request(&self, op: Op) -> u64 {
-        self.server.send((op, self.replies.0.clone())).expect("server up");
+        self.server
+            .send((op, self.replies.0.clone()))
+            .expect("server up");
         self.replies.1.recv().expect("reply")
     }
 }

@@ -146,7 +146,8 @@ fn run(race: Race, source: Source, detail: Detail) -> Run {
 /// For each master seed below `seeds`: runs until the first failure (at most `cap`), then
 /// shrinks it. One JSON line per seed.
 pub fn find(race: Race, strategy: &str, seeds: u64, cap: u64) -> Result<(), String> {
-    let kind = StrategyKind::parse(strategy).ok_or_else(|| format!("unknown strategy {strategy}"))?;
+    let kind =
+        StrategyKind::parse(strategy).ok_or_else(|| format!("unknown strategy {strategy}"))?;
     let run_fn = move |source: Source, detail: Detail| run(race, source, detail);
     for seed in 0..seeds {
         let mut cfg = FuzzConfig::new(race.name(), seed, cap);
@@ -160,7 +161,10 @@ pub fn find(race: Race, strategy: &str, seeds: u64, cap: u64) -> Result<(), Stri
                 "runs": null, "cap": cap, "wall_s": wall,
             }),
             Some(found) => {
-                let shrink = found.shrink.as_ref().expect("a search shrinks what it finds");
+                let shrink = found
+                    .shrink
+                    .as_ref()
+                    .expect("a search shrinks what it finds");
                 json!({
                     "tool": "weft", "race": race.name(), "strategy": strategy, "seed": seed,
                     "runs": found.cases_to_failure, "cap": cap, "wall_s": wall,

@@ -116,7 +116,11 @@ pub fn broadcast(deliveries: u64) {
                 .map(|n| Addr::new(*n, PORT))
                 .collect();
             let me = i as u64;
-            handles.push(spawn_on(*node, "broadcaster", broadcaster(me, peers, rounds)));
+            handles.push(spawn_on(
+                *node,
+                "broadcaster",
+                broadcaster(me, peers, rounds),
+            ));
         }
         let mut total = 0;
         for handle in handles {
