@@ -439,7 +439,8 @@ def versions():
 
     return {
         "weft": cmd(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) + (
-            " (with uncommitted changes)" if cmd(["git", "-C", ROOT, "status", "--porcelain"]) else ""),
+            " (with uncommitted changes)"
+            if cmd(["git", "-C", ROOT, "status", "--porcelain", "--", ".", ":!BENCHMARKS.md"]) else ""),
         "madsim": lock_version(os.path.join(HERE, "madsim", "Cargo.lock"), "madsim"),
         "turmoil": lock_version(os.path.join(HERE, "Cargo.lock"), "turmoil"),
         "shuttle": lock_version(os.path.join(HERE, "Cargo.lock"), "shuttle"),
