@@ -119,8 +119,9 @@ def throughput_md(p, results):
             per_rt = ", ".join(f"{t} {best[t]['sim_s'] / best[t]['round_trips'] * 1000:.2f} ms"
                                for t in SIM_TOOLS)
             lines += ["", f"Simulated time per round trip: {per_rt}. The configured latency is 1 ms "
-                      "each way in every tool; madsim also sleeps a small random time before each send "
-                      "(its `rand_delay`), turmoil delivers on its 1 ms ticks."]
+                      "each way in every tool; madsim's send path also sleeps a small random delay "
+                      "before the latency timer (`rand_delay`), which may account for its longer "
+                      "round trips (not investigated further); turmoil delivers on its 1 ms ticks."]
         if workload == "broadcast":
             lines += ["", "The latency of each message is drawn by each tool its own way: weft uniformly "
                       "among 10 values from 1 to 10 ms, madsim uniformly in [1 ms, 10 ms), turmoil from "
