@@ -75,18 +75,20 @@ pub struct StrategyArgs {
     /// Seed (`weft fuzz`: case i uses a seed derived from it).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Strategy generating schedules and faults.
-    #[arg(long, default_value = "random", value_parser = ["random", "pct"])]
-    pub strategy: String,
+    /// Strategy generating schedules and faults (default: random; swarm draws a fault,
+    /// latency, clock and scheduling profile per case).
+    #[arg(long, value_parser = ["random", "pct", "swarm"])]
+    pub strategy: Option<String>,
     /// PCT bug depth.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=crate::args::DEPTH_MAX as i64))]
     pub depth: u32,
 }
 
 impl StrategyArgs {
-    /// The strategy named by `--strategy` (clap has checked the name).
-    pub fn kind(&self) -> StrategyKind {
-        StrategyKind::parse(&self.strategy).expect("clap checked the strategy")
+    /// The strategy named by `--strategy`, else `default` (clap has checked the name).
+    pub fn kind(&self, default: &str) -> StrategyKind {
+        let name = self.strategy.as_deref().unwrap_or(default);
+        StrategyKind::parse(name).expect("clap checked the strategy")
     }
 }
 
@@ -122,7 +124,7 @@ pub fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     init_trace(args.trace);
-    let kind = args.gen.kind();
+    let kind = args.gen.kind("random");
     let strategy = kind.build(args.gen.seed, Rates::default(), args.gen.depth, 200);
     let run = scenario.run(&setup, Source::generate(strategy));
     let mut replay_file = None;
@@ -276,7 +278,7 @@ pub struct DeterminismArgs {
     /// Scenario name.
     pub scenario: String,
     /// Number of seeds.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=crate::args::SEEDS_MAX))]
     pub seeds: u64,
     /// First seed.
     #[arg(long, default_value_t = 0)]
@@ -299,8 +301,16 @@ pub fn determinism(args: DeterminismArgs) -> u8 {
         Err(code) => return code,
     };
     setup.detail = Detail::Explain;
+    let Some(end) = args.seed.checked_add(args.seeds) else {
+        return usage_error(format!(
+            "--seed {} --seeds {} runs past the last seed ({})",
+            args.seed,
+            args.seeds,
+            u64::MAX
+        ));
+    };
     let mut failing = 0;
-    for seed in args.seed..args.seed + args.seeds {
+    for seed in args.seed..end {
         let run = || {
             scenario.run(
                 &setup,

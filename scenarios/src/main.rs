@@ -4,11 +4,15 @@
 //! linearizable), 1 a property failed (not linearizable), 2 bad usage or bad input,
 //! 3 unknown (a checker bound was reached).
 
+mod args;
 mod bench;
 mod bug_table_cmd;
 mod check_history;
 mod commands;
 mod fuzz_cmd;
+mod outdir;
+mod output;
+mod progress;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -46,13 +50,30 @@ enum Command {
     CheckHistory(check_history::Args),
 }
 
+/// A closed pipe (`weft replay FILE | head -1`) ends the process quietly, as for any Unix
+/// tool, instead of a panic in `println!`.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if err.use_stderr() => {
+            // One line: what is wrong (clap's first line), and where to look.
+            let text = err.render().to_string();
+            let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error");
+            eprintln!("weft: {} (see weft --help)", line.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
         Err(err) => {
-            let code = if err.use_stderr() { 2 } else { 0 };
             let _ = err.print();
-            return ExitCode::from(code);
+            return ExitCode::from(0);
         }
     };
     let code = match cli.command {

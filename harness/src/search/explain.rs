@@ -7,6 +7,7 @@ use super::Run;
 use crate::decision::DecisionKind;
 use crate::model::CaseInfo;
 use crate::sim::{format_ns, Failure, Note};
+use crate::strategy::SwarmProfile;
 use std::fmt;
 
 /// A failing run, explained.
@@ -20,6 +21,9 @@ pub struct Counterexample {
     pub decisions: Vec<Note>,
     /// How to replay it (a command line), if known.
     pub replay: Option<String>,
+    /// The swarm profile the case ran under, if the swarm strategy generated it (printed
+    /// first).
+    pub profile: Option<SwarmProfile>,
 }
 
 impl Counterexample {
@@ -58,7 +62,14 @@ impl Counterexample {
             case: run.case.clone(),
             decisions,
             replay,
+            profile: None,
         }
+    }
+
+    /// This counterexample with the swarm profile its case ran under.
+    pub fn with_profile(mut self, profile: Option<SwarmProfile>) -> Counterexample {
+        self.profile = profile;
+        self
     }
 }
 
@@ -137,6 +148,9 @@ impl Counterexample {
 
 impl fmt::Display for Counterexample {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(profile) = &self.profile {
+            writeln!(f, "Swarm profile: {profile}\n")?;
+        }
         writeln!(
             f,
             "Failure: {} ({})",
