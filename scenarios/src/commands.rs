@@ -1,12 +1,12 @@
 //! `weft list`, `run`, `replay` and `determinism`.
 
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use weft::internals::explain::Counterexample;
 use weft::internals::replay::ReplayFile;
 use weft::internals::scenario::{Scenario, Setup};
 use weft::internals::Run;
-use weft::strategy::{Rates, StrategyKind};
+use weft::strategy::{Rates, StrategyKind, SwarmProfile};
 use weft::{Detail, Source};
 
 /// Exit code: usage or input error.
@@ -143,36 +143,41 @@ pub fn run(args: RunArgs) -> u8 {
             Some(args.gen.seed),
             kind.name(),
             &run.report,
-        );
+        )
+        .with_profile(kind.profile(args.gen.seed, &Rates::default()));
         match file.save(&path) {
             Ok(()) => replay_file = Some(path),
             Err(e) => eprintln!("weft: {e}"),
         }
     }
+    let how = replay_file.as_ref().map(|p| format!("weft replay {}", p.display()));
     print_report(
         scenario.name(),
         Some(args.gen.seed),
         &run,
         replay_file.as_ref(),
+        how,
+        kind.profile(args.gen.seed, &Rates::default()),
         args.json,
     )
 }
 
 /// Prints a run: its outcome, or with `as_json` one JSON object. A failing run with
-/// [`Detail::Explain`] is printed as the full counterexample, as `weft fuzz` prints it.
+/// [`Detail::Explain`] is printed as the full counterexample, as `weft fuzz` prints it (its
+/// swarm profile first, when it has one).
 fn print_report(
     name: &str,
     seed: Option<u64>,
     run: &Run,
-    replay: Option<&PathBuf>,
+    replay_file: Option<&PathBuf>,
+    how: Option<String>,
+    profile: Option<SwarmProfile>,
     as_json: bool,
 ) -> u8 {
     let report = &run.report;
     let failure = report.outcome.failure();
-    let explained = (failure.is_some() && report.trace.is_some()).then(|| {
-        let how = replay.map(|p| format!("weft replay {}", p.display()));
-        Counterexample::new(run, how)
-    });
+    let explained = (failure.is_some() && report.trace.is_some())
+        .then(|| Counterexample::new(run, how.clone()).with_profile(profile));
     if as_json {
         let object = json!({
             "scenario": name,
@@ -185,7 +190,8 @@ fn print_report(
             "trace_hash": format!("{:016x}", report.trace_hash),
             "decisions": report.log.len(),
             "nondefault_decisions": weft::internals::shrink::nondefault_execution(&report.log).len(),
-            "replay_file": replay.map(|p| p.display().to_string()),
+            "replay_file": replay_file.map(|p| p.display().to_string()),
+            "replay": how,
             "counterexample": explained.as_ref().map(|c| c.to_string()),
         });
         println!("{object}");
@@ -203,12 +209,8 @@ fn print_report(
             weft::internals::shrink::nondefault_execution(&report.log).len(),
             report.trace_hash
         );
-        if let Some(path) = replay {
-            println!(
-                "replay file: {}\nreplay with: weft replay {}",
-                path.display(),
-                path.display()
-            );
+        if let (Some(how), None) = (&how, &explained) {
+            println!("replay with: {how}");
         }
     }
     u8::from(failure.is_some())
@@ -227,31 +229,27 @@ pub struct ReplayArgs {
 }
 
 pub fn replay(args: ReplayArgs) -> u8 {
-    let file = match ReplayFile::load(&args.file) {
-        Ok(f) => f,
-        Err(e) => return usage_error(e),
-    };
-    let scenario = match scenario(&file.scenario) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let recorded: Setup = match serde_json::from_value(file.config.clone()) {
-        Ok(s) => s,
-        Err(e) => {
-            return usage_error(format!(
-                "replay file's scenario configuration is invalid: {e}"
-            ))
-        }
-    };
-    let setup = match setup(scenario, &recorded.bugs) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let log = match file.log() {
-        Ok(l) => l,
-        Err(e) => return usage_error(e),
-    };
     init_trace(args.trace);
+    let (file, scenario, run) = match replayed(&args.file) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let how = format!("weft replay {}", args.file.display());
+    print_report(scenario.name(), file.seed, &run, None, Some(how), file.swarm, args.json)
+}
+
+/// Loads a replay file and replays it exactly, with the trace and notes kept; any problem is
+/// a one-line error and exit code 2.
+pub fn replayed(path: &Path) -> Result<(ReplayFile, &'static dyn Scenario, Run), u8> {
+    let file = ReplayFile::load(path).map_err(usage_error)?;
+    let scenario = scenario(&file.scenario)?;
+    let recorded: Setup = serde_json::from_value(file.config.clone()).map_err(|e| {
+        usage_error(format!(
+            "replay file's scenario configuration is invalid: {e}"
+        ))
+    })?;
+    let setup = setup(scenario, &recorded.bugs)?;
+    let log = file.log().map_err(usage_error)?;
     let setup = Setup {
         detail: Detail::Explain,
         ..setup
@@ -259,18 +257,18 @@ pub fn replay(args: ReplayArgs) -> u8 {
     let run = scenario.run(&setup, Source::replay(log));
     let report = &run.report;
     if let Some(d) = &report.divergence {
-        return usage_error(format!(
+        return Err(usage_error(format!(
             "{d}: the scenario's code differs from the one that recorded this file"
-        ));
+        )));
     }
     let hash = format!("{:016x}", report.trace_hash);
     if hash != file.trace_hash {
-        return usage_error(format!(
+        return Err(usage_error(format!(
             "replay reproduced the decisions but not the trace (hash {hash}, recorded {}): the code changed or is nondeterministic",
             file.trace_hash
-        ));
+        )));
     }
-    print_report(scenario.name(), file.seed, &run, None, args.json)
+    Ok((file, scenario, run))
 }
 
 #[derive(clap::Args)]

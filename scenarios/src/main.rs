@@ -10,9 +10,11 @@ mod bug_table_cmd;
 mod check_history;
 mod commands;
 mod fuzz_cmd;
+mod merge_cmd;
 mod outdir;
 mod output;
 mod progress;
+mod report_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,8 +40,12 @@ enum Command {
     Run(commands::RunArgs),
     /// Replay a replay file exactly.
     Replay(commands::ReplayArgs),
-    /// Run cases until one fails, then shrink and explain it.
+    /// Run cases until one fails (or, with --keep-going, for a budget), shrink and explain.
     Fuzz(fuzz_cmd::FuzzArgs),
+    /// Merge the output folders of several `weft fuzz --out` runs (shards) into one summary.
+    Merge(merge_cmd::Args),
+    /// Render a replay file's failure as text, JSON or a self-contained HTML page.
+    Report(report_cmd::Args),
     /// Run seeds twice each and report the first divergence (nondeterminism in the code).
     Determinism(commands::DeterminismArgs),
     /// Measure throughput (cases per second) and shrink times.
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run(args),
         Command::Replay(args) => commands::replay(args),
         Command::Fuzz(args) => fuzz_cmd::run(args),
+        Command::Merge(args) => merge_cmd::run(args),
+        Command::Report(args) => report_cmd::run(args),
         Command::Determinism(args) => commands::determinism(args),
         Command::Bench(args) => bench::run(args),
         Command::BugTable(args) => bug_table_cmd::run(args),

@@ -133,16 +133,11 @@ impl Counterexample {
         Ok(())
     }
 
-    /// The HTML report: the case's history drawn like Porcupine's visualization, with this
-    /// text above it. `None` when the run was not a model-based case.
-    pub fn to_html(&self, title: &str) -> Option<String> {
-        let mut report = self.case.as_ref()?.history.clone()?;
-        report.model = title.to_string();
-        Some(weft_lincheck::html::render_with_story(
-            &report,
-            title,
-            &self.to_string(),
-        ))
+    /// The HTML report ([`super::html::page`]): the failure first, then the profile, this
+    /// text, the message sequence chart of `report` (the run replayed with its trace) and the
+    /// clients' history.
+    pub fn to_html(&self, title: &str, report: &crate::sim::RunReport) -> String {
+        super::html::page(title, self, report)
     }
 }
 

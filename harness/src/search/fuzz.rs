@@ -175,51 +175,49 @@ fn html_path(replay_file: &Path) -> PathBuf {
     replay_file.with_file_name(format!("{stem}.html"))
 }
 
-/// Writes the HTML report and the history (weft's JSON Lines format, for `weft
-/// check-history` and other tools) beside `replay_file`. Returns the page's path, if the run
-/// was a model-based case.
+/// Writes the HTML report and, for a model-based case, the history (weft's JSON Lines format,
+/// for `weft check-history` and other tools) beside `replay_file`. `traced` is the run with its
+/// trace. Returns the page's path.
 fn write_reports(
     title: &str,
     replay_file: &Path,
     counterexample: &Counterexample,
-) -> Result<Option<PathBuf>, String> {
-    let Some(page) = counterexample.to_html(title) else {
-        return Ok(None);
-    };
+    traced: &Run,
+) -> Result<PathBuf, String> {
+    let page = counterexample.to_html(title, &traced.report);
     let html = html_path(replay_file);
     std::fs::write(&html, page).map_err(|e| format!("{}: {e}", html.display()))?;
-    let events = counterexample
-        .case
-        .as_ref()
-        .map(|c| c.events.as_slice())
-        .unwrap_or_default();
-    let lines: String = events
+    let Some(case) = counterexample.case.as_ref() else {
+        return Ok(html);
+    };
+    let lines: String = case
+        .events
         .iter()
         .map(|e| weft_lincheck::formats::jsonl::to_line(e) + "\n")
         .collect();
     let history = html.with_extension("history.jsonl");
     std::fs::write(&history, lines).map_err(|e| format!("{}: {e}", history.display()))?;
-    Ok(Some(html))
+    Ok(html)
 }
 
-/// Explains `run`, replaying it with [`Detail::Explain`] unless it already has it.
-fn explain(run_fn: &RunFn<'_>, run: &Run, replay: Option<String>) -> Counterexample {
-    let explained;
-    let run = if run.report.trace.is_some() {
-        run
+/// Explains `run`, replaying it with [`Detail::Explain`] unless it already has it; returns the
+/// explanation and the run with its trace.
+pub fn explain(run_fn: &RunFn<'_>, run: &Run, replay: Option<String>) -> (Counterexample, Run) {
+    let traced = if run.report.trace.is_some() {
+        run.clone()
     } else {
-        explained = run_fn(Source::replay(run.report.log.clone()), Detail::Explain);
-        &explained
+        run_fn(Source::replay(run.report.log.clone()), Detail::Explain)
     };
-    if run.failed() {
-        return Counterexample::new(run, replay);
+    if traced.failed() {
+        return (Counterexample::new(&traced, replay), traced);
     }
-    // Cannot happen for deterministic code; say so rather than hide it.
+    // Cannot happen for deterministic code; say so rather than hide it (explained as the run
+    // first recorded, which did fail).
     let mut c = Counterexample::new(run, replay);
     c.failure
         .message
         .push_str(" [warning: replaying the run did not fail again: nondeterminism?]");
-    c
+    (c, traced)
 }
 
 /// The one way a failure becomes a [`Found`]: save the failing run's replay file at once;
@@ -276,15 +274,16 @@ pub fn shrink_and_explain(
     let replay = (cfg.replay_file.as_ref())
         .filter(|_| save_error.is_none())
         .map(|p| cfg.replay_command.replace("{}", &p.display().to_string()));
-    let counterexample =
-        explain(run_fn, &run, replay).with_profile(profile_of(cfg, origin.case_seed));
+    let (counterexample, traced) = explain(run_fn, &run, replay);
+    let counterexample = counterexample.with_profile(profile_of(cfg, origin.case_seed));
     let mut html_file = None;
-    if let Some(path) = &cfg.replay_file {
-        match write_reports(&cfg.name, path, &counterexample) {
-            Ok(page) => html_file = page,
+    if let Some(path) = cfg.replay_file.as_ref().filter(|_| save_error.is_none()) {
+        match write_reports(&cfg.name, path, &counterexample, &traced) {
+            Ok(page) => html_file = Some(page),
             Err(e) => save_error = Some(e),
         }
     }
+    drop(traced);
     Found {
         cases_to_failure: origin.cases_to_failure,
         case_seed: origin.case_seed,

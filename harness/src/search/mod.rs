@@ -9,6 +9,7 @@ pub mod check;
 pub mod determinism;
 pub mod explain;
 pub mod fuzz;
+pub mod html;
 pub mod replay;
 pub mod scenario;
 pub mod shrink;
