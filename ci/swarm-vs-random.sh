@@ -26,7 +26,9 @@ cases_to_failure() {
     local json
     json=$("$weft" fuzz "$1" --bug "$2" --seed "$3" --strategy "$4" --cases "$cases" \
         --shrink-time 0 --json --progress none --replay-out "$work/r.json" || true)
-    echo "$json" | jq -r 'if .found then .cases_to_failure else "-" end'
+    local n
+    n=$(sed -n 's/.*"cases_to_failure":\([0-9]*\).*/\1/p' <<<"$json")
+    echo "${n:--}"
 }
 
 # Median and max of the found values; "found/seeds".

@@ -18,8 +18,22 @@ pub fn usage_error(message: impl std::fmt::Display) -> u8 {
     EXIT_USAGE
 }
 
-pub fn list() -> u8 {
+/// `weft list`.
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// One JSON object per line: name, about, must_fail, bugs.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn list(args: ListArgs) -> u8 {
     for s in weft_scenarios::all() {
+        if args.json {
+            let bugs: Vec<&str> = s.bugs().iter().map(|b| b.name).collect();
+            let line = json!({"name": s.name(), "about": s.about(), "must_fail": s.must_fail(), "bugs": bugs});
+            println!("{line}");
+            continue;
+        }
         let bugs: Vec<&str> = s.bugs().iter().map(|b| b.name).collect();
         if bugs.is_empty() {
             println!("{:<12} {}", s.name(), s.about());

@@ -35,7 +35,7 @@ enum Command {
     /// The demo: find a bug in a bundled system, shrink it, explain it.
     Demo(fuzz_cmd::DemoArgs),
     /// List the bundled scenarios, one per line.
-    List,
+    List(commands::ListArgs),
     /// Run a scenario once from a seed.
     Run(commands::RunArgs),
     /// Replay a replay file exactly.
@@ -84,7 +84,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Demo(args) => fuzz_cmd::demo(args),
-        Command::List => commands::list(),
+        Command::List(args) => commands::list(args),
         Command::Run(args) => commands::run(args),
         Command::Replay(args) => commands::replay(args),
         Command::Fuzz(args) => fuzz_cmd::run(args),
