@@ -82,7 +82,16 @@ impl Output {
         let failures = outdir::failures_dir(dir);
         std::fs::create_dir_all(&failures)
             .map_err(|e| format!("cannot create the output folder {}: {e}", failures.display()))?;
-        probe(&failures)
+        probe(&failures)?;
+        if !resume {
+            // From the start, so that a search killed at once can be resumed.
+            let start = ProgressFile {
+                search: self.search.clone(),
+                ..ProgressFile::default()
+            };
+            outdir::write_json(&progress, &start)?;
+        }
+        Ok(())
     }
 
     /// Where the replay files of case `case` of `scenario` go: as found, and shrunk.
@@ -132,7 +141,8 @@ impl Output {
         ProgressFile {
             search: self.search.clone(),
             ledger: progress.ledger.clone(),
-            cases: before.cases + progress.cases,
+            // Every case done in the search, this run's and the earlier runs'.
+            cases: progress.ledger.count(),
             sim_time_ns: before.sim_time_ns + progress.sim_time_ns,
             wall_time_ms: before.wall_time_ms + progress.elapsed.as_millis() as u64,
         }
