@@ -4,6 +4,7 @@
 # failure (at most CASES per search; shrinking is skipped). Prints the README's table.
 #
 #   bash ci/swarm-vs-random.sh [SEEDS] [CASES]     (defaults: 10 seeds, 20000 cases)
+#   env: SCENARIOS (default "pool pool-queue"), BUGS (default: every bug of those scenarios)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-10}
@@ -18,7 +19,12 @@ bugs() {
     "$weft" list | sed -n 's/^\([a-z-]*\) .*\[bugs: \(.*\)\]$/\1 \2/p' |
         while read -r scenario list; do
             for bug in ${list//,/ }; do echo "$scenario $bug"; done
-        done | grep -E '^(pool|pool-queue) '
+        done | while read -r scenario bug; do
+            if [[ " ${SCENARIOS:-pool pool-queue} " == *" $scenario "* ]] &&
+                [[ -z "${BUGS:-}" || " $BUGS " == *" $bug "* ]]; then
+                echo "$scenario $bug"
+            fi
+        done
 }
 
 # Cases to failure, or "-" when not found within the budget.

@@ -19,15 +19,17 @@ pub const SEEDS_MAX: u64 = 100_000_000;
 /// Parses a duration: numbers with units `ms`, `s`, `m`, `h` or `d`, in a row (`90s`, `10m`,
 /// `1h30m`); a bare number is seconds. It must be positive and at most [`TIME_MAX`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!("{text:?} is not a duration (examples: 30s, 10m, 1h30m, 500ms; at most 7d)")
-    };
+    let bad =
+        || format!("{text:?} is not a duration (examples: 30s, 10m, 1h30m, 500ms; at most 7d)");
     let text = text.trim();
     if text.is_empty() {
         return Err(bad());
     }
     if let Ok(seconds) = text.parse::<u64>() {
-        return bounded(Duration::from_secs(seconds.min(TIME_MAX.as_secs() + 1)), text);
+        return bounded(
+            Duration::from_secs(seconds.min(TIME_MAX.as_secs() + 1)),
+            text,
+        );
     }
     let mut total_ms: u64 = 0;
     let mut rest = text;
@@ -83,9 +85,23 @@ mod tests {
             ("7d", 604_800_000),
         ];
         for (text, ms) in ok {
-            assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
         }
-        for bad in ["", "0", "0s", "8d", "10x", "m", "1.5h", "-3s", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "8d",
+            "10x",
+            "m",
+            "1.5h",
+            "-3s",
+            "99999999999999999999h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -164,7 +164,9 @@ pub fn run(args: RunArgs) -> u8 {
             Err(e) => eprintln!("weft: {e}"),
         }
     }
-    let how = replay_file.as_ref().map(|p| format!("weft replay {}", p.display()));
+    let how = replay_file
+        .as_ref()
+        .map(|p| format!("weft replay {}", p.display()));
     print_report(
         scenario.name(),
         Some(args.gen.seed),
@@ -249,7 +251,15 @@ pub fn replay(args: ReplayArgs) -> u8 {
         Err(code) => return code,
     };
     let how = format!("weft replay {}", args.file.display());
-    print_report(scenario.name(), file.seed, &run, None, Some(how), file.swarm, args.json)
+    print_report(
+        scenario.name(),
+        file.seed,
+        &run,
+        None,
+        Some(how),
+        file.swarm,
+        args.json,
+    )
 }
 
 /// Loads a replay file and replays it exactly, with the trace and notes kept; any problem is

@@ -14,7 +14,7 @@ use weft::internals::campaign::{
     run_campaign, Campaign, CampaignResult, Ended, Failing, Observer, Progress,
 };
 use weft::internals::failure_message;
-use weft::internals::fuzz::{replay_file_of, strategy_name, FuzzConfig, Found, Shard};
+use weft::internals::fuzz::{replay_file_of, strategy_name, Found, FuzzConfig, Shard};
 use weft::internals::scenario::Setup;
 use weft::internals::shrink::{nondefault_execution, ShrinkConfig};
 use weft::{Detail, Source};
@@ -124,7 +124,11 @@ fn run_checked(args: FuzzArgs) -> Result<u8, u8> {
         time_max: args.time,
         stop: stop_flag(),
         keep_going: args.keep_going,
-        ledger: out.resumed.as_ref().map(|p| p.ledger.clone()).unwrap_or_default(),
+        ledger: out
+            .resumed
+            .as_ref()
+            .map(|p| p.ledger.clone())
+            .unwrap_or_default(),
         progress_every: display.every(),
     };
     let mut observer = FuzzObserver::new(&cfg, &out, args.shard, &display);
@@ -248,10 +252,17 @@ impl Observer for FuzzObserver<'_> {
         match file.save(&raw) {
             Ok(()) => self.display.note(&format!(
                 "weft: case {case} failed ({}); saved {} before shrinking",
-                failing.run.report.outcome.failure().map_or("?", |f| f.kind.name()),
+                failing
+                    .run
+                    .report
+                    .outcome
+                    .failure()
+                    .map_or("?", |f| f.kind.name()),
                 raw.display()
             )),
-            Err(e) => self.errors.push(format!("could not save the replay file: {e}")),
+            Err(e) => self
+                .errors
+                .push(format!("could not save the replay file: {e}")),
         }
         Some(shrunk)
     }
@@ -259,7 +270,8 @@ impl Observer for FuzzObserver<'_> {
     fn shrunk(&mut self, failing: &Failing, found: Found) {
         let case = self.global(failing);
         if let Some(e) = &found.save_error {
-            self.errors.push(format!("could not save the shrunk replay file: {e}"));
+            self.errors
+                .push(format!("could not save the shrunk replay file: {e}"));
         }
         if let Err(e) = self.out.record(&self.cfg.name, case, &found) {
             self.errors.push(e);

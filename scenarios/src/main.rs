@@ -73,8 +73,14 @@ fn main() -> ExitCode {
         Err(err) if err.use_stderr() => {
             // One line: what is wrong (clap's first line), and where to look.
             let text = err.render().to_string();
-            let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error");
-            eprintln!("weft: {} (see weft --help)", line.trim_start_matches("error: "));
+            let line = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("error");
+            eprintln!(
+                "weft: {} (see weft --help)",
+                line.trim_start_matches("error: ")
+            );
             return ExitCode::from(2);
         }
         Err(err) => {

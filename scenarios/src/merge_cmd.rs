@@ -41,7 +41,10 @@ fn merge(dirs: &[PathBuf]) -> Result<Summary, String> {
     for (i, dir) in dirs.iter().enumerate() {
         let summary: Summary = outdir::read_json(&dir.join("summary.json"))?;
         if summary.format != SUMMARY_FORMAT {
-            return Err(format!("{}/summary.json is not a weft fuzz summary", dir.display()));
+            return Err(format!(
+                "{}/summary.json is not a weft fuzz summary",
+                dir.display()
+            ));
         }
         if i == 0 {
             merged.seed = summary.seed;

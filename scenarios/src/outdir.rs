@@ -164,8 +164,14 @@ pub fn read_failures(dir: &Path, prefix: &Path) -> Result<(Vec<Record>, Vec<Stri
     };
     let join = |p: &str| prefix.join(p).display().to_string();
     for entry in entries {
-        let path = entry.map_err(|e| format!("{}: {e}", folder.display()))?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let path = entry
+            .map_err(|e| format!("{}: {e}", folder.display()))?
+            .path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if name.ends_with(".weft-replay.json") && !name.ends_with(".shrunk.weft-replay.json") {
             raw.push(name);
         } else if name.ends_with(".json") && !name.ends_with(".weft-replay.json") {

@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use weft::internals::campaign::{CampaignResult, Progress};
-use weft::internals::fuzz::{strategy_name, FuzzConfig, Found};
+use weft::internals::fuzz::{strategy_name, Found, FuzzConfig};
 
 /// Time between two writes of the progress file.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
@@ -37,7 +37,10 @@ impl Output {
             "seed": cfg.seed,
             "shard": format!("{}/{}", args.shard.index, args.shard.count),
         });
-        let replay_file = cfg.replay_file.clone().expect("weft fuzz sets a replay file");
+        let replay_file = cfg
+            .replay_file
+            .clone()
+            .expect("weft fuzz sets a replay file");
         let mut output = Output {
             dir: args.out.clone(),
             replay_file,
@@ -51,7 +54,10 @@ impl Output {
                 let parent = output.replay_file.parent().unwrap_or(Path::new(""));
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).map_err(|e| {
-                        format!("cannot create the folder {} for the replay file: {e}", parent.display())
+                        format!(
+                            "cannot create the folder {} for the replay file: {e}",
+                            parent.display()
+                        )
                     })?;
                 }
                 probe(parent)?;
@@ -80,8 +86,12 @@ impl Output {
             ));
         }
         let failures = outdir::failures_dir(dir);
-        std::fs::create_dir_all(&failures)
-            .map_err(|e| format!("cannot create the output folder {}: {e}", failures.display()))?;
+        std::fs::create_dir_all(&failures).map_err(|e| {
+            format!(
+                "cannot create the output folder {}: {e}",
+                failures.display()
+            )
+        })?;
         probe(&failures)?;
         if !resume {
             // From the start, so that a search killed at once can be resumed.

@@ -157,7 +157,12 @@ fn counterexample_report_renders_without_script_errors() {
     let searches = [
         ("canary", vec!["--seed", "2"], "check", 2),
         ("pool", vec!["--bug", "serve-expired-waiter"], "check", 2),
-        ("pool-queue", vec!["--bug", "queue-restart-stuck"], "deadlock", 3),
+        (
+            "pool-queue",
+            vec!["--bug", "queue-restart-stuck"],
+            "deadlock",
+            3,
+        ),
     ];
     for (scenario, args, kind, nodes) in searches {
         let replay = work.join(format!("{scenario}.weft-replay.json"));
@@ -179,7 +184,12 @@ fn counterexample_report_renders_without_script_errors() {
             .arg(&replay)
             .output()
             .unwrap();
-        assert_eq!(report.status.code(), Some(1), "{}", String::from_utf8_lossy(&report.stderr));
+        assert_eq!(
+            report.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&report.stderr)
+        );
         for page in [&page, &rendered] {
             check_report_page(&chromium, page, &work, kind, nodes);
         }
@@ -201,11 +211,17 @@ fn check_report_page(chromium: &Path, page: &Path, work: &Path, kind: &str, node
         !html.contains("src=\"http") && !html.contains("href=\"http"),
         "not self-contained"
     );
-    assert!(html.contains("Interleaving: the default"), "the counterexample text is on the page");
+    assert!(
+        html.contains("Interleaving: the default"),
+        "the counterexample text is on the page"
+    );
     let dom = dump_dom(chromium, page, work);
     let root = dom.lines().find(|l| l.contains("<html")).unwrap_or("");
     assert!(!dom.contains("data-weft-error=\""), "script error: {root}");
-    assert!(root.contains("data-weft-rendered=\"ok\""), "not rendered: {root}");
+    assert!(
+        root.contains("data-weft-rendered=\"ok\""),
+        "not rendered: {root}"
+    );
     assert!(
         root.contains(&format!("data-weft-lifelines=\"{nodes}\"")),
         "{}: not one lifeline per node: {root}",

@@ -18,7 +18,14 @@ fn read(path: &Path) -> Value {
 /// milliseconds) with `extra` arguments; asserts the exit code.
 fn fuzz_pool(out: &Path, extra: &[&str], code: i32) -> Value {
     let output = weft()
-        .args(["fuzz", "pool", "--bug", "checkin-drops-worker", "--seed", "3"])
+        .args([
+            "fuzz",
+            "pool",
+            "--bug",
+            "checkin-drops-worker",
+            "--seed",
+            "3",
+        ])
         .args(["--keep-going", "--progress", "none", "--json", "--out"])
         .arg(out)
         .args(extra)
@@ -100,8 +107,22 @@ fn shards_run_the_cases_of_the_unsharded_search_and_merge_gives_its_groups() {
 /// Starts a long `weft fuzz` of a bug with slow shrinks into `out`.
 fn start_long_search(out: &Path, extra: &[&str]) -> Child {
     weft()
-        .args(["fuzz", "pool", "--bug", "checkout-timeout-leak", "--seed", "1"])
-        .args(["--keep-going", "--cases", "4000", "--progress", "none", "--out"])
+        .args([
+            "fuzz",
+            "pool",
+            "--bug",
+            "checkout-timeout-leak",
+            "--seed",
+            "1",
+        ])
+        .args([
+            "--keep-going",
+            "--cases",
+            "4000",
+            "--progress",
+            "none",
+            "--out",
+        ])
         .arg(out)
         .args(extra)
         .stdout(Stdio::piped())
@@ -159,7 +180,10 @@ fn sigkill_during_a_shrink_loses_no_failure_and_resume_finishes_the_search() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(assert_found_files_replay(&out) >= 1);
-    assert!(!out.join("summary.json").exists(), "killed before the summary");
+    assert!(
+        !out.join("summary.json").exists(),
+        "killed before the summary"
+    );
     // Resume: the cases already run are not run again; the search ends at its budget.
     let resumed = start_long_search(&out, &["--resume", "--json", "--shrink-time", "2"])
         .wait_with_output()
@@ -185,7 +209,11 @@ fn sigkill_during_the_search_loses_no_failure() {
     let out = dir.join("out");
     let mut child = start_long_search(&out, &["--shrink-time", "0"]);
     wait_for(&out, "two failures", |names| {
-        names.iter().filter(|n| n.ends_with(".shrunk.weft-replay.json")).count() >= 2
+        names
+            .iter()
+            .filter(|n| n.ends_with(".shrunk.weft-replay.json"))
+            .count()
+            >= 2
     });
     child.kill().unwrap();
     child.wait().unwrap();
@@ -201,7 +229,10 @@ fn sigint_stops_cleanly_with_the_summary_and_the_exit_code_of_what_was_found() {
         let mut command = weft();
         command.args(["fuzz", "pool", "--time", "10m", "--cases", "100000000"]);
         command.args(["--keep-going", "--progress", "none", "--json", "--out"]);
-        command.arg(&out).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if let Some(bug) = bug {
             command.args(["--bug", bug]);
         }
@@ -231,7 +262,14 @@ fn sigint_stops_cleanly_with_the_summary_and_the_exit_code_of_what_was_found() {
 fn swarm_failure(dir: &Path) -> PathBuf {
     let file = dir.join("pool.weft-replay.json");
     let output = weft()
-        .args(["fuzz", "pool", "--bug", "serve-expired-waiter", "--strategy", "swarm"])
+        .args([
+            "fuzz",
+            "pool",
+            "--bug",
+            "serve-expired-waiter",
+            "--strategy",
+            "swarm",
+        ])
         .args(["--progress", "none", "--replay-out"])
         .arg(&file)
         .output()
@@ -255,7 +293,10 @@ fn swarm_profiles_are_stored_in_replay_files_and_printed_first_in_reports() {
         assert_eq!(output.status.code(), Some(1));
         let text = String::from_utf8_lossy(&output.stdout);
         let first = text.lines().find(|l| !l.is_empty() && !l.ends_with("FAIL"));
-        assert!(first.unwrap_or("").starts_with("Swarm profile:"), "{args:?}: {text}");
+        assert!(
+            first.unwrap_or("").starts_with("Swarm profile:"),
+            "{args:?}: {text}"
+        );
     }
     let output = weft()
         .args(["report", "--format", "json"])
@@ -274,7 +315,15 @@ fn version_1_replay_files_still_replay() {
     let dir = tempdir();
     let file = dir.join("canary.weft-replay.json");
     let output = weft()
-        .args(["fuzz", "canary", "--seed", "2", "--progress", "none", "--replay-out"])
+        .args([
+            "fuzz",
+            "canary",
+            "--seed",
+            "2",
+            "--progress",
+            "none",
+            "--replay-out",
+        ])
         .arg(&file)
         .output()
         .unwrap();
@@ -291,7 +340,11 @@ fn version_1_replay_files_still_replay() {
 fn bad_input_is_one_line_and_exit_code_2() {
     let dir = tempdir();
     let damaged = dir.join("damaged.json");
-    std::fs::write(&damaged, r#"{"format":"weft-replay","format_version":2,"scenario":"x"}"#).unwrap();
+    std::fs::write(
+        &damaged,
+        r#"{"format":"weft-replay","format_version":2,"scenario":"x"}"#,
+    )
+    .unwrap();
     let bomb = dir.join("bomb.json");
     std::fs::write(
         &bomb,
@@ -319,7 +372,14 @@ fn bad_input_is_one_line_and_exit_code_2() {
         vec!["fuzz", "pool", "--out", &not_a_dir],
         vec!["fuzz", "pool", "--replay-out", &not_a_dir],
         vec!["run", "pool", "--depth", "1000000000"],
-        vec!["determinism", "canary", "--seed", "18446744073709551614", "--seeds", "5"],
+        vec![
+            "determinism",
+            "canary",
+            "--seed",
+            "18446744073709551614",
+            "--seeds",
+            "5",
+        ],
         vec!["merge", "/no/such/folder"],
         vec!["merge"],
         vec!["report", "/no/such/file"],
@@ -335,7 +395,10 @@ fn bad_input_is_one_line_and_exit_code_2() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert!(!String::from_utf8_lossy(&output.stdout).contains("Replay:"), "{args:?}");
+        assert!(
+            !String::from_utf8_lossy(&output.stdout).contains("Replay:"),
+            "{args:?}"
+        );
     }
     // A folder with an earlier search is not mixed with a new one.
     let out = dir.join("out");
@@ -355,7 +418,15 @@ fn a_closed_pipe_ends_weft_quietly() {
     let dir = tempdir();
     let file = dir.join("canary.weft-replay.json");
     let output = weft()
-        .args(["fuzz", "canary", "--seed", "2", "--progress", "none", "--replay-out"])
+        .args([
+            "fuzz",
+            "canary",
+            "--seed",
+            "2",
+            "--progress",
+            "none",
+            "--replay-out",
+        ])
         .arg(&file)
         .output()
         .unwrap();
@@ -370,6 +441,9 @@ fn a_closed_pipe_ends_weft_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let status = String::from_utf8_lossy(&piped.stdout).trim().to_string();
     // Killed by SIGPIPE (128 + 13), as any Unix tool, or done before the pipe closed.
-    assert!(["141", "1"].contains(&status.as_str()), "exit status {status}");
+    assert!(
+        ["141", "1"].contains(&status.as_str()),
+        "exit status {status}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

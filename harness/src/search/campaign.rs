@@ -10,8 +10,7 @@
 //! the lowest failing index, so the failure it reports first does not depend on `jobs`.
 
 use super::fuzz::{
-    case_run, origin_of, settled, shrink_and_explain, FuzzConfig, Found, Origin, Shard,
-    Shrinking,
+    case_run, origin_of, settled, shrink_and_explain, Found, FuzzConfig, Origin, Shard, Shrinking,
 };
 use super::Run;
 use crate::sim::Detail;
@@ -216,7 +215,9 @@ pub fn run_campaign(
             shrink: shrink_tx,
             shrunk: shrunk_rx,
         };
-        failures = coordinate(cfg, campaign, &shared, deadline, started, channels, observer);
+        failures = coordinate(
+            cfg, campaign, &shared, deadline, started, channels, observer,
+        );
     });
     let progress = progress_of(&shared, failures, started);
     observer.progress(&progress);
@@ -370,8 +371,7 @@ fn coordinate(
             shrunk += 1;
             observer.shrunk(&failing, result);
         }
-        if campaign.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d)
-        {
+        if campaign.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
             shared.halt.store(true, Ordering::Relaxed);
         }
         if Instant::now() >= next_report {

@@ -119,7 +119,13 @@ impl Chart {
     }
 
     fn window_event(&mut self, report: &RunReport, e: &TraceEvent, row: usize) {
-        let name = |n: u64| report.node_names.get(n as usize).cloned().unwrap_or_default();
+        let name = |n: u64| {
+            report
+                .node_names
+                .get(n as usize)
+                .cloned()
+                .unwrap_or_default()
+        };
         let open = |class, label: String| Window {
             node: e.node,
             start: row,
@@ -317,7 +323,11 @@ fn draw_message(m: &Message, out: &mut String) {
 /// one; the linearizability verdict and the unplaced operations where the failure is about
 /// linearizability.
 fn history_html(counterexample: &Counterexample, out: &mut String) {
-    let Some(history) = counterexample.case.as_ref().and_then(|c| c.history.as_ref()) else {
+    let Some(history) = counterexample
+        .case
+        .as_ref()
+        .and_then(|c| c.history.as_ref())
+    else {
         return;
     };
     if history.ops.is_empty() {
@@ -336,6 +346,17 @@ fn history_html(counterexample: &Counterexample, out: &mut String) {
              that the model accepts; the operations it could not place are marked.</p>",
         );
     }
+    draw_ops(history, linearizability, &unplaced, out);
+}
+
+/// One lane per client, one bar per operation, over the instants at which operations were
+/// called or returned.
+fn draw_ops(
+    history: &weft_lincheck::Report,
+    linearizability: bool,
+    unplaced: &BTreeSet<usize>,
+    out: &mut String,
+) {
     let mut times: BTreeSet<u64> = BTreeSet::new();
     for op in &history.ops {
         times.insert(op.call);
@@ -353,11 +374,24 @@ fn history_html(counterexample: &Counterexample, out: &mut String) {
     );
     for (lane, client) in clients.iter().enumerate() {
         let y = 20 + 34 * lane;
-        let _ = write!(out, "<text class=\"node\" x=\"4\" y=\"{}\">client {client}</text>", y + 14);
-        for (i, op) in history.ops.iter().enumerate().filter(|(_, o)| o.client == *client) {
+        let _ = write!(
+            out,
+            "<text class=\"node\" x=\"4\" y=\"{}\">client {client}</text>",
+            y + 14
+        );
+        for (i, op) in history
+            .ops
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.client == *client)
+        {
             let x1 = col(op.call);
             let x2 = op.ret.map_or(width - 10, |r| col(r) + 80);
-            let class = if linearizability && unplaced.contains(&i) { "op unplaced" } else { "op" };
+            let class = if linearizability && unplaced.contains(&i) {
+                "op unplaced"
+            } else {
+                "op"
+            };
             let ret = op.ret.map_or("never returned".to_string(), format_ns);
             let _ = write!(
                 out,
@@ -426,7 +460,11 @@ pub fn page(title: &str, counterexample: &Counterexample, report: &RunReport) ->
         escape(&violation),
     );
     if let Some(profile) = &counterexample.profile {
-        let _ = write!(out, "<h2>Swarm profile</h2><p class=\"profile\">{}</p>", escape(&profile.to_string()));
+        let _ = write!(
+            out,
+            "<h2>Swarm profile</h2><p class=\"profile\">{}</p>",
+            escape(&profile.to_string())
+        );
     }
     let _ = write!(
         out,

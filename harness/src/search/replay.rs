@@ -169,8 +169,12 @@ impl ReplayFile {
         }
         // Expand at most one decision past the recorded count: a short file claiming a
         // huge repeat is rejected before it takes memory.
-        let log = DecisionLog::decode(&file.decisions, file.decision_count + 1)
-            .map_err(|e| ReplayError::Decisions(format!("{e} (the file records {} decisions)", file.decision_count)))?;
+        let log = DecisionLog::decode(&file.decisions, file.decision_count + 1).map_err(|e| {
+            ReplayError::Decisions(format!(
+                "{e} (the file records {} decisions)",
+                file.decision_count
+            ))
+        })?;
         if log.len() != file.decision_count {
             return Err(ReplayError::Decisions(format!(
                 "{} decisions found, {} recorded",

@@ -11,7 +11,7 @@ mod swarm;
 
 pub use pct::Pct;
 pub use random::Random;
-pub use swarm::{ClockProfile, LatencyProfile, SchedulePolicy, Swarm, SwarmProfile};
+pub use swarm::{ClockProfile, LatencyProfile, Swarm, SwarmProfile};
 
 use crate::decision::DecisionKind;
 use crate::ids::TaskId;
@@ -94,14 +94,15 @@ pub enum StrategyKind {
     Random,
     /// Probabilistic concurrency testing ([`Pct`]).
     Pct,
-    /// Swarm testing: random under a per-case profile of faults, latency, clocks and
-    /// scheduling ([`Swarm`]).
+    /// Swarm testing: random under a per-case profile of faults, latency and clocks
+    /// ([`Swarm`]).
     Swarm,
 }
 
 impl StrategyKind {
     /// Every strategy, by name.
-    pub const ALL: [StrategyKind; 3] = [StrategyKind::Random, StrategyKind::Pct, StrategyKind::Swarm];
+    pub const ALL: [StrategyKind; 3] =
+        [StrategyKind::Random, StrategyKind::Pct, StrategyKind::Swarm];
 
     /// Parses "random", "pct" or "swarm".
     pub fn parse(name: &str) -> Option<StrategyKind> {

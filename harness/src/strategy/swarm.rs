@@ -1,7 +1,7 @@
 //! Swarm testing (Groce et al., ISSTA 2012; FoundationDB's and TigerBeetle's simulators): each
 //! case first draws, from its own seed, a *profile*: which fault kinds are on and at what rate,
-//! the latency profile, the clock skew and how often the scheduler switches tasks. The case
-//! then runs like [`super::Random`] under that profile. Turning some faults off in a case lets
+//! the latency profile and the clock skew. The case then runs like [`super::Random`] (uniform
+//! scheduling) under that profile. Turning some faults off in a case lets
 //! the others reach states that a run with every fault on at once rarely gets to (a crash
 //! every few milliseconds hides the bug that needs a long quiet stretch).
 //!
@@ -46,16 +46,6 @@ pub enum ClockProfile {
     Uniform,
 }
 
-/// How the scheduler picks among runnable tasks.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SchedulePolicy {
-    /// Every runnable task equally likely (as the random strategy).
-    Uniform,
-    /// Keep running the default task, switching to another with this probability.
-    Switch(f64),
-}
-
 /// One case's swarm profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SwarmProfile {
@@ -65,8 +55,6 @@ pub struct SwarmProfile {
     pub latency: LatencyProfile,
     /// Clock offsets and drifts.
     pub clock: ClockProfile,
-    /// Scheduling.
-    pub schedule: SchedulePolicy,
 }
 
 /// Mixes the profile's draws away from the strategy's own stream.
@@ -114,17 +102,10 @@ impl SwarmProfile {
             ClockProfile::Large => 1.0,
             ClockProfile::Small | ClockProfile::Uniform => 0.5,
         };
-        let schedule = [
-            SchedulePolicy::Uniform,
-            SchedulePolicy::Uniform,
-            SchedulePolicy::Switch(0.5),
-            SchedulePolicy::Switch(0.1),
-        ][below(&mut rng, 4) as usize];
         SwarmProfile {
             rates,
             latency,
             clock,
-            schedule,
         }
     }
 }
@@ -140,18 +121,26 @@ impl fmt::Display for SwarmProfile {
                 off.push(name);
             }
         }
-        let list = |v: Vec<String>| if v.is_empty() { "none".to_string() } else { v.join(", ") };
-        let schedule = match self.schedule {
-            SchedulePolicy::Uniform => "uniform".to_string(),
-            SchedulePolicy::Switch(p) => format!("switch tasks {}% of the time", p * 100.0),
+        let list = |v: Vec<String>| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
         };
         write!(
             f,
-            "faults on: {}; off: {}; latency: {}; clock skew: {}; scheduling: {schedule}",
+            "faults on: {}; off: {}; latency: {}; clock skew: {}",
             list(on),
             list(off.into_iter().map(str::to_string).collect()),
-            serde_json::to_value(self.latency).expect("serializes").as_str().unwrap_or("?"),
-            serde_json::to_value(self.clock).expect("serializes").as_str().unwrap_or("?"),
+            serde_json::to_value(self.latency)
+                .expect("serializes")
+                .as_str()
+                .unwrap_or("?"),
+            serde_json::to_value(self.clock)
+                .expect("serializes")
+                .as_str()
+                .unwrap_or("?"),
         )
     }
 }
@@ -224,16 +213,7 @@ impl Swarm {
 
 impl Strategy for Swarm {
     fn next_task(&mut self, options: &[TaskId]) -> usize {
-        match self.profile.schedule {
-            SchedulePolicy::Uniform => below(&mut self.rng, options.len() as u64) as usize,
-            SchedulePolicy::Switch(p) => {
-                if self.roll() < p {
-                    1 + below(&mut self.rng, options.len() as u64 - 1) as usize
-                } else {
-                    0
-                }
-            }
-        }
+        below(&mut self.rng, options.len() as u64) as usize
     }
 
     fn next_value(&mut self, kind: DecisionKind, bound: u64) -> u64 {
@@ -260,8 +240,10 @@ mod tests {
         assert_eq!(profiles[7], SwarmProfile::draw(7, &base));
         let drop_off = profiles.iter().filter(|p| p.rates.drop == 0.0).count();
         assert!((10..54).contains(&drop_off), "drop off in {drop_off} of 64");
-        let latencies: std::collections::BTreeSet<String> =
-            profiles.iter().map(|p| format!("{:?}", p.latency)).collect();
+        let latencies: std::collections::BTreeSet<String> = profiles
+            .iter()
+            .map(|p| format!("{:?}", p.latency))
+            .collect();
         assert_eq!(latencies.len(), 5, "every latency profile is drawn");
     }
 
