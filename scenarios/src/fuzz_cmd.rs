@@ -210,6 +210,8 @@ struct FuzzObserver<'a> {
     shard: Shard,
     display: &'a progress::Display,
     failures: u64,
+    /// The lowest failing index seen.
+    lowest: Option<u64>,
     first: Option<(u64, Found)>,
     errors: Vec<String>,
 }
@@ -227,6 +229,7 @@ impl<'a> FuzzObserver<'a> {
             shard,
             display,
             failures: 0,
+            lowest: None,
             first: None,
             errors: Vec::new(),
         }
@@ -241,6 +244,12 @@ impl<'a> FuzzObserver<'a> {
 impl Observer for FuzzObserver<'_> {
     fn found(&mut self, failing: &Failing) -> Option<PathBuf> {
         self.failures += 1;
+        let lower_seen = self.lowest.is_some_and(|k| k < failing.index);
+        if !self.out.has_dir() && lower_seen {
+            // One replay file without --out: the lowest failing case's.
+            return None;
+        }
+        self.lowest = Some(self.lowest.map_or(failing.index, |k| k.min(failing.index)));
         let case = self.global(failing);
         let (raw, shrunk) = self.out.paths(&self.cfg.name, case);
         let file = replay_file_of(
@@ -249,17 +258,9 @@ impl Observer for FuzzObserver<'_> {
             strategy_name(self.cfg),
             failing.origin.case_seed,
         );
+        let kind = (failing.run.report.outcome.failure()).map_or("?", |f| f.kind.name());
         match file.save(&raw) {
-            Ok(()) => self.display.note(&format!(
-                "weft: case {case} failed ({}); saved {} before shrinking",
-                failing
-                    .run
-                    .report
-                    .outcome
-                    .failure()
-                    .map_or("?", |f| f.kind.name()),
-                raw.display()
-            )),
+            Ok(()) => self.display.found(case, kind, &raw),
             Err(e) => self
                 .errors
                 .push(format!("could not save the replay file: {e}")),

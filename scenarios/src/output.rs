@@ -104,6 +104,11 @@ impl Output {
         Ok(())
     }
 
+    /// Whether the files go to an output folder (`--out`).
+    pub fn has_dir(&self) -> bool {
+        self.dir.is_some()
+    }
+
     /// Where the replay files of case `case` of `scenario` go: as found, and shrunk.
     pub fn paths(&self, scenario: &str, case: u64) -> (PathBuf, PathBuf) {
         match &self.dir {

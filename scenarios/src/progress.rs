@@ -96,11 +96,20 @@ impl Display {
         }
     }
 
-    /// Prints a line above the bar (or on stderr).
-    pub fn note(&self, text: &str) {
+    /// Says that case `case` failed with `kind` and was saved to `file` (above the bar, or as
+    /// a JSON line).
+    pub fn found(&self, case: u64, kind: &str, file: &std::path::Path) {
+        let file = file.display().to_string();
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{text}")),
-            None if self.json => eprintln!("{text}"),
+            Some(bar) => bar.suspend(|| {
+                eprintln!("weft: case {case} failed ({kind}); saved {file} before shrinking")
+            }),
+            None if self.json => {
+                eprintln!(
+                    "{}",
+                    json!({"failure": {"case": case, "kind": kind, "file": file}})
+                )
+            }
             None => {}
         }
     }
