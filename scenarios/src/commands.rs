@@ -78,9 +78,7 @@ pub fn setup(scenario: &dyn Scenario, bugs: &[String]) -> Result<Setup, u8> {
 }
 
 fn init_trace(on: bool) {
-    if on {
-        weft::internals::init_subscriber(tracing::Level::TRACE);
-    }
+    crate::trace_filter::init(on, crate::trace_filter::Filter::default());
 }
 
 /// How decisions are generated: shared by `weft run` and `weft fuzz`.
@@ -242,10 +240,20 @@ pub struct ReplayArgs {
     /// Print the event trace to stderr, with simulated time.
     #[arg(long)]
     pub trace: bool,
+    /// With --trace: only the lines of this node (by name).
+    #[arg(long, requires = "trace")]
+    pub node: Option<String>,
+    /// With --trace: only the lines of this task (by index or name).
+    #[arg(long, requires = "trace")]
+    pub task: Option<String>,
 }
 
 pub fn replay(args: ReplayArgs) -> u8 {
-    init_trace(args.trace);
+    let filter = crate::trace_filter::Filter {
+        node: args.node.clone(),
+        task: args.task.clone(),
+    };
+    crate::trace_filter::init(args.trace, filter);
     let (file, scenario, run) = match replayed(&args.file) {
         Ok(r) => r,
         Err(code) => return code,

@@ -15,6 +15,7 @@ mod outdir;
 mod output;
 mod progress;
 mod report_cmd;
+mod trace_filter;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -73,10 +74,12 @@ fn main() -> ExitCode {
         Err(err) if err.use_stderr() => {
             // One line: what is wrong (clap's first line), and where to look.
             let text = err.render().to_string();
-            let line = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("error");
+            let what: Vec<&str> = (text.lines())
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                .collect();
+            let line = what.join(" ");
             eprintln!(
                 "weft: {} (see weft --help)",
                 line.trim_start_matches("error: ")

@@ -387,6 +387,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         vec!["report", bomb],
         vec!["report", damaged, "--format", "pdf"],
         vec!["replay", bomb],
+        vec!["replay", damaged, "--node", "driver"],
         vec!["nope"],
     ];
     for args in cases {
@@ -445,5 +446,54 @@ fn a_closed_pipe_ends_weft_quietly() {
         ["141", "1"].contains(&status.as_str()),
         "exit status {status}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `weft replay FILE --trace --node NAME --task T`: only that node's and task's lines.
+#[test]
+fn the_trace_filters_by_node_and_task() {
+    let dir = tempdir();
+    let file = dir.join("pool.weft-replay.json");
+    let found = weft()
+        .args([
+            "fuzz",
+            "pool",
+            "--bug",
+            "serve-expired-waiter",
+            "--progress",
+            "none",
+        ])
+        .arg("--replay-out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(found.status.code(), Some(1));
+    let trace = |extra: &[&str]| {
+        let out = weft()
+            .arg("replay")
+            .arg(&file)
+            .arg("--trace")
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&out.stderr).to_string();
+        text.lines()
+            .filter(|l| l.contains("step"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let all = trace(&[]);
+    let node = trace(&["--node", "driver"]);
+    let task = trace(&["--node", "driver", "--task", "0"]);
+    assert!(
+        !node.is_empty() && node.len() < all.len(),
+        "{} of {}",
+        node.len(),
+        all.len()
+    );
+    assert!(node.iter().all(|l| l.contains(" [driver]")));
+    assert!(!task.is_empty() && task.len() < node.len());
+    assert!(task.iter().all(|l| l.contains("] 0")), "{task:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
