@@ -21,6 +21,8 @@ const MESSAGES_MAX: usize = 600;
 const ROW: usize = 18;
 /// Width given to each lifeline.
 const LANE: usize = 150;
+/// Longest counterexample text shown unfolded.
+const STORY_OPEN_MAX: usize = 80;
 /// Left margin (time axis and decision badges).
 const LEFT: usize = 110;
 /// Top margin (node names).
@@ -430,7 +432,7 @@ svg text{font-size:12px}.msc .node,.history .node{font-weight:600;text-anchor:mi
 .decision line{stroke:#f9a825;stroke-width:2;stroke-dasharray:6 3}.decision circle{fill:#fdd835;stroke:#f57f17}\
 .decision text{text-anchor:middle;font-weight:700}\
 .history .op rect{fill:#e3f2fd;stroke:#1565c0}.history .op.unplaced rect{fill:#ffcdd2;stroke:#c62828}\
-code{background:#eee;padding:2px 6px}";
+code{background:#eee;padding:2px 6px}summary h2{display:inline}";
 
 const SCRIPT: &str = "window.onerror=function(m,s,l,c){document.documentElement.setAttribute(\
 'data-weft-error',String(m)+' at '+l+':'+c);};\
@@ -466,14 +468,19 @@ pub fn page(title: &str, counterexample: &Counterexample, report: &RunReport) ->
             escape(&profile.to_string())
         );
     }
+    // A long story (hundreds of decisions) is folded, so that the chart is in view.
+    let story = counterexample.to_string();
+    let lines = story.lines().count();
+    let open = if lines <= STORY_OPEN_MAX { " open" } else { "" };
     let _ = write!(
         out,
-        "<h2>Counterexample</h2><pre class=\"story\">{}</pre>\
+        "<details{open}><summary><h2>Counterexample ({lines} lines)</h2></summary>\
+         <pre class=\"story\">{}</pre></details>\
          <h2>Message sequence chart</h2><p class=\"meta\">One lifeline per node; time runs down \
          (one row per event, simulated time on the left); arrows are messages; red windows \
          crashes, grey pauses, orange partitions, a blue bar a skewed clock; numbered yellow \
          lines the non-default decisions of the interleaving above.</p>",
-        escape(&counterexample.to_string())
+        escape(&story)
     );
     chart_svg(report, &mut out);
     history_html(counterexample, &mut out);
