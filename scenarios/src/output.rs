@@ -6,7 +6,7 @@ use crate::outdir::{self, ProgressFile, Record, Summary, SUMMARY_FORMAT};
 use serde_json::json;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant}; // hygiene: allowed (the CLI paces its progress file, outside any simulation)
 use weft::internals::campaign::{CampaignResult, Progress};
 use weft::internals::fuzz::{strategy_name, Found, FuzzConfig};
 
