@@ -65,8 +65,8 @@ pub use strategy::Strategy;
 pub mod internals {
     pub use crate::model::record::{CaseInfo, ClientOps, OpRecord, Span, Structure};
     pub use crate::search::{
-        check::failure_message, determinism, explain, fuzz, replay, run_case, run_case_mixed,
-        scenario, shrink, Run, RunFn,
+        campaign, check::failure_message, determinism, explain, fuzz, replay, run_case,
+        run_case_mixed, scenario, shrink, Run, RunFn,
     };
     pub use crate::sim::{
         format_ns, init_subscriber, BlockedTask, EventKind, Note, SimTimer, TraceEvent,

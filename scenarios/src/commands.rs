@@ -1,12 +1,12 @@
 //! `weft list`, `run`, `replay` and `determinism`.
 
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use weft::internals::explain::Counterexample;
 use weft::internals::replay::ReplayFile;
 use weft::internals::scenario::{Scenario, Setup};
 use weft::internals::Run;
-use weft::strategy::{Rates, StrategyKind};
+use weft::strategy::{Rates, StrategyKind, SwarmProfile};
 use weft::{Detail, Source};
 
 /// Exit code: usage or input error.
@@ -18,8 +18,22 @@ pub fn usage_error(message: impl std::fmt::Display) -> u8 {
     EXIT_USAGE
 }
 
-pub fn list() -> u8 {
+/// `weft list`.
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// One JSON object per line: name, about, must_fail, bugs.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn list(args: ListArgs) -> u8 {
     for s in weft_scenarios::all() {
+        if args.json {
+            let bugs: Vec<&str> = s.bugs().iter().map(|b| b.name).collect();
+            let line = json!({"name": s.name(), "about": s.about(), "must_fail": s.must_fail(), "bugs": bugs});
+            println!("{line}");
+            continue;
+        }
         let bugs: Vec<&str> = s.bugs().iter().map(|b| b.name).collect();
         if bugs.is_empty() {
             println!("{:<12} {}", s.name(), s.about());
@@ -64,9 +78,7 @@ pub fn setup(scenario: &dyn Scenario, bugs: &[String]) -> Result<Setup, u8> {
 }
 
 fn init_trace(on: bool) {
-    if on {
-        weft::internals::init_subscriber(tracing::Level::TRACE);
-    }
+    crate::trace_filter::init(on, crate::trace_filter::Filter::default());
 }
 
 /// How decisions are generated: shared by `weft run` and `weft fuzz`.
@@ -75,18 +87,20 @@ pub struct StrategyArgs {
     /// Seed (`weft fuzz`: case i uses a seed derived from it).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Strategy generating schedules and faults.
-    #[arg(long, default_value = "random", value_parser = ["random", "pct"])]
-    pub strategy: String,
+    /// Strategy generating schedules and faults (default: random; swarm draws a fault,
+    /// latency, clock and scheduling profile per case).
+    #[arg(long, value_parser = ["random", "pct", "swarm"])]
+    pub strategy: Option<String>,
     /// PCT bug depth.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=crate::args::DEPTH_MAX as i64))]
     pub depth: u32,
 }
 
 impl StrategyArgs {
-    /// The strategy named by `--strategy` (clap has checked the name).
-    pub fn kind(&self) -> StrategyKind {
-        StrategyKind::parse(&self.strategy).expect("clap checked the strategy")
+    /// The strategy named by `--strategy`, else `default` (clap has checked the name).
+    pub fn kind(&self, default: &str) -> StrategyKind {
+        let name = self.strategy.as_deref().unwrap_or(default);
+        StrategyKind::parse(name).expect("clap checked the strategy")
     }
 }
 
@@ -122,7 +136,7 @@ pub fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     init_trace(args.trace);
-    let kind = args.gen.kind();
+    let kind = args.gen.kind("random");
     let strategy = kind.build(args.gen.seed, Rates::default(), args.gen.depth, 200);
     let run = scenario.run(&setup, Source::generate(strategy));
     let mut replay_file = None;
@@ -141,36 +155,43 @@ pub fn run(args: RunArgs) -> u8 {
             Some(args.gen.seed),
             kind.name(),
             &run.report,
-        );
+        )
+        .with_profile(kind.profile(args.gen.seed, &Rates::default()));
         match file.save(&path) {
             Ok(()) => replay_file = Some(path),
             Err(e) => eprintln!("weft: {e}"),
         }
     }
+    let how = replay_file
+        .as_ref()
+        .map(|p| format!("weft replay {}", p.display()));
     print_report(
         scenario.name(),
         Some(args.gen.seed),
         &run,
         replay_file.as_ref(),
+        how,
+        kind.profile(args.gen.seed, &Rates::default()),
         args.json,
     )
 }
 
 /// Prints a run: its outcome, or with `as_json` one JSON object. A failing run with
-/// [`Detail::Explain`] is printed as the full counterexample, as `weft fuzz` prints it.
+/// [`Detail::Explain`] is printed as the full counterexample, as `weft fuzz` prints it (its
+/// swarm profile first, when it has one).
 fn print_report(
     name: &str,
     seed: Option<u64>,
     run: &Run,
-    replay: Option<&PathBuf>,
+    replay_file: Option<&PathBuf>,
+    how: Option<String>,
+    profile: Option<SwarmProfile>,
     as_json: bool,
 ) -> u8 {
     let report = &run.report;
     let failure = report.outcome.failure();
-    let explained = (failure.is_some() && report.trace.is_some()).then(|| {
-        let how = replay.map(|p| format!("weft replay {}", p.display()));
-        Counterexample::new(run, how)
-    });
+    let explained = (failure.is_some() && report.trace.is_some())
+        .then(|| Counterexample::new(run, how.clone()).with_profile(profile));
     if as_json {
         let object = json!({
             "scenario": name,
@@ -183,7 +204,8 @@ fn print_report(
             "trace_hash": format!("{:016x}", report.trace_hash),
             "decisions": report.log.len(),
             "nondefault_decisions": weft::internals::shrink::nondefault_execution(&report.log).len(),
-            "replay_file": replay.map(|p| p.display().to_string()),
+            "replay_file": replay_file.map(|p| p.display().to_string()),
+            "replay": how,
             "counterexample": explained.as_ref().map(|c| c.to_string()),
         });
         println!("{object}");
@@ -201,12 +223,8 @@ fn print_report(
             weft::internals::shrink::nondefault_execution(&report.log).len(),
             report.trace_hash
         );
-        if let Some(path) = replay {
-            println!(
-                "replay file: {}\nreplay with: weft replay {}",
-                path.display(),
-                path.display()
-            );
+        if let (Some(how), None) = (&how, &explained) {
+            println!("replay with: {how}");
         }
     }
     u8::from(failure.is_some())
@@ -222,34 +240,48 @@ pub struct ReplayArgs {
     /// Print the event trace to stderr, with simulated time.
     #[arg(long)]
     pub trace: bool,
+    /// With --trace: only the lines of this node (by name).
+    #[arg(long, requires = "trace")]
+    pub node: Option<String>,
+    /// With --trace: only the lines of this task (by index or name).
+    #[arg(long, requires = "trace")]
+    pub task: Option<String>,
 }
 
 pub fn replay(args: ReplayArgs) -> u8 {
-    let file = match ReplayFile::load(&args.file) {
-        Ok(f) => f,
-        Err(e) => return usage_error(e),
+    let filter = crate::trace_filter::Filter {
+        node: args.node.clone(),
+        task: args.task.clone(),
     };
-    let scenario = match scenario(&file.scenario) {
-        Ok(s) => s,
+    crate::trace_filter::init(args.trace, filter);
+    let (file, scenario, run) = match replayed(&args.file) {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let recorded: Setup = match serde_json::from_value(file.config.clone()) {
-        Ok(s) => s,
-        Err(e) => {
-            return usage_error(format!(
-                "replay file's scenario configuration is invalid: {e}"
-            ))
-        }
-    };
-    let setup = match setup(scenario, &recorded.bugs) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let log = match file.log() {
-        Ok(l) => l,
-        Err(e) => return usage_error(e),
-    };
-    init_trace(args.trace);
+    let how = format!("weft replay {}", args.file.display());
+    print_report(
+        scenario.name(),
+        file.seed,
+        &run,
+        None,
+        Some(how),
+        file.swarm,
+        args.json,
+    )
+}
+
+/// Loads a replay file and replays it exactly, with the trace and notes kept; any problem is
+/// a one-line error and exit code 2.
+pub fn replayed(path: &Path) -> Result<(ReplayFile, &'static dyn Scenario, Run), u8> {
+    let file = ReplayFile::load(path).map_err(usage_error)?;
+    let scenario = scenario(&file.scenario)?;
+    let recorded: Setup = serde_json::from_value(file.config.clone()).map_err(|e| {
+        usage_error(format!(
+            "replay file's scenario configuration is invalid: {e}"
+        ))
+    })?;
+    let setup = setup(scenario, &recorded.bugs)?;
+    let log = file.log().map_err(usage_error)?;
     let setup = Setup {
         detail: Detail::Explain,
         ..setup
@@ -257,18 +289,18 @@ pub fn replay(args: ReplayArgs) -> u8 {
     let run = scenario.run(&setup, Source::replay(log));
     let report = &run.report;
     if let Some(d) = &report.divergence {
-        return usage_error(format!(
+        return Err(usage_error(format!(
             "{d}: the scenario's code differs from the one that recorded this file"
-        ));
+        )));
     }
     let hash = format!("{:016x}", report.trace_hash);
     if hash != file.trace_hash {
-        return usage_error(format!(
+        return Err(usage_error(format!(
             "replay reproduced the decisions but not the trace (hash {hash}, recorded {}): the code changed or is nondeterministic",
             file.trace_hash
-        ));
+        )));
     }
-    print_report(scenario.name(), file.seed, &run, None, args.json)
+    Ok((file, scenario, run))
 }
 
 #[derive(clap::Args)]
@@ -276,7 +308,7 @@ pub struct DeterminismArgs {
     /// Scenario name.
     pub scenario: String,
     /// Number of seeds.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=crate::args::SEEDS_MAX))]
     pub seeds: u64,
     /// First seed.
     #[arg(long, default_value_t = 0)]
@@ -299,8 +331,16 @@ pub fn determinism(args: DeterminismArgs) -> u8 {
         Err(code) => return code,
     };
     setup.detail = Detail::Explain;
+    let Some(end) = args.seed.checked_add(args.seeds) else {
+        return usage_error(format!(
+            "--seed {} --seeds {} runs past the last seed ({})",
+            args.seed,
+            args.seeds,
+            u64::MAX
+        ));
+    };
     let mut failing = 0;
-    for seed in args.seed..args.seed + args.seeds {
+    for seed in args.seed..end {
         let run = || {
             scenario.run(
                 &setup,

@@ -139,8 +139,9 @@ fn html_report_renders_without_script_errors() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
-/// The HTML report of a shrunk counterexample (`weft fuzz` writes it beside the replay file):
-/// the counterexample's text above the clients' lanes, rendered without script errors.
+/// The HTML report of a shrunk counterexample (`weft fuzz` writes it beside the replay file,
+/// `weft report --format html` renders any replay file): it leads with the failure, draws one
+/// lifeline per node, and renders without script errors.
 #[test]
 fn counterexample_report_renders_without_script_errors() {
     let Some(chromium) = find_chromium() else {
@@ -152,22 +153,69 @@ fn counterexample_report_renders_without_script_errors() {
     };
     let work = std::env::temp_dir().join(format!("weft-cx-html-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
-    let replay = work.join("canary.weft-replay.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["fuzz", "canary", "--seed", "2", "--json", "--replay-out"])
-        .arg(&replay)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let page = work.join("canary.html");
-    assert_eq!(v["html_file"], page.display().to_string());
-    let html = std::fs::read_to_string(&page).unwrap();
+    // The canary (a linearizability failure) and a pool invariant failure.
+    let searches = [
+        ("canary", vec!["--seed", "2"], "check", 2),
+        ("pool", vec!["--bug", "serve-expired-waiter"], "check", 2),
+        (
+            "pool-queue",
+            vec!["--bug", "queue-restart-stuck"],
+            "deadlock",
+            3,
+        ),
+    ];
+    for (scenario, args, kind, nodes) in searches {
+        let replay = work.join(format!("{scenario}.weft-replay.json"));
+        let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(["fuzz", scenario, "--json", "--progress", "none"])
+            .args(&args)
+            .arg("--replay-out")
+            .arg(&replay)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let page = work.join(format!("{scenario}.html"));
+        assert_eq!(v["html_file"], page.display().to_string());
+        let rendered = work.join(format!("{scenario}-report.html"));
+        let report = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(["report", "--format", "html", "--out"])
+            .arg(&rendered)
+            .arg(&replay)
+            .output()
+            .unwrap();
+        assert_eq!(
+            report.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&report.stderr)
+        );
+        for page in [&page, &rendered] {
+            check_report_page(&chromium, page, &work, kind, nodes);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The page leads with the failure, is self-contained, renders without script errors, and
+/// draws one lifeline per node.
+fn check_report_page(chromium: &Path, page: &Path, work: &Path, kind: &str, nodes: usize) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let first_heading = html.split("<h1>").nth(1).unwrap_or("");
     assert!(
-        html.contains("Interleaving: the default order"),
+        first_heading.contains(&format!("failed: {kind}")),
+        "{}: the page does not lead with the failure",
+        page.display()
+    );
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "not self-contained"
+    );
+    assert!(
+        html.contains("Interleaving: the default"),
         "the counterexample text is on the page"
     );
-    let dom = dump_dom(&chromium, &page, &work);
+    let dom = dump_dom(chromium, page, work);
     let root = dom.lines().find(|l| l.contains("<html")).unwrap_or("");
     assert!(!dom.contains("data-weft-error=\""), "script error: {root}");
     assert!(
@@ -175,8 +223,9 @@ fn counterexample_report_renders_without_script_errors() {
         "not rendered: {root}"
     );
     assert!(
-        dom.contains("<tr class=\"unplaced\">"),
-        "the operation that cannot be placed is marked"
+        root.contains(&format!("data-weft-lifelines=\"{nodes}\"")),
+        "{}: not one lifeline per node: {root}",
+        page.display()
     );
-    let _ = std::fs::remove_dir_all(&work);
+    assert!(dom.contains("<g class=\"msg\""), "no message drawn");
 }

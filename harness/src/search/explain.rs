@@ -7,6 +7,7 @@ use super::Run;
 use crate::decision::DecisionKind;
 use crate::model::CaseInfo;
 use crate::sim::{format_ns, Failure, Note};
+use crate::strategy::SwarmProfile;
 use std::fmt;
 
 /// A failing run, explained.
@@ -20,6 +21,9 @@ pub struct Counterexample {
     pub decisions: Vec<Note>,
     /// How to replay it (a command line), if known.
     pub replay: Option<String>,
+    /// The swarm profile the case ran under, if the swarm strategy generated it (printed
+    /// first).
+    pub profile: Option<SwarmProfile>,
 }
 
 impl Counterexample {
@@ -58,7 +62,14 @@ impl Counterexample {
             case: run.case.clone(),
             decisions,
             replay,
+            profile: None,
         }
+    }
+
+    /// This counterexample with the swarm profile its case ran under.
+    pub fn with_profile(mut self, profile: Option<SwarmProfile>) -> Counterexample {
+        self.profile = profile;
+        self
     }
 }
 
@@ -122,21 +133,19 @@ impl Counterexample {
         Ok(())
     }
 
-    /// The HTML report: the case's history drawn like Porcupine's visualization, with this
-    /// text above it. `None` when the run was not a model-based case.
-    pub fn to_html(&self, title: &str) -> Option<String> {
-        let mut report = self.case.as_ref()?.history.clone()?;
-        report.model = title.to_string();
-        Some(weft_lincheck::html::render_with_story(
-            &report,
-            title,
-            &self.to_string(),
-        ))
+    /// The HTML report ([`super::html::page`]): the failure first, then the profile, this
+    /// text, the message sequence chart of `report` (the run replayed with its trace) and the
+    /// clients' history.
+    pub fn to_html(&self, title: &str, report: &crate::sim::RunReport) -> String {
+        super::html::page(title, self, report)
     }
 }
 
 impl fmt::Display for Counterexample {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(profile) = &self.profile {
+            writeln!(f, "Swarm profile: {profile}\n")?;
+        }
         writeln!(
             f,
             "Failure: {} ({})",

@@ -4,10 +4,12 @@
 //! Everything here works on a [`Run`]: the engine's [`RunReport`] paired with what the model
 //! layer knows of the case, if the run was a model-based case. The engine never sees the case.
 
+pub mod campaign;
 pub mod check;
 pub mod determinism;
 pub mod explain;
 pub mod fuzz;
+pub mod html;
 pub mod replay;
 pub mod scenario;
 pub mod shrink;

@@ -26,6 +26,9 @@ pub struct ShrinkConfig {
     pub time_max: Duration,
     /// Most candidates tried.
     pub candidates_max: usize,
+    /// Set from outside (an interrupted search, a search out of time) to stop at the smallest
+    /// failing run found so far.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for ShrinkConfig {
@@ -33,6 +36,7 @@ impl Default for ShrinkConfig {
         ShrinkConfig {
             time_max: Duration::from_secs(60),
             candidates_max: 200_000,
+            stop: None,
         }
     }
 }
@@ -134,6 +138,10 @@ impl Shrinker<'_> {
                 "the candidate bound ({}) was reached",
                 self.config.candidates_max
             ));
+        } else if (self.config.stop.as_ref())
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            self.cut_short = Some("the search was stopped".to_string());
         } else if self.started.elapsed() >= self.config.time_max {
             self.cut_short = Some(format!(
                 "the time bound ({:?}) was reached",

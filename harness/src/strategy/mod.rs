@@ -7,9 +7,11 @@
 
 mod pct;
 mod random;
+mod swarm;
 
 pub use pct::Pct;
 pub use random::Random;
+pub use swarm::{ClockProfile, LatencyProfile, Swarm, SwarmProfile};
 
 use crate::decision::DecisionKind;
 use crate::ids::TaskId;
@@ -92,14 +94,22 @@ pub enum StrategyKind {
     Random,
     /// Probabilistic concurrency testing ([`Pct`]).
     Pct,
+    /// Swarm testing: random under a per-case profile of faults, latency and clocks
+    /// ([`Swarm`]).
+    Swarm,
 }
 
 impl StrategyKind {
-    /// Parses "random" or "pct".
+    /// Every strategy, by name.
+    pub const ALL: [StrategyKind; 3] =
+        [StrategyKind::Random, StrategyKind::Pct, StrategyKind::Swarm];
+
+    /// Parses "random", "pct" or "swarm".
     pub fn parse(name: &str) -> Option<StrategyKind> {
         match name {
             "random" => Some(StrategyKind::Random),
             "pct" => Some(StrategyKind::Pct),
+            "swarm" => Some(StrategyKind::Swarm),
             _ => None,
         }
     }
@@ -109,6 +119,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Random => "random",
             StrategyKind::Pct => "pct",
+            StrategyKind::Swarm => "swarm",
         }
     }
 
@@ -123,7 +134,13 @@ impl StrategyKind {
         match self {
             StrategyKind::Random => Box::new(Random::new(seed, rates)),
             StrategyKind::Pct => Box::new(Pct::new(seed, rates, pct_depth, steps_estimate)),
+            StrategyKind::Swarm => Box::new(Swarm::new(seed, &rates)),
         }
+    }
+
+    /// The swarm profile of the case whose seed is `seed`, if this strategy draws one.
+    pub fn profile(self, seed: u64, rates: &Rates) -> Option<SwarmProfile> {
+        (self == StrategyKind::Swarm).then(|| SwarmProfile::draw(seed, rates))
     }
 }
 
