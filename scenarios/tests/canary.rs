@@ -153,7 +153,7 @@ fn weft_fuzz_reports_json_and_its_replay_file_reproduces_the_shrunk_run() {
     );
 }
 
-/// The README's first command: the demo finds, shrinks and explains both of its bugs.
+/// The README's first command: the demo finds, shrinks and explains its three bugs.
 #[test]
 fn weft_demo_finds_and_explains_its_bugs() {
     let dir = std::env::temp_dir().join(format!("weft-demo-{}", std::process::id()));
@@ -161,10 +161,12 @@ fn weft_demo_finds_and_explains_its_bugs() {
     let out = weft().arg("demo").current_dir(&dir).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(text.matches("Violation: ").count(), 2, "{text}");
+    assert_eq!(text.matches("Violation: ").count(), 3, "{text}");
+    assert!(text.contains("lost acknowledged elements"), "{text}");
     assert!(dir
         .join("weft-failures/canary-seed0.weft-replay.json")
         .is_file());
     assert!(dir.join("weft-failures/pool-seed0.html").is_file());
+    assert!(dir.join("weft-failures/kv-seed0.html").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }

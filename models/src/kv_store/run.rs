@@ -2,6 +2,9 @@
 
 use super::{KvCmd, KvResult, KEYS, NODES};
 
+/// When the cluster is up and clients start (simulated time).
+const STARTUP_NS: u64 = 10_000_000;
+
 /// Heals every partition `ms` milliseconds from now.
 fn heal_after(ms: u16) {
     task::spawn(async move {
@@ -187,15 +190,22 @@ impl KvSystem {
     }
 
     pub(super) async fn run(&self, command: &KvCmd) -> KvResult {
+        // Clients start once the cluster is up: each node replays its log from disk first.
+        let now = time::now_ns();
+        if now < STARTUP_NS {
+            time::sleep(Duration::from_nanos(STARTUP_NS - now)).await;
+        }
         match command {
             KvCmd::Add { key, via, element } | KvCmd::BlindAdd { key, via, element } => {
                 let kv = Kv::connect(self.nodes[usize::from(*via)]);
                 let blind = matches!(command, KvCmd::BlindAdd { .. });
-                self.start(*key, add(kv, key_name(*key), *element, blind));
+                let name = format!("add {element}");
+                self.start(*key, name, add(kv, key_name(*key), *element, blind));
             }
             KvCmd::Delete { key, via } => {
                 let kv = Kv::connect(self.nodes[usize::from(*via)]);
-                self.start(*key, delete(kv, key_name(*key)));
+                let name = format!("delete k{key}");
+                self.start(*key, name, delete(kv, key_name(*key)));
             }
             KvCmd::Crash { node } => self.crash(&[*node], false).await,
             KvCmd::LoseDisk { node } => self.crash(&[*node], true).await,
@@ -224,8 +234,13 @@ impl KvSystem {
     }
 
     /// Starts `op` on `key` in the background.
-    fn start(&self, key: u8, op: impl std::future::Future<Output = (Write, Outcome)> + 'static) {
-        let handle = task::spawn(async move {
+    fn start(
+        &self,
+        key: u8,
+        name: String,
+        op: impl std::future::Future<Output = (Write, Outcome)> + 'static,
+    ) {
+        let handle = task::spawn_named(name, async move {
             let (write, outcome) = op.await;
             (write, outcome, time::now_ns())
         });

@@ -26,9 +26,20 @@ pub enum Object {
 impl fmt::Debug for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Object::Causal(dvv) => dvv.fmt(f),
-            Object::Lww { stamp, value } => write!(f, "lww@{stamp}={value:?}"),
+            Object::Causal(dvv) => dvv.fmt_with(f, &show),
+            Object::Lww { stamp, value } => write!(f, "lww@{stamp}={}", show(value)),
         }
+    }
+}
+
+/// A stored value for people: its text when it is UTF-8, else its bytes; a tombstone as such.
+fn show(value: &Option<Vec<u8>>) -> String {
+    match value {
+        None => "tombstone".to_string(),
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => format!("{text:?}"),
+            Err(_) => format!("{bytes:?}"),
+        },
     }
 }
 

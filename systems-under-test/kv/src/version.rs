@@ -82,14 +82,21 @@ pub struct Dvv<V> {
 
 impl<V: fmt::Debug> fmt::Debug for Dvv<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_with(f, &|v| format!("{v:?}"))
+    }
+}
+
+impl<V> Dvv<V> {
+    /// Formats the siblings as `[actor:dot=value, ...]`, each value shown by `show`.
+    pub fn fmt_with(&self, f: &mut fmt::Formatter<'_>, show: &dyn Fn(&V) -> String) -> fmt::Result {
         let mut list = f.debug_list();
         for entry in &self.entries {
             for (dot, value) in &entry.values {
-                list.entry(&format_args!("{:?}:{dot}={value:?}", entry.actor));
+                list.entry(&format_args!("{:?}:{dot}={}", entry.actor, show(value)));
             }
         }
         for value in &self.anonymous {
-            list.entry(&format_args!("~{value:?}"));
+            list.entry(&format_args!("~{}", show(value)));
         }
         list.finish()
     }
