@@ -52,7 +52,7 @@ const DOWN_MAX: Duration = Duration::from_millis(500);
 /// How often the supervisor repairs every partition.
 const REPAIR_EVERY: Duration = Duration::from_secs(2);
 /// Between two background fault ticks.
-const FAULT_INTERVAL: Duration = Duration::from_millis(200);
+const FAULT_INTERVAL: Duration = Duration::from_millis(100);
 /// How long the driver waits for one join to settle before it goes on.
 const SETTLE_MAX: Duration = Duration::from_secs(10);
 /// How long the cluster has to come to rest once faults stop.
