@@ -241,7 +241,8 @@ async fn settle(cluster: &Cluster, newcomer: NodeId) {
     let start = time::now_ns();
     while time::now_ns() - start < SETTLE_MAX.as_nanos() as u64 {
         time::sleep(POLL).await;
-        let dumps = dump_live(&cluster.joined.borrow()).await;
+        let joined = cluster.joined.borrow().clone();
+        let dumps = dump_live(&joined).await;
         let Some(newest) = dumps.iter().map(|d| &d.ring).max_by_key(|r| r.version()) else {
             continue;
         };
