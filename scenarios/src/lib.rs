@@ -4,6 +4,7 @@ pub mod bug_table;
 pub mod canary;
 pub mod chaos;
 pub mod kv;
+pub mod kv_growth;
 pub mod pool;
 pub mod pool_queue;
 
@@ -17,6 +18,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &pool::PoolScenario,
         &pool_queue::PoolQueueScenario,
         &kv::KvScenario,
+        &kv_growth::KvGrowth,
     ]
 }
 

@@ -3,26 +3,42 @@
 //! receiver keeps the newer ring and answers with its own when that one is newer, so two nodes
 //! agree after one exchange and every node agrees within a few rounds.
 //!
-//! A join or leave is applied by whichever node receives it, as a new ring version; of two
-//! concurrent changes the larger `(version, changed_by)` wins, and a joiner asks again until
-//! the ring it holds counts it in.
+//! A join or leave is applied by whichever node receives it, as a new ring version, and
+//! acknowledged once that ring is on the node's disk; of two concurrent changes the larger
+//! `(version, changed_by)` wins, and a joiner asks again until the ring it holds counts it
+//! in. Every ring a node adopts is persisted, so a restart does not take it back to the
+//! initial ring.
 
 use crate::node::{addr, Node};
-use crate::protocol::{Msg, Reply};
+use crate::protocol::{KvError, Msg, Reply};
 use crate::ring::Ring;
+use crate::storage::Storage;
 use std::rc::Rc;
 use weft::net::call;
-use weft::time;
 use weft::NodeId;
+use weft::{task, time};
 
-fn adopt(node: &Node, ring: Ring) {
+/// Keeps `ring` if it is newer than the node's; returns whether it did.
+fn keep(node: &Node, ring: &Ring) -> bool {
     let mut state = node.state.borrow_mut();
-    if ring.is_newer_than(&state.ring) {
-        weft::ensure!(
-            ring.partition_count() == state.ring.partition_count(),
-            "rings of different sizes"
-        );
-        state.ring = ring;
+    if !ring.is_newer_than(&state.ring) {
+        return false;
+    }
+    weft::ensure!(
+        ring.partition_count() == state.ring.partition_count(),
+        "rings of different sizes"
+    );
+    state.ring = ring.clone();
+    true
+}
+
+/// Keeps `ring` if it is newer, and persists it in the background.
+fn adopt(node: &Node, ring: Ring) {
+    if keep(node, &ring) {
+        task::spawn(async move {
+            // A lost save only means a restart recovers an older ring, which gossip updates.
+            let _ = Storage::save_ring(&ring).await;
+        });
     }
 }
 
@@ -37,22 +53,36 @@ pub(crate) fn receive(node: &Node, ring: Ring) -> Reply {
     }
 }
 
-/// Handles a join: the ring with `joiner` added, answered with the new ring.
-pub(crate) fn join(node: &Node, joiner: NodeId) -> Reply {
-    let ring = node.ring();
-    if !ring.is_member(joiner) {
-        adopt(node, ring.join(joiner, node.me, node.config.n_val));
+/// Makes `change` of the node's ring (a join or a leave) unless `applies` says it is already
+/// in; answers with the ring once the change is durable (a change acknowledged to the client
+/// survives a restart of this node).
+async fn change(node: &Node, applies: bool, change: impl FnOnce(&Ring) -> Ring) -> Reply {
+    if applies {
+        let next = change(&node.ring());
+        keep(node, &next);
+        if Storage::save_ring(&next).await.is_err() {
+            return Reply::Failed(KvError::Disk);
+        }
     }
     Reply::Ring(node.ring())
 }
 
+/// Handles a join: the ring with `joiner` added, answered with the new ring.
+pub(crate) async fn join(node: &Node, joiner: NodeId) -> Reply {
+    let applies = !node.ring().is_member(joiner);
+    change(node, applies, |r| {
+        r.join(joiner, node.me, node.config.n_val)
+    })
+    .await
+}
+
 /// Handles a leave.
-pub(crate) fn leave(node: &Node, leaver: NodeId) -> Reply {
-    let ring = node.ring();
-    if ring.is_member(leaver) {
-        adopt(node, ring.leave(leaver, node.me, node.config.n_val));
-    }
-    Reply::Ring(node.ring())
+pub(crate) async fn leave(node: &Node, leaver: NodeId) -> Reply {
+    let applies = node.ring().is_member(leaver);
+    change(node, applies, |r| {
+        r.leave(leaver, node.me, node.config.n_val)
+    })
+    .await
 }
 
 /// The gossip loop.

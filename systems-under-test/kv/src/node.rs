@@ -222,7 +222,10 @@ pub async fn serve(config: KvConfig) {
             epoch: recovered.epoch,
         },
         counter: 0,
-        ring: Ring::new(config.partition_count, &config.members),
+        ring: recovered
+            .ring
+            .filter(|r| r.partition_count() == config.partition_count)
+            .unwrap_or_else(|| Ring::new(config.partition_count, &config.members)),
         objects: recovered.objects,
         suspects: BTreeMap::new(),
         recent: VecDeque::new(),
@@ -308,8 +311,12 @@ fn dispatch(node: &Rc<Node>, request: Request<Msg, Reply>) {
         }
         Msg::Fetch { key } => request.reply(replica::fetch(node, &key)),
         Msg::Gossip(ring) => request.reply(gossip::receive(node, ring)),
-        Msg::Join(joiner) => request.reply(gossip::join(node, joiner)),
-        Msg::Leave(leaver) => request.reply(gossip::leave(node, leaver)),
+        Msg::Join(joiner) => {
+            task::spawn(async move { request.reply(gossip::join(&n, joiner).await) });
+        }
+        Msg::Leave(leaver) => {
+            task::spawn(async move { request.reply(gossip::leave(&n, leaver).await) });
+        }
         Msg::Exchange { partitions, hashes } => {
             request.reply(aae::diff(node, &partitions, &hashes));
         }

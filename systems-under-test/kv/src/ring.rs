@@ -8,7 +8,7 @@
 //! rings the one with the larger `(version, changed_by)` wins, so every node ends up with the
 //! same ring.
 
-use crate::codec::fnv64;
+use crate::codec::{fnv64, Decoder, Encoder};
 use std::collections::BTreeMap;
 use std::fmt;
 use weft::NodeId;
@@ -215,6 +215,37 @@ impl Ring {
         next
     }
 
+    /// Appends the ring to `e` (a node persists every ring it adopts).
+    pub fn encode(&self, e: &mut Encoder) {
+        e.u64(self.version);
+        e.u32(self.changed_by);
+        for list in [&self.members, &self.owners] {
+            e.u32(list.len() as u32);
+            for node in list.iter() {
+                e.u32(node.index() as u32);
+            }
+        }
+    }
+
+    /// A ring [`Ring::encode`] wrote, or `None` if `d` holds none.
+    pub fn decode(d: &mut Decoder<'_>) -> Option<Ring> {
+        let (version, changed_by) = (d.u64()?, d.u32()?);
+        let mut lists = [Vec::new(), Vec::new()];
+        for list in &mut lists {
+            for _ in 0..d.u32()? {
+                list.push(NodeId::from_index(d.u32()? as usize));
+            }
+        }
+        let [members, owners] = lists;
+        let valid = !owners.is_empty() && owners.iter().all(|o| members.contains(o));
+        valid.then_some(Ring {
+            version,
+            changed_by,
+            members,
+            owners,
+        })
+    }
+
     fn bumped(&self, by: NodeId) -> Ring {
         let mut next = self.clone();
         next.version += 1;
@@ -300,6 +331,19 @@ mod tests {
         assert_eq!(moved(&ring, &next), owned);
         assert_balanced(&next);
         assert!((0..64).all(|p| next.owner(p) != leaver));
+    }
+
+    #[test]
+    fn a_ring_decodes_to_itself() {
+        let ring =
+            Ring::new(64, &nodes(1..6)).join(NodeId::from_index(9), NodeId::from_index(2), 3);
+        let mut e = Encoder::default();
+        ring.encode(&mut e);
+        let decoded = Ring::decode(&mut Decoder::new(&e.bytes)).expect("a ring");
+        assert_eq!(decoded, ring);
+        assert_eq!(decoded.version(), (2, 2));
+        let short = &e.bytes[..e.bytes.len() - 1];
+        assert_eq!(Ring::decode(&mut Decoder::new(short)), None);
     }
 
     #[test]

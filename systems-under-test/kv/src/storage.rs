@@ -7,6 +7,12 @@
 //! survived without its predecessor is still a consistent version. Nothing is acknowledged
 //! before [`Storage::put`] returns, and it returns after the fsync.
 //!
+//! Ring: every ring the node adopts is appended to its own file and fsynced; a restart
+//! recovers the newest, so that a node does not come back with the initial ring (and hand off,
+//! drop and coordinate by it, or apply a join to it that the cluster's newer ring then
+//! discards) until gossip brings it the current one, as riak_core's ring manager persists the
+//! ring.
+//!
 //! Identity: each boot takes the stored epoch plus one and fsyncs it before serving, so an
 //! actor's counters never repeat. With no identity on disk (a new node, or a lost disk) the
 //! node takes a fresh epoch from its incarnation; the planted bug
@@ -14,11 +20,13 @@
 
 use crate::codec::{fnv32, Decoder, Encoder};
 use crate::object::Object;
+use crate::ring::Ring;
 use std::collections::BTreeMap;
 use weft::disk::{self, DiskError};
 
 const MAGIC: u8 = 0xA5;
 const IDENTITY: &str = "kv/identity";
+const RING: &str = "kv/ring";
 const SEGMENT_PREFIX: &str = "kv/log.";
 const PUT: u8 = 1;
 const DROP: u8 = 2;
@@ -36,6 +44,8 @@ pub struct Recovered {
     pub epoch: u32,
     /// Every key's latest durable object.
     pub objects: BTreeMap<String, Object>,
+    /// The newest ring the node persisted, if any.
+    pub ring: Option<Ring>,
 }
 
 /// Wraps `payload` in a frame.
@@ -138,11 +148,25 @@ impl Storage {
         }
         let segment = format!("{SEGMENT_PREFIX}{:08}", segments.len());
         let storage = Storage { segment };
+        let ring = frames(&read_or_empty(RING).await?)
+            .iter()
+            .filter_map(|payload| Ring::decode(&mut Decoder::new(payload)))
+            .max_by_key(Ring::version);
         Ok(Recovered {
             storage,
             epoch,
             objects,
+            ring,
         })
+    }
+
+    /// Appends `ring` to the ring file and fsyncs. Recovery takes the newest ring of the file,
+    /// so rings saved out of order (or a torn last one) are harmless.
+    pub async fn save_ring(ring: &Ring) -> Result<(), DiskError> {
+        let mut e = Encoder::default();
+        ring.encode(&mut e);
+        disk::append(RING, &frame(&e.bytes)).await?;
+        disk::fsync(RING).await
     }
 
     /// Appends `key`'s object and fsyncs: when this returns `Ok`, the object is durable.

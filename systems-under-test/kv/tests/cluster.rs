@@ -74,6 +74,32 @@ fn gossip_spreads_joins_and_leaves_until_every_node_agrees() {
     assert!(out.is_some());
 }
 
+/// Found by the kv-growth scenario: a node restarted with the initial ring (rings were kept
+/// only in memory), so a join it had acknowledged just before crashing was lost, and until
+/// gossip reached it the node handed off and coordinated by the initial ring. Here the node
+/// is cut off from the others, so only its disk can give it back the ring.
+#[test]
+fn an_acknowledged_join_survives_a_restart_of_the_node_that_made_it() {
+    let mut sim = Sim::new(Config::default(), Source::zeros());
+    let nodes = weft_kv::add_cluster(&mut sim, 3, KvConfig::default());
+    let newcomer = sim.add_node("d", || async {});
+    let (report, out) = sim.run(async move {
+        let a = nodes[0];
+        net::partition(a, nodes[1]);
+        net::partition(a, nodes[2]);
+        Kv::connect(a).join(newcomer).await.unwrap();
+        node::crash(a);
+        wait(10).await;
+        node::restart(a);
+        wait(10).await;
+        let ring = Kv::connect(a).dump().await.unwrap().ring;
+        assert!(ring.is_member(newcomer), "after the restart: {ring:?}");
+        assert_eq!(ring.version().0, 2, "the join's ring, not the initial one");
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    assert!(out.is_some());
+}
+
 #[test]
 fn acknowledged_writes_survive_crashes_of_every_replica() {
     run(3, KvConfig::default(), |nodes| async move {
