@@ -179,6 +179,18 @@ pub fn run(args: BenchArgs) -> u8 {
     let scale = |n: u64| ((n as f64 * args.scale).ceil() as u64).max(1);
     let wanted =
         |name: &str| args.only.is_empty() || args.only.iter().any(|o| name.starts_with(o.as_str()));
+    const NAMES: [&str; 4] = ["canary", "chaos", "pool", "kv"];
+    if let Some(unknown) = args
+        .only
+        .iter()
+        .find(|o| !NAMES.iter().any(|n| n.starts_with(o.as_str())))
+    {
+        eprintln!(
+            "weft: unknown benchmark {unknown:?} (names: {})",
+            NAMES.join(", ")
+        );
+        return 2;
+    }
     let mut rows = Vec::new();
     if wanted("canary") {
         rows.push(throughput(

@@ -28,6 +28,23 @@ pub fn run(args: Args) -> u8 {
             return 2;
         }
     }
+    let scenarios: Vec<_> = if args.scenarios.is_empty() {
+        weft_scenarios::all()
+    } else {
+        args.scenarios
+            .iter()
+            .filter_map(|n| weft_scenarios::find(n))
+            .collect()
+    };
+    for prefix in &args.only {
+        let known = scenarios
+            .iter()
+            .any(|s| s.bugs().iter().any(|b| b.name.starts_with(prefix.as_str())));
+        if !known {
+            eprintln!("weft: no planted bug named {prefix:?} (`weft list` shows them)");
+            return 2;
+        }
+    }
     let rows = measure(&args.scenarios, &args.only, args.seeds, args.cases);
     if args.json {
         for row in &rows {

@@ -357,6 +357,9 @@ fn bad_input_is_one_line_and_exit_code_2() {
     let not_a_dir = format!("{}/out", readonly.display());
     let cases: Vec<Vec<&str>> = vec![
         vec!["fuzz", "nope"],
+        vec!["bench", "nope"],
+        vec!["bug-table", "nope"],
+        vec!["bug-table", "--scenario", "pool", "last-write-wins"],
         vec!["fuzz", "pool", "--bug", "nope"],
         vec!["fuzz", "pool", "--time", "0"],
         vec!["fuzz", "pool", "--time", "10x"],
