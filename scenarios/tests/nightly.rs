@@ -310,9 +310,8 @@ fn swarm_profiles_are_stored_in_replay_files_and_printed_first_in_reports() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn version_1_replay_files_still_replay() {
-    let dir = tempdir();
+/// The canary's failure (seed 2), found and saved as `dir/canary.weft-replay.json`.
+fn canary_failure(dir: &Path) -> PathBuf {
     let file = dir.join("canary.weft-replay.json");
     let output = weft()
         .args([
@@ -328,6 +327,13 @@ fn version_1_replay_files_still_replay() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
+    file
+}
+
+#[test]
+fn version_1_replay_files_still_replay() {
+    let dir = tempdir();
+    let file = canary_failure(&dir);
     let mut v1 = read(&file);
     v1["format_version"] = 1.into();
     std::fs::write(&file, v1.to_string()).unwrap();
@@ -420,21 +426,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
 #[test]
 fn a_closed_pipe_ends_weft_quietly() {
     let dir = tempdir();
-    let file = dir.join("canary.weft-replay.json");
-    let output = weft()
-        .args([
-            "fuzz",
-            "canary",
-            "--seed",
-            "2",
-            "--progress",
-            "none",
-            "--replay-out",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    let file = canary_failure(&dir);
     let script = format!(
         "'{}' replay '{}' --trace 2>&1 | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}",
         env!("CARGO_BIN_EXE_weft"),
