@@ -121,7 +121,10 @@ impl DecisionKind {
 }
 
 /// One recorded decision: `value < bound`, `bound >= 2`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// Equality and hashing look at the kind, bound and value only: the [`Address`] says where in
+/// the run the decision was drawn, not what it decided.
+#[derive(Clone, Copy, Debug)]
 pub struct Decision {
     /// What was decided.
     pub kind: DecisionKind,
@@ -129,6 +132,86 @@ pub struct Decision {
     pub bound: u64,
     /// The option taken; 0 is the default.
     pub value: u64,
+    /// Where in the run it was drawn, when the run recorded addresses (else the default).
+    pub address: Address,
+}
+
+impl Decision {
+    /// A decision with no address.
+    pub fn new(kind: DecisionKind, bound: u64, value: u64) -> Decision {
+        Decision {
+            kind,
+            bound,
+            value,
+            address: Address::NONE,
+        }
+    }
+
+    /// Sets the value and forgets the option's identity (its `target`), which named the
+    /// option the old value chose: the new value is read as a position among the options.
+    pub fn set_value(&mut self, value: u64) {
+        self.value = value;
+        self.address.target = 0;
+    }
+}
+
+impl PartialEq for Decision {
+    fn eq(&self, other: &Decision) -> bool {
+        (self.kind, self.bound, self.value) == (other.kind, other.bound, other.value)
+    }
+}
+
+impl Eq for Decision {}
+
+impl std::hash::Hash for Decision {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.kind, self.bound, self.value).hash(state);
+    }
+}
+
+/// A decision's stable address: what it was about, independent of its position in the log.
+///
+/// Positions shift whenever the shrinker deletes a command or zeroes a decision (a message
+/// not dropped makes a reply, which draws its own latency), so a recorded value replayed by
+/// position lands on another question. An address names the subject instead: a message's
+/// decisions by the task that sent it and how many draws that task had made; a preemption by
+/// the task that would have run and how many steps it had taken; a fault tick by its time; a
+/// node's clock by the node; a torn write by the node, its crash and the write's order. Replay
+/// with fallback matches recorded decisions to live ones by address (the n-th live draw of an
+/// address takes the n-th recorded one), so a decision whose subject no longer exists simply
+/// disappears and the others keep their meaning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Address {
+    /// A hash of the decision's kind and subject (0: no address recorded).
+    pub key: u64,
+    /// For a choice among tasks or messages, the identity of the option taken (0: none, and
+    /// the value is read as a position among the options).
+    pub target: u64,
+}
+
+impl Address {
+    /// No address: the decision replays by position.
+    pub const NONE: Address = Address { key: 0, target: 0 };
+}
+
+/// Mixes `value` into the hash `h` (splitmix64's finalizer over a rotate-xor): stable across
+/// builds and platforms, which `std`'s hashers do not promise.
+pub(crate) fn mix(h: u64, value: u64) -> u64 {
+    let mut z = (h.rotate_left(23) ^ value).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A stable hash of a string, for addresses (a task's name).
+pub(crate) fn mix_str(h: u64, text: &str) -> u64 {
+    let mut h = mix(h, text.len() as u64);
+    for chunk in text.as_bytes().chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = mix(h, u64::from_le_bytes(word));
+    }
+    h
 }
 
 /// A recorded decision sequence.
@@ -214,7 +297,7 @@ impl DecisionLog {
             if repeat == 0 || decisions.len().saturating_add(repeat) > max_len {
                 return Err(err("repeat count out of range"));
             }
-            let d = Decision { kind, bound, value };
+            let d = Decision::new(kind, bound, value);
             decisions.extend(std::iter::repeat_n(d, repeat));
         }
         Ok(DecisionLog { decisions })
@@ -252,18 +335,15 @@ mod tests {
     fn encode_decode_round_trip() {
         let mut log = DecisionLog::default();
         for i in 0..20u64 {
-            log.decisions.push(Decision {
-                kind: DecisionKind::ALL[(i % 15) as usize],
-                bound: 3 + i % 2,
-                value: if i % 4 == 0 { 0 } else { 1 },
-            });
+            log.decisions.push(Decision::new(
+                DecisionKind::ALL[(i % 15) as usize],
+                3 + i % 2,
+                if i % 4 == 0 { 0 } else { 1 },
+            ));
         }
         for _ in 0..7 {
-            log.decisions.push(Decision {
-                kind: DecisionKind::Schedule,
-                bound: 2,
-                value: 0,
-            });
+            log.decisions
+                .push(Decision::new(DecisionKind::Schedule, 2, 0));
         }
         let text = log.encode();
         assert!(text.ends_with("s0/2*7"), "{text}");

@@ -5,11 +5,17 @@
 //! fallback, which is what shrinking uses: recorded values are reused where they fit (clamped
 //! to the live bound), and once a class of decisions runs out every further choice is 0.
 //! Whatever the mode, the decisions actually taken are recorded, so any run can be replayed.
+//!
+//! Replay with fallback matches execution decisions by [`Address`] when the recording has
+//! addresses (every run replayed from a log records them): the n-th live draw at an address
+//! takes the n-th recorded value there, and an address the recording never reached answers 0.
+//! Positions shift when a command is deleted or a decision zeroed; addresses do not.
 
-use crate::decision::{Decision, DecisionKind, DecisionLog};
+use crate::decision::{Address, Decision, DecisionKind, DecisionLog};
 use crate::ids::TaskId;
 use crate::strategy::Strategy;
 use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
 /// A recorded decision that does not fit the live run.
@@ -50,12 +56,26 @@ enum Mode {
         execution: Vec<Decision>,
         generation_pos: usize,
         execution_pos: usize,
+        /// The recorded execution decisions by address, in order (`None`: the recording has
+        /// no addresses, and execution decisions replay by position).
+        by_address: Option<HashMap<u64, VecDeque<(u64, u64)>>>,
     },
+}
+
+/// Where a live decision is drawn: its address key, and for a choice among tasks or messages
+/// the identity of each option (empty otherwise).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Site<'a> {
+    pub key: u64,
+    pub options: &'a [u64],
 }
 
 /// The decision source of one run.
 pub struct Source {
     mode: Mode,
+    /// Whether the run computes decisions' addresses: replays do (the shrinker edits their
+    /// logs); generated runs do not, to keep the search loop fast.
+    addressed: bool,
     log: Vec<Decision>,
     generated: usize,
     divergence: Option<Divergence>,
@@ -77,12 +97,23 @@ impl Source {
 
     /// Replays `log` where it fits, then answers 0 to everything.
     pub fn replay_with_fallback(log: &DecisionLog) -> Source {
-        let (generation, execution) = log.decisions.iter().partition(|d| d.kind.is_generation());
+        let (generation, execution): (Vec<Decision>, Vec<Decision>) =
+            log.decisions.iter().partition(|d| d.kind.is_generation());
+        let by_address = execution.iter().any(|d| d.address.key != 0).then(|| {
+            let mut map: HashMap<u64, VecDeque<(u64, u64)>> = HashMap::new();
+            for d in &execution {
+                map.entry(d.address.key)
+                    .or_default()
+                    .push_back((d.value, d.address.target));
+            }
+            map
+        });
         Source::with_mode(Mode::Fallback {
             generation,
             execution,
             generation_pos: 0,
             execution_pos: 0,
+            by_address,
         })
     }
 
@@ -93,6 +124,7 @@ impl Source {
 
     fn with_mode(mode: Mode) -> Source {
         Source {
+            addressed: !matches!(mode, Mode::Generate(_)),
             mode,
             log: Vec::new(),
             generated: 0,
@@ -109,43 +141,61 @@ impl Source {
         }
     }
 
+    /// Whether the simulator should compute addresses for its draws.
+    pub(crate) fn addressed(&self) -> bool {
+        self.addressed
+    }
+
     /// Picks among `options` (runnable tasks, default first). Draws only if there is a choice.
-    pub(crate) fn task(&mut self, options: &[TaskId]) -> usize {
+    /// `site` is where the choice is made, when the run is addressed.
+    pub(crate) fn task(&mut self, options: &[TaskId], site: Option<Site>) -> usize {
         let bound = options.len() as u64;
         if bound < 2 {
             return 0;
         }
         let value = match &mut self.mode {
             Mode::Generate(strategy) => strategy.next_task(options) as u64,
-            _ => self.replayed(DecisionKind::Schedule, bound),
+            _ => self.replayed(DecisionKind::Schedule, bound, site),
         };
-        self.push(DecisionKind::Schedule, bound, value);
+        self.push(DecisionKind::Schedule, bound, value, site);
         value as usize
     }
 
     /// Draws a value below `bound` for a decision of `kind`. A bound below 2 is no choice:
     /// 0 is returned and nothing is recorded.
     pub(crate) fn value(&mut self, kind: DecisionKind, bound: u64) -> u64 {
+        self.value_at(kind, bound, None)
+    }
+
+    /// As [`Source::value`], drawn at `site` (when the run is addressed).
+    pub(crate) fn value_at(&mut self, kind: DecisionKind, bound: u64, site: Option<Site>) -> u64 {
         if bound < 2 {
             return 0;
         }
         let value = match &mut self.mode {
             Mode::Generate(strategy) => strategy.next_value(kind, bound),
-            _ => self.replayed(kind, bound),
+            _ => self.replayed(kind, bound, site),
         };
-        self.push(kind, bound, value);
+        self.push(kind, bound, value, site);
         value
     }
 
-    fn push(&mut self, kind: DecisionKind, bound: u64, value: u64) {
+    fn push(&mut self, kind: DecisionKind, bound: u64, value: u64, site: Option<Site>) {
         debug_assert!(value < bound);
         if kind.is_generation() {
             self.generated += 1;
         }
-        self.log.push(Decision { kind, bound, value });
+        let mut decision = Decision::new(kind, bound, value);
+        if let Some(site) = site {
+            decision.address = Address {
+                key: site.key,
+                target: site.options.get(value as usize).copied().unwrap_or(0),
+            };
+        }
+        self.log.push(decision);
     }
 
-    fn replayed(&mut self, kind: DecisionKind, bound: u64) -> u64 {
+    fn replayed(&mut self, kind: DecisionKind, bound: u64, site: Option<Site>) -> u64 {
         match &mut self.mode {
             Mode::Generate(_) => unreachable!("replayed() in generate mode"),
             Mode::Replay { recorded, position } => {
@@ -166,10 +216,31 @@ impl Source {
                 }
             }
             Mode::Fallback {
+                by_address: Some(by_address),
+                ..
+            } if !kind.is_generation() && site.is_some() => {
+                let site = site.expect("checked");
+                let Some((value, target)) = by_address
+                    .get_mut(&site.key)
+                    .and_then(|recorded| recorded.pop_front())
+                else {
+                    return 0; // the recording never reached this subject
+                };
+                if value == 0 {
+                    0
+                } else if target != 0 {
+                    // The option taken, by identity; gone from the live run: the default.
+                    (site.options.iter().position(|&o| o == target)).map_or(0, |i| i as u64)
+                } else {
+                    value.min(bound - 1)
+                }
+            }
+            Mode::Fallback {
                 generation,
                 execution,
                 generation_pos,
                 execution_pos,
+                ..
             } => {
                 let (seq, pos) = if kind.is_generation() {
                     (generation, generation_pos)

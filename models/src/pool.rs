@@ -77,6 +77,9 @@ pub struct ModelState {
     pub gone: Vec<Var>,
     /// Holders that died (bit per holder); they are not used again.
     pub dead_holders: u8,
+    /// Holders that checked out at least once (bit per holder): a checkout by a holder not
+    /// used before takes the lowest-numbered one, so equal cases number holders alike.
+    pub used_holders: u8,
 }
 
 impl ModelState {
@@ -304,8 +307,8 @@ impl StateMachine for PoolModel {
             KillWorker,
             KillIdle,
             Spurious,
-            Holder(u8),
-            KillHolder(u8),
+            Holder,
+            KillHolder,
             Stale,
             Foreign,
             Stop,
@@ -317,12 +320,8 @@ impl StateMachine for PoolModel {
             (7, K::KillWorker),
             (if self.parallel { 0 } else { 5 }, K::KillIdle),
             (4, K::Spurious),
-            (1, K::Holder(0)),
-            (1, K::Holder(1)),
-            (1, K::Holder(2)),
-            (1, K::KillHolder(0)),
-            (1, K::KillHolder(1)),
-            (1, K::KillHolder(2)),
+            (3, K::Holder),
+            (3, K::KillHolder),
             (1, K::Stale),
             (1, K::Foreign),
             (1, K::Stop),
@@ -344,8 +343,31 @@ impl StateMachine for PoolModel {
             K::KillWorker => PoolCmd::KillWorker(pick(&out)),
             K::KillIdle => PoolCmd::KillIdleWorker,
             K::Spurious => PoolCmd::SpuriousExit,
-            K::Holder(h) => PoolCmd::HolderCheckout(h),
-            K::KillHolder(h) => PoolCmd::KillHolder(h),
+            K::Holder => {
+                // The holders used before, and the first one never used.
+                let live = |h: &u8| state.dead_holders & (1 << h) == 0;
+                let used = |h: &u8| state.used_holders & (1 << h) != 0;
+                let mut holders: Vec<u8> = (0..HOLDERS).filter(|h| live(h) && used(h)).collect();
+                holders.extend((0..HOLDERS).find(|h| live(h) && !used(h)));
+                holders.sort_unstable();
+                PoolCmd::HolderCheckout(
+                    holders
+                        .get(arg % holders.len().max(1))
+                        .copied()
+                        .unwrap_or(u8::MAX),
+                )
+            }
+            K::KillHolder => {
+                let holding: Vec<u8> = (0..HOLDERS)
+                    .filter(|&h| state.dead_holders & (1 << h) == 0 && state.holds(h) > 0)
+                    .collect();
+                PoolCmd::KillHolder(
+                    holding
+                        .get(arg % holding.len().max(1))
+                        .copied()
+                        .unwrap_or(u8::MAX),
+                )
+            }
             K::Stale => PoolCmd::CheckinStale(pick(&state.gone)),
             K::Foreign => PoolCmd::CheckinForeign,
             K::Stop => PoolCmd::Stop,
@@ -386,6 +408,7 @@ impl StateMachine for PoolModel {
                 }
             }
             PoolCmd::HolderCheckout(h) => {
+                s.used_holders |= 1 << h;
                 if s.has_room() {
                     s.out.push((var, Owner::Holder(*h)));
                 }

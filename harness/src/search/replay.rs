@@ -221,14 +221,7 @@ mod tests {
 
     fn sample() -> ReplayFile {
         let log = DecisionLog {
-            decisions: vec![
-                Decision {
-                    kind: DecisionKind::Schedule,
-                    bound: 3,
-                    value: 1,
-                };
-                4
-            ],
+            decisions: vec![Decision::new(DecisionKind::Schedule, 3, 1); 4],
         };
         ReplayFile::new(
             "canary",

@@ -4,8 +4,10 @@
 //! does), with structure: for model-based cases it deletes whole commands, deletes branches,
 //! moves commands from a branch into the prefix, and lowers generation choices; for every run
 //! it sets non-default execution decisions (preemptions, delays, drops, faults) to 0, deletes
-//! them, and lowers them. Each candidate runs with replay-with-fallback; it is kept only if it
-//! fails with the same failure kind and is strictly smaller (fewer commands, then fewer
+//! them, and lowers them. Each candidate runs with replay-with-fallback (execution decisions
+//! matched by address, so an edit does not shift the meaning of later decisions); it is kept
+//! only if it fails the same way (the same failure kind, or any violated property: see
+//! `FailureKind::shrinks_with`) and is strictly smaller (fewer commands, then fewer
 //! branches, then fewer non-default decisions, then smaller values).
 //!
 //! The result is a local minimum: no single command can be removed, and no single non-default
@@ -153,8 +155,18 @@ impl Shrinker<'_> {
 
     /// Runs a candidate; keeps it if it fails the same way and is smaller.
     fn attempt(&mut self, generation: &[Decision], execution: &[Decision]) -> bool {
+        self.attempt_or_probe(generation, execution).is_ok()
+    }
+
+    /// As [`Shrinker::attempt`]; a candidate that was run and not kept comes back, so that
+    /// its decisions can seed variants. `Err(None)`: out of budget, nothing ran.
+    fn attempt_or_probe(
+        &mut self,
+        generation: &[Decision],
+        execution: &[Decision],
+    ) -> Result<(), Option<Box<Run>>> {
         if self.out_of_budget() {
-            return false;
+            return Err(None);
         }
         self.candidates += 1;
         let log = join(generation, execution);
@@ -163,32 +175,44 @@ impl Shrinker<'_> {
             .report
             .outcome
             .failure()
-            .is_some_and(|f| f.kind == self.kind);
+            .is_some_and(|f| self.kind.shrinks_with(f.kind));
         if !same {
-            return false;
+            return Err(Some(Box::new(report)));
         }
         let key = size_key(&report);
         if key >= self.key {
-            return false;
+            return Err(Some(Box::new(report)));
         }
         self.key = key;
         self.current = report;
         self.accepted += 1;
-        true
+        Ok(())
     }
 
     fn structure(&self) -> Option<Structure> {
         self.current.case.as_ref().map(|c| c.structure.clone())
     }
 
-    /// Tries a structural edit of the generation decisions, alone and then paired with the
-    /// execution [`variants`] (a deleted command takes its steps with it, so the decisions
-    /// that matter may now come earlier).
+    /// Tries a structural edit of the generation decisions, alone and then paired with
+    /// variants of the execution decisions. A deleted command takes its steps and messages
+    /// with it, and a long-lived task (a server) then counts its draws differently, so a
+    /// decision that mattered may now sit at another address: the variants move each
+    /// non-default decision onto a nearby decision of the same kind in the edited run (or,
+    /// for a recording without addresses, shift them all earlier by position).
     fn attempt_with_variants(&mut self, generation: &[Decision], execution: &[Decision]) -> bool {
-        self.attempt(generation, execution)
-            || variants(execution)
-                .iter()
-                .any(|e| self.attempt(generation, e))
+        let probe = match self.attempt_or_probe(generation, execution) {
+            Ok(()) => return true,
+            Err(None) => return false,
+            Err(Some(probe)) => probe,
+        };
+        let addressed = execution.iter().any(|d| d.address.key != 0);
+        let candidates = if addressed {
+            let (_, seen) = split(&probe.report.log);
+            moved(execution, &seen)
+        } else {
+            variants(execution)
+        };
+        self.try_each(generation, candidates)
     }
 
     /// Tries candidate execution sequences in order until one is kept.
@@ -261,9 +285,30 @@ impl Shrinker<'_> {
                 g.splice(at..at, moved);
                 candidates.push(g);
             }
+            // Two clients' commands exchanged (canonical order: the client that acts first
+            // is client 1), with the execution decisions as they are and all at default.
+            let mut swaps: Vec<Vec<Decision>> = Vec::new();
+            for pair in s.branches.windows(2) {
+                let (((a0, a1), _), ((b0, b1), _)) = (&pair[0], &pair[1]);
+                let g = &generation;
+                let swapped: Vec<Decision> = (g[..*a0].iter())
+                    .chain(&g[*b0..*b1])
+                    .chain(&g[*a1..*b0])
+                    .chain(&g[*a0..*a1])
+                    .chain(&g[*b1..])
+                    .copied()
+                    .collect();
+                swaps.push(swapped);
+            }
+            let zeroed: Vec<Decision> = (execution.iter())
+                .map(|d| Decision::new(d.kind, d.bound, 0))
+                .collect();
             if !candidates
                 .iter()
                 .any(|g| self.attempt_with_variants(g, &execution))
+                && !swaps
+                    .iter()
+                    .any(|g| self.attempt(g, &execution) || self.attempt(g, &zeroed))
             {
                 break;
             }
@@ -364,7 +409,7 @@ impl Shrinker<'_> {
             };
             let lowered = lowerings(execution[i].value).filter(|&l| l != 0).map(|l| {
                 let mut e = execution.clone();
-                e[i].value = l;
+                e[i].set_value(l);
                 e
             });
             if self.try_each(&generation, lowered) {
@@ -500,7 +545,82 @@ impl Shrinker<'_> {
                 }
             }
         }
-        candidates.iter().any(|g| self.attempt(g, &execution)) || self.swap_pass()
+        candidates.iter().any(|g| self.attempt(g, &execution))
+            || self.trade_pass(&sections)
+            || self.rechoose_pass()
+            || self.swap_pass()
+    }
+
+    /// One generation choice changed to any other value while one non-default execution
+    /// decision goes back to its default: a case that needs a delayed message with one
+    /// argument may need none with another (work that ends at once instead of work that
+    /// waits), and the one without the decision is the smaller. Only for cases with at most
+    /// [`RECHOOSE_DECISIONS_MAX`] non-default decisions. True once one is kept.
+    fn rechoose_pass(&mut self) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        let nondefault: Vec<usize> = (0..execution.len())
+            .filter(|&i| execution[i].value != 0)
+            .collect();
+        if nondefault.is_empty() || nondefault.len() > RECHOOSE_DECISIONS_MAX {
+            return false;
+        }
+        let flags = self.flag_positions();
+        for (j, d) in generation.iter().enumerate() {
+            if flags.contains(&j) || d.bound > LOWER_ALL_BELOW {
+                continue;
+            }
+            for value in (0..d.bound).filter(|&v| v != d.value) {
+                let mut g = generation.clone();
+                g[j].value = value;
+                for &i in &nondefault {
+                    let mut e = execution.clone();
+                    e[i].value = 0;
+                    if self.attempt(&g, &e) {
+                        return true;
+                    }
+                    if self.out_of_budget() {
+                        return false;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// Trades a command for a fault: deletes one command, runs the shorter case once to see
+    /// the decisions it draws, then tries it with one fault-like decision that took its
+    /// default (a message delivered, a disk operation that succeeded) at its first other
+    /// option. A case that cuts a link by a command and one that loses the message by a drop
+    /// tell the same story, and the one with fewer commands is the smaller; single edits
+    /// cannot cross from one to the other (without the command, the message that would be
+    /// dropped was never drawn for). Bounded: the first [`TRADES_MAX`] such decisions per
+    /// command. True once one is kept.
+    fn trade_pass(&mut self, sections: &[(Span, usize)]) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        for &((start, end), flag) in sections.iter().rev() {
+            if self.out_of_budget() {
+                return false;
+            }
+            let mut g = generation.clone();
+            g[flag].value = 0;
+            g.drain(start..end);
+            self.candidates += 1;
+            let probe = (self.run)(Source::replay_with_fallback(&join(&g, &execution)));
+            let (_, seen) = split(&probe.report.log);
+            let trades: Vec<Vec<Decision>> = (0..seen.len())
+                .filter(|&i| seen[i].value == 0 && is_fault_like(seen[i].kind))
+                .take(TRADES_MAX)
+                .map(|i| {
+                    let mut e = seen.clone();
+                    e[i].set_value(1);
+                    e
+                })
+                .collect();
+            if self.try_each(&g, trades) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Swaps the values of two adjacent execution decisions when one of them is non-default
@@ -510,10 +630,13 @@ impl Shrinker<'_> {
         let swaps = (1..execution.len())
             .filter(|&i| execution[i].value != execution[i - 1].value)
             .map(|i| {
+                // The choices move, with the options they named; each stays at its address.
                 let mut e = execution.clone();
-                let (a, b) = (e[i - 1].value, e[i].value);
-                e[i - 1].value = b.min(e[i - 1].bound - 1);
-                e[i].value = a.min(e[i].bound - 1);
+                let (a, b) = (e[i - 1], e[i]);
+                e[i - 1].value = b.value.min(a.bound - 1);
+                e[i - 1].address.target = b.address.target;
+                e[i].value = a.value.min(b.bound - 1);
+                e[i].address.target = a.address.target;
                 e
             });
         self.try_each(&generation, swaps.collect::<Vec<_>>())
@@ -553,6 +676,25 @@ fn lowerings(value: u64) -> impl Iterator<Item = u64> {
     lowers.into_iter()
 }
 
+/// Non-default decisions up to which the rechoose pass runs.
+const RECHOOSE_DECISIONS_MAX: usize = 4;
+
+/// Fault-like decisions tried per command by the trade pass.
+const TRADES_MAX: usize = 32;
+
+/// Decisions whose first non-default option is a fault: a message lost or duplicated, a
+/// disk operation failing, a fault point firing.
+fn is_fault_like(kind: DecisionKind) -> bool {
+    matches!(
+        kind,
+        DecisionKind::Drop
+            | DecisionKind::Duplicate
+            | DecisionKind::DiskError
+            | DecisionKind::Buggify
+            | DecisionKind::Fault
+    )
+}
+
 /// Commands up to which the shrinker's deep pass (pairs of edits) runs.
 const DEEP_COMMANDS_MAX: usize = 8;
 
@@ -590,6 +732,63 @@ fn variants(execution: &[Decision]) -> Vec<Vec<Decision>> {
     out
 }
 
+/// Decisions a moved one may land on: within this many positions of where it was.
+const MOVE_WINDOW: usize = 24;
+
+/// Variants of `seen` (the execution decisions of an edited run) that carry the non-default
+/// decisions of `execution` (the run before the edit) onto default
+/// decisions of the same kind near their old positions. First all of them at once (each to
+/// the nearest free spot at or before its old position, then to the nearest either way: a
+/// deleted command shifts everything after it earlier), then each one alone to each spot in
+/// its window, nearest first; the others stay where the edited run left them. At most 48.
+fn moved(execution: &[Decision], seen: &[Decision]) -> Vec<Vec<Decision>> {
+    // Every non-default decision may have been displaced: one found at its old address may
+    // now be about another message (a server's k-th reply is another request's).
+    let displaced: Vec<(usize, Decision)> = (execution.iter().copied().enumerate())
+        .filter(|(_, d)| d.value != 0)
+        .collect();
+    let spots = |p: usize, d: &Decision| {
+        let (from, to) = (
+            p.saturating_sub(MOVE_WINDOW),
+            (p + MOVE_WINDOW).min(seen.len()),
+        );
+        let mut spots: Vec<usize> = (from..to)
+            .filter(|&i| seen[i].kind == d.kind && seen[i].value == 0)
+            .collect();
+        spots.sort_by_key(|&i| (i.abs_diff(p), i > p));
+        spots
+    };
+    let place = |e: &mut [Decision], i: usize, d: &Decision| {
+        e[i].value = d.value.min(e[i].bound - 1);
+        e[i].address.target = d.address.target;
+    };
+    let mut out = Vec::new();
+    if displaced.len() > 1 {
+        for earlier_only in [true, false] {
+            let mut e = seen.to_vec();
+            for (p, d) in &displaced {
+                let free = spots(*p, d)
+                    .into_iter()
+                    .filter(|&i| e[i].value == 0 && (!earlier_only || i <= *p))
+                    .min_by_key(|&i| i.abs_diff(*p));
+                if let Some(i) = free {
+                    place(&mut e, i, d);
+                }
+            }
+            out.push(e);
+        }
+    }
+    for (p, d) in &displaced {
+        for i in spots(*p, d) {
+            let mut e = seen.to_vec();
+            place(&mut e, i, d);
+            out.push(e);
+        }
+    }
+    out.truncate(48);
+    out
+}
+
 /// Every command's span with the end flag of its section (to be set to 0 when it is deleted).
 fn command_sections(s: &Structure) -> Vec<(Span, usize)> {
     let mut sections: Vec<(Span, usize)> =
@@ -608,6 +807,7 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
         .failure()
         .expect("shrink needs a failing run")
         .kind;
+    let failing = addressed(run, failing, kind);
     let key = size_key(&failing);
     let mut s = Shrinker {
         run,
@@ -643,6 +843,29 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
     }
 }
 
+/// The failing run with its decisions' addresses: a generated run does not compute them, so
+/// it is replayed once (replay with fallback of a whole log is the same run) to record them.
+/// If the replay does not fail the same way, the run is nondeterministic and the positional
+/// log is kept.
+fn addressed(run: &dyn Fn(Source) -> Run, failing: Run, kind: FailureKind) -> Run {
+    let log = &failing.report.log;
+    let execution = log.decisions.iter().filter(|d| !d.kind.is_generation());
+    if execution.clone().next().is_none() || execution.clone().any(|d| d.address.key != 0) {
+        return failing;
+    }
+    let again = run(Source::replay_with_fallback(log));
+    let same = again
+        .report
+        .outcome
+        .failure()
+        .is_some_and(|f| kind.shrinks_with(f.kind));
+    if same && again.report.log == *log {
+        again
+    } else {
+        failing
+    }
+}
+
 /// The decisions that matter: the non-default execution decisions of a log.
 pub fn nondefault_execution(log: &DecisionLog) -> Vec<(usize, Decision)> {
     log.decisions
@@ -668,7 +891,7 @@ pub fn check_local_minimum(run: &dyn Fn(Source) -> Run, shrunk: &Run) -> Result<
             .report
             .outcome
             .failure()
-            .is_some_and(|f| f.kind == kind)
+            .is_some_and(|f| kind.shrinks_with(f.kind))
     };
     let (generation, execution) = split(&shrunk.report.log);
     if let Some(case) = &shrunk.case {

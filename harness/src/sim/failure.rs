@@ -25,6 +25,17 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Whether the shrinker may trade a failure of this kind for one of `other`: the same
+    /// kind, or two violated properties (a check and a liveness failure). One bug often
+    /// shows both ways (a leaked worker breaks an invariant after the next checkin, or keeps
+    /// the pool from coming to rest), and which one a search meets first depends on the seed;
+    /// letting them shrink into each other leads every seed to the same smallest story.
+    /// Panics, deadlocks and exhausted budgets stay apart: they are other bugs.
+    pub fn shrinks_with(self, other: FailureKind) -> bool {
+        let property = |k| matches!(k, FailureKind::Check | FailureKind::Liveness);
+        self == other || (property(self) && property(other))
+    }
+
     /// The kebab-case name used in JSON and reports.
     pub fn name(self) -> &'static str {
         match self {

@@ -49,6 +49,16 @@ impl World {
         if self.now >= self.cfg.faults.until_ns {
             return; // the fault window was closed early (`calm`)
         }
+        let subject = crate::decision::mix(super::world::salt::TICK, self.now);
+        self.with_draw_ctx(subject, World::inject_fault);
+        let next = self.now + self.cfg.faults.interval_ns;
+        if next < self.cfg.faults.until_ns {
+            self.schedule(next, Event::FaultTick);
+        }
+    }
+
+    /// One tick's fault: a decision picks the action (0: none), another its target.
+    fn inject_fault(&mut self) {
         let actions = self.fault_actions();
         let drawn = self.decide(DecisionKind::Fault, actions.len() as u64 + 1);
         let choice = drawn.value as usize;
@@ -100,10 +110,6 @@ impl World {
                 }
                 Action::RepairAll => self.repair_all(),
             }
-        }
-        let next = self.now + self.cfg.faults.interval_ns;
-        if next < self.cfg.faults.until_ns {
-            self.schedule(next, Event::FaultTick);
         }
     }
 

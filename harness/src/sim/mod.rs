@@ -20,16 +20,16 @@ pub(crate) use trace::describe;
 pub use trace::{init_subscriber, EventKind, SimTimer, TraceEvent};
 pub use world::{ExitReason, Note};
 
-use crate::decision::{DecisionKind, DecisionLog};
+use crate::decision::{mix, DecisionKind, DecisionLog};
 use crate::ids::NodeId;
 pub use crate::ids::TaskId;
-use crate::source::{Divergence, Source};
+use crate::source::{Divergence, Site, Source};
 use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use world::{with, BoxFuture, Drawn, Event, Wait, World, IN_POLL, NONE};
+use world::{salt, with, BoxFuture, Drawn, Event, Wait, World, IN_POLL, NONE};
 
 /// Whether a run passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -332,7 +332,24 @@ impl World {
                 .filter(|&&t| !(last_runnable && t == last))
                 .map(|&t| TaskId(t)),
         );
-        let index = self.source.task(options);
+        let index = if self.addressed {
+            let default = &self.tasks[options[0].0 as usize];
+            let key = mix(mix(salt::SCHEDULE, default.ident), u64::from(default.polls));
+            let mut idents = std::mem::take(&mut self.scratch_idents);
+            idents.clear();
+            idents.extend(options.iter().map(|t| self.tasks[t.0 as usize].ident));
+            let index = self.source.task(
+                options,
+                Some(Site {
+                    key,
+                    options: &idents,
+                }),
+            );
+            self.scratch_idents = idents;
+            index
+        } else {
+            self.source.task(options, None)
+        };
         let chosen = options[index].0;
         if options.len() > 1 {
             let kind = DecisionKind::Schedule;
@@ -367,6 +384,7 @@ impl World {
         self.runnable.remove(position);
         let task = &mut self.tasks[chosen as usize];
         task.queued = false;
+        task.polls += 1;
         task.wait = Wait::Unknown;
         let future = task.future.take().expect("runnable task has its future");
         let node = task.node;
@@ -427,7 +445,17 @@ impl World {
             }
         }
         while !deliveries.is_empty() {
-            let drawn = self.decide(DecisionKind::EventOrder, deliveries.len() as u64);
+            let drawn = if self.addressed {
+                let mut idents = std::mem::take(&mut self.scratch_idents);
+                idents.clear();
+                idents.extend(deliveries.iter().map(|e| e.ident));
+                let key = mix(salt::DELIVERY, idents[0]);
+                let drawn = self.decide_among(DecisionKind::EventOrder, key, &idents);
+                self.scratch_idents = idents;
+                drawn
+            } else {
+                self.decide(DecisionKind::EventOrder, deliveries.len() as u64)
+            };
             let index = drawn.value as usize;
             if index != 0 {
                 // Described only when notes are kept: formatting costs more than the delivery.

@@ -195,6 +195,11 @@ impl World {
     ) {
         let id = self.net.next_message;
         self.net.next_message += 1;
+        let ident = if self.addressed {
+            self.next_subject(super::world::salt::MESSAGE)
+        } else {
+            0
+        };
         let (node, task) = (from.node.0, self.here().1);
         if self.notes.is_some() && task != NONE {
             let text = self.describe(from, to, &*payload);
@@ -229,9 +234,9 @@ impl World {
         } else {
             None
         };
-        self.dispatch(id, from, to, payload, type_name);
+        self.dispatch((id, ident), from, to, payload, type_name);
         if let Some(copy) = duplicate {
-            self.dispatch(id, from, to, copy, type_name);
+            self.dispatch((id, ident), from, to, copy, type_name);
         }
     }
 
@@ -250,7 +255,7 @@ impl World {
 
     fn dispatch(
         &mut self,
-        id: u64,
+        (id, ident): (u64, u64),
         from: Addr,
         to: Addr,
         payload: Box<dyn Payload>,
@@ -307,6 +312,7 @@ impl World {
             payload,
             type_name,
             reply: self.net.replying,
+            ident,
         });
         self.schedule(at, Event::Deliver(envelope));
     }

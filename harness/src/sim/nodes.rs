@@ -1,8 +1,9 @@
 //! Nodes inside the executor: adding one (with its clock drawn), starting its start-up code,
 //! crash, restart, pause and resume. The public API is `weft::node`.
 
-use super::world::{Node, NodeInit, NodeState, World, NONE};
+use super::world::{salt, Node, NodeInit, NodeState, World, NONE};
 use super::{EventKind, ExitReason};
+use crate::decision::mix;
 use crate::decision::DecisionKind;
 
 impl World {
@@ -11,7 +12,7 @@ impl World {
         let (offset, drift) = if id == 0 {
             (0, 0)
         } else {
-            self.draw_clock(name)
+            self.with_draw_ctx(mix(salt::CLOCK, u64::from(id)), |w| w.draw_clock(name))
         };
         self.nodes.push(Node {
             name: name.into(),
@@ -78,6 +79,11 @@ impl World {
             return;
         };
         let name = format!("{}:init", self.nodes[node as usize].name);
+        if self.addressed {
+            let incarnation = self.nodes[node as usize].incarnation;
+            let ident = mix(mix(salt::INIT, u64::from(node)), u64::from(incarnation));
+            self.spawn_ident = Some(ident);
+        }
         self.spawn_task(node, Some(name.into()), init());
     }
 
@@ -95,7 +101,9 @@ impl World {
             }
         }
         self.unbind_node(node);
-        self.crash_disk(node);
+        let incarnation = u64::from(self.nodes[node as usize].incarnation);
+        let subject = mix(mix(salt::CRASH, u64::from(node)), incarnation);
+        self.with_draw_ctx(subject, |w| w.crash_disk(node));
     }
 
     pub(crate) fn restart_node(&mut self, node: u32) {

@@ -8,8 +8,8 @@
 use super::config::Config;
 use super::failure::{CheckFailed, Failure, FailureKind};
 use super::trace::{EventKind, Trace, TraceEvent};
-use crate::decision::DecisionKind;
-use crate::source::Source;
+use crate::decision::{mix, mix_str, DecisionKind};
+use crate::source::{Site, Source};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
@@ -142,6 +142,13 @@ pub(crate) type ExitHook = Box<dyn FnOnce(&mut World, &ExitReason)>;
 pub(crate) struct Task {
     pub node: u32,
     pub name: Option<Box<str>>,
+    /// In addressed runs: a stable identity (its parent's, its name, and how many tasks of
+    /// that name the parent had spawned before), the number of times it was polled, and of
+    /// decisions drawn while it ran; and per name, how many children it spawned.
+    pub ident: u64,
+    pub polls: u32,
+    pub draws: u32,
+    pub children: Vec<(u64, u32)>,
     pub future: Option<BoxFuture>,
     pub alive: bool,
     pub queued: bool,
@@ -182,6 +189,9 @@ pub(crate) struct Envelope {
     pub to: crate::ids::Addr,
     pub payload: Box<dyn super::network::Payload>,
     pub type_name: &'static str,
+    /// In addressed runs, the message's stable identity (its sender and how many things the
+    /// sender had done before); a duplicate shares it.
+    pub ident: u64,
     /// A reply to a request (for its description).
     pub reply: bool,
 }
@@ -288,6 +298,31 @@ pub(crate) struct World {
     /// since the last step, and the messages due at the same instant.
     pub scratch_woken: Vec<u32>,
     pub scratch_deliveries: Vec<Envelope>,
+    pub scratch_idents: Vec<u64>,
+    /// Whether decisions get addresses (the source replays a log): see
+    /// [`crate::decision::Address`].
+    pub addressed: bool,
+    /// In addressed runs, the subject of draws made outside any task (a fault tick, a node's
+    /// clock, a crash's torn writes) and how many it has drawn; and the identity the next
+    /// spawned task takes instead of one derived from its parent (a node's start-up task).
+    pub draw_ctx: Option<(u64, u32)>,
+    pub spawn_ident: Option<u64>,
+    /// Draws and spawns with no task and no context (counted, so they stay distinct).
+    pub loose: u32,
+}
+
+/// Salts of the address hashes, one per kind of subject.
+pub(crate) mod salt {
+    pub const TASK: u64 = 1;
+    pub const ROOT: u64 = 2;
+    pub const INIT: u64 = 3;
+    pub const LOOSE: u64 = 4;
+    pub const SCHEDULE: u64 = 5;
+    pub const MESSAGE: u64 = 6;
+    pub const DELIVERY: u64 = 7;
+    pub const TICK: u64 = 8;
+    pub const CLOCK: u64 = 9;
+    pub const CRASH: u64 = 10;
 }
 
 impl World {
@@ -321,7 +356,18 @@ impl World {
             startup: VecDeque::new(),
             scratch_woken: Vec::new(),
             scratch_deliveries: Vec::new(),
+            scratch_idents: Vec::new(),
+            addressed: false,
+            draw_ctx: None,
+            spawn_ident: None,
+            loose: 0,
         }
+        .addressing()
+    }
+
+    fn addressing(mut self) -> World {
+        self.addressed = self.source.addressed();
+        self
     }
 
     /// Records a trace event at the current step and time.
@@ -356,10 +402,64 @@ impl World {
                 at: None,
             };
         }
-        let value = self.source.value(kind, bound);
+        let key = self.addressed.then(|| self.address_key(kind));
+        let site = key.map(|key| Site { key, options: &[] });
+        let value = self.source.value_at(kind, bound, site);
         let (node, task) = self.here();
         self.event(node, task, EventKind::Decision, kind as u64, value);
         Drawn::at(kind, value, self.source.taken() - 1)
+    }
+
+    /// The address of a draw of `kind` here: the draw context's subject if one is set (a
+    /// fault tick, a crash), else the running task's, with the ordinal of the draw.
+    fn address_key(&mut self, kind: DecisionKind) -> u64 {
+        self.next_subject(kind as u64)
+    }
+
+    /// A stable key for the next thing the current subject does (draws a decision, sends a
+    /// message): the subject, how many it has done before, and `salt`.
+    pub fn next_subject(&mut self, salt: u64) -> u64 {
+        let (subject, ordinal) = if let Some((subject, n)) = &mut self.draw_ctx {
+            *n += 1;
+            (*subject, *n)
+        } else if self.current != NONE {
+            let t = &mut self.tasks[self.current as usize];
+            t.draws += 1;
+            (t.ident, t.draws)
+        } else {
+            self.loose += 1;
+            (salt::LOOSE, self.loose)
+        };
+        mix(mix(salt, subject), u64::from(ordinal))
+    }
+
+    /// Draws a choice among options with identities `options` (tasks, messages; default
+    /// first) at the address `key`, and traces it.
+    pub fn decide_among(&mut self, kind: DecisionKind, key: u64, options: &[u64]) -> Drawn {
+        let bound = options.len() as u64;
+        if bound < 2 {
+            return Drawn {
+                value: 0,
+                kind,
+                at: None,
+            };
+        }
+        let site = Site { key, options };
+        let value = self.source.value_at(kind, bound, Some(site));
+        let (node, task) = self.here();
+        self.event(node, task, EventKind::Decision, kind as u64, value);
+        Drawn::at(kind, value, self.source.taken() - 1)
+    }
+
+    /// Runs `f` with draws addressed by `subject` (in addressed runs).
+    pub fn with_draw_ctx<R>(&mut self, subject: u64, f: impl FnOnce(&mut World) -> R) -> R {
+        if !self.addressed {
+            return f(self);
+        }
+        let saved = self.draw_ctx.replace((subject, 0));
+        let r = f(self);
+        self.draw_ctx = saved;
+        r
     }
 
     /// Describes the decision `drawn` in the system's terms, if it was a choice, took a
@@ -562,9 +662,18 @@ impl World {
             return None;
         }
         let id = self.tasks.len() as u32;
+        let ident = if self.addressed {
+            self.task_ident(name.as_deref())
+        } else {
+            0
+        };
         let exit = Rc::new(ExitCell::default());
         self.tasks.push(Task {
             node,
+            ident,
+            polls: 0,
+            draws: 0,
+            children: Vec::new(),
             name,
             future: Some(future),
             alive: true,
@@ -577,6 +686,32 @@ impl World {
         self.event(node, id, EventKind::Spawn, u64::from(parent), 0);
         self.make_runnable(id);
         Some((id, exit))
+    }
+
+    /// A new task's stable identity: from its parent's identity, its name and how many tasks
+    /// of that name the parent spawned before it, so that it does not move when unrelated
+    /// tasks come and go.
+    fn task_ident(&mut self, name: Option<&str>) -> u64 {
+        if let Some(ident) = self.spawn_ident.take() {
+            return ident;
+        }
+        let name = mix_str(0, name.unwrap_or(""));
+        if self.current == NONE {
+            self.loose += 1;
+            return mix(mix(salt::ROOT, name), u64::from(self.loose));
+        }
+        let parent = &mut self.tasks[self.current as usize];
+        let count = match parent.children.iter_mut().find(|c| c.0 == name) {
+            Some(c) => {
+                c.1 += 1;
+                c.1
+            }
+            None => {
+                parent.children.push((name, 1));
+                1
+            }
+        };
+        mix(mix(mix(salt::TASK, parent.ident), name), u64::from(count))
     }
 
     /// Marks a task runnable (once), unless its node is paused.
