@@ -65,7 +65,7 @@ pub use strategy::Strategy;
 pub mod internals {
     pub use crate::model::record::{CaseInfo, ClientOps, OpRecord, Span, Structure};
     pub use crate::search::{
-        campaign, check::failure_message, determinism, explain, fuzz, replay, run_case,
+        campaign, check::failure_message, determinism, explain, explore, fuzz, replay, run_case,
         run_case_mixed, scenario, shrink, Run, RunFn,
     };
     pub use crate::sim::{

@@ -226,13 +226,15 @@ impl Source {
                 else {
                     return 0; // the recording never reached this subject
                 };
-                if value == 0 {
-                    0
-                } else if target != 0 {
-                    // The option taken, by identity; gone from the live run: the default.
-                    (site.options.iter().position(|&o| o == target)).map_or(0, |i| i as u64)
-                } else {
-                    value.min(bound - 1)
+                // The option taken, by identity; when it is not among the live options (the
+                // task already ran), the same position: still not the default, as recorded.
+                let by_identity = (target != 0)
+                    .then(|| site.options.iter().position(|&o| o == target))
+                    .flatten();
+                match by_identity {
+                    _ if value == 0 => 0,
+                    Some(i) => i as u64,
+                    None => value.min(bound - 1),
                 }
             }
             Mode::Fallback {

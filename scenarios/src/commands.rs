@@ -270,6 +270,46 @@ pub fn replay(args: ReplayArgs) -> u8 {
     )
 }
 
+/// Prints a failing run found by `weft explore`: as [`print_report`], or with `as_json` one
+/// JSON object holding `summary`, the counterexample and the replay file.
+pub fn print_report_for(
+    name: &str,
+    seed: Option<u64>,
+    run: &Run,
+    replay_file: Option<&PathBuf>,
+    as_json: bool,
+    summary: Option<serde_json::Value>,
+) -> u8 {
+    let how = replay_file.map(|p| format!("weft replay {}", p.display()));
+    if !as_json {
+        return print_report(name, seed, run, replay_file, how, None, false);
+    }
+    let mut object = summary.unwrap_or_else(|| json!({}));
+    let explained = Counterexample::new(run, how.clone());
+    object["failure_kind"] = json!(run.report.outcome.failure().map(|f| f.kind.name()));
+    object["counterexample"] = json!(explained.to_string());
+    object["replay_file"] = json!(replay_file.map(|p| p.display().to_string()));
+    println!("{object}");
+    u8::from(run.failed())
+}
+
+/// The scenario, setup and decisions a replay file recorded (not replayed); any problem is a
+/// one-line error and exit code 2.
+pub fn replayed_setup(
+    path: &Path,
+) -> Result<(&'static dyn Scenario, Setup, weft::decision::DecisionLog), u8> {
+    let file = ReplayFile::load(path).map_err(usage_error)?;
+    let scenario = scenario(&file.scenario)?;
+    let recorded: Setup = serde_json::from_value(file.config.clone()).map_err(|e| {
+        usage_error(format!(
+            "replay file's scenario configuration is invalid: {e}"
+        ))
+    })?;
+    let setup = setup(scenario, &recorded.bugs)?;
+    let log = file.log().map_err(usage_error)?;
+    Ok((scenario, setup, log))
+}
+
 /// Loads a replay file and replays it exactly, with the trace and notes kept; any problem is
 /// a one-line error and exit code 2.
 pub fn replayed(path: &Path) -> Result<(ReplayFile, &'static dyn Scenario, Run), u8> {

@@ -9,6 +9,7 @@ mod bench;
 mod bug_table_cmd;
 mod check_history;
 mod commands;
+mod explore_cmd;
 mod fuzz_cmd;
 mod merge_cmd;
 mod outdir;
@@ -49,6 +50,8 @@ enum Command {
     Report(report_cmd::Args),
     /// Run seeds twice each and report the first divergence (nondeterminism in the code).
     Determinism(commands::DeterminismArgs),
+    /// Run every interleaving of one case, depth first, within a preemption bound.
+    Explore(explore_cmd::Args),
     /// Measure throughput (cases per second) and shrink times.
     Bench(bench::BenchArgs),
     /// Measure how fast each planted bug is found and what it shrinks to (the README's table).
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge_cmd::run(args),
         Command::Report(args) => report_cmd::run(args),
         Command::Determinism(args) => commands::determinism(args),
+        Command::Explore(args) => explore_cmd::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BugTable(args) => bug_table_cmd::run(args),
         Command::CheckHistory(args) => check_history::run(args),

@@ -170,3 +170,37 @@ fn weft_demo_finds_and_explains_its_bugs() {
     assert!(dir.join("weft-failures/kv-seed0.html").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Bounded exhaustive exploration of the shrunk two-client case: with no preemption the one
+/// sequential interleaving passes; with one, the race is found; with enough, the search
+/// covers the whole tree, whose size stops growing with the bound.
+#[test]
+fn exploring_the_two_increment_case_finds_the_race_and_counts_every_interleaving() {
+    use weft::internals::explore::{explore, ExploreConfig};
+    let found = fuzz(&run, &config(1, StrategyKind::Random)).found.unwrap();
+    let generation = &found.run.report.log.decisions;
+    let count = |preemptions| {
+        let cfg = ExploreConfig {
+            preemptions,
+            runs_max: 10_000,
+            stop_at_failure: false,
+        };
+        explore(&|s| run(s, Detail::Quiet), generation, &cfg)
+    };
+    let none = count(0);
+    assert_eq!((none.runs, none.complete, none.failures), (1, true, 0));
+    let one = count(1);
+    assert!(one.complete && one.failures > 0, "{one:?}");
+    let failing = one.first_failure.as_ref().unwrap();
+    assert_eq!(nondefault_execution(&failing.report.log).len(), 1);
+    // Every decision but scheduling is at its default, so the tree is finite: its size
+    // stops growing once the bound exceeds the deepest path's choices.
+    let (eight, twelve) = (count(8), count(12));
+    assert!(eight.complete && twelve.complete);
+    assert_eq!(eight.runs, twelve.runs);
+    assert_eq!(
+        eight.runs, 142,
+        "the exact number of interleavings of this case"
+    );
+    assert!(one.runs < eight.runs);
+}

@@ -8,6 +8,7 @@ pub mod campaign;
 pub mod check;
 pub mod determinism;
 pub mod explain;
+pub mod explore;
 pub mod fuzz;
 pub mod html;
 pub mod replay;
