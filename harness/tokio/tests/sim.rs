@@ -1,0 +1,246 @@
+//! weft-tokio's simulated build: tokio code run inside weft.
+
+use std::time::Duration;
+use weft::{strategy::Random, Config, NetConfig, Sim, Source};
+use weft_tokio as tokio;
+use weft_tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use weft_tokio::net::{TcpListener, TcpStream};
+
+fn sim(seed: u64, cfg: Config) -> Sim {
+    Sim::new(
+        cfg,
+        Source::generate(Box::new(Random::new(seed, Default::default()))),
+    )
+}
+
+/// A line echo server written as for tokio.
+async fn echo_server() {
+    let listener = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+    loop {
+        let (stream, _) = listener.accept().await.unwrap();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                write
+                    .write_all(format!("{line}!\n").as_bytes())
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+}
+
+#[test]
+fn a_stream_carries_bytes_in_order_between_nodes() {
+    let mut s = sim(1, Config::default());
+    s.add_node("server", echo_server);
+    let (report, out) = s.run(async {
+        let mut stream = TcpStream::connect("server:7000").await.unwrap();
+        assert_eq!(stream.peer_addr().unwrap().to_string(), "10.0.0.1:7000");
+        let big = "x".repeat(100_000);
+        stream
+            .write_all(format!("hello\n{big}\n").as_bytes())
+            .await
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut first = String::new();
+        reader.read_line(&mut first).await.unwrap();
+        let mut second = String::new();
+        reader.read_line(&mut second).await.unwrap();
+        (first, second.len())
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    assert_eq!(out, Some(("hello!\n".to_string(), 100_002)));
+}
+
+#[test]
+fn loss_duplication_and_reordering_do_not_break_the_stream() {
+    let cfg = Config {
+        net: NetConfig {
+            latency_min_ns: 1_000_000,
+            latency_max_ns: 50_000_000,
+            latency_buckets: 8,
+            drop: true,
+            duplicate: true,
+            reorder: true,
+        },
+        ..Config::default()
+    };
+    for seed in 0..20 {
+        let mut s = sim(seed, cfg.clone());
+        s.add_node("server", echo_server);
+        let (report, out) = s.run(async {
+            let stream = TcpStream::connect("10.0.0.1:7000").await?;
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let mut got = Vec::new();
+            for i in 0..20 {
+                write.write_all(format!("line {i}\n").as_bytes()).await?;
+                got.push(lines.next_line().await?.unwrap_or_default());
+            }
+            std::io::Result::Ok(got)
+        });
+        assert!(
+            report.outcome.failure().is_none(),
+            "seed {seed}: {:?}",
+            report.outcome
+        );
+        // Either every line came back, in order, or the connection failed with an error:
+        // never a missing, repeated or reordered line.
+        if let Some(Ok(got)) = out {
+            let want: Vec<String> = (0..20).map(|i| format!("line {i}!")).collect();
+            assert_eq!(got, want, "seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn a_partition_times_a_write_out_and_a_crashed_peer_never_answers() {
+    let mut s = sim(3, Config::default());
+    let server = s.add_node("server", echo_server);
+    let (report, out) = s.run(async move {
+        let mut stream = TcpStream::connect("server:7000").await.unwrap();
+        weft::net::partition(weft::NodeId::DRIVER, server);
+        stream.write_all(b"lost\n").await.unwrap(); // buffered, as in a kernel
+        let started = tokio::time::Instant::now();
+        let mut buf = [0u8; 16];
+        let read = stream.read(&mut buf).await;
+        let partitioned = (
+            read.map_err(|e| e.kind()),
+            started.elapsed() > Duration::from_secs(10),
+        );
+        weft::net::repair_all();
+        weft::node::crash(server);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        weft::node::restart(server);
+        let mut again = TcpStream::connect("server:7000").await.unwrap();
+        again.write_all(b"after\n").await.unwrap();
+        let mut reply = [0u8; 7];
+        again.read_exact(&mut reply).await.unwrap();
+        (partitioned, reply)
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    let ((read, waited), reply) = out.unwrap();
+    assert_eq!(read, Err(std::io::ErrorKind::TimedOut));
+    assert!(waited);
+    assert_eq!(&reply, b"after!\n");
+}
+
+#[test]
+fn closing_gives_eof_and_data_after_close_resets() {
+    let mut s = sim(4, Config::default());
+    s.add_node("server", || async {
+        let listener = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream.write_all(b"bye").await.unwrap();
+        drop(stream); // FIN after the data
+        std::future::pending::<()>().await;
+    });
+    let (report, out) = s.run(async {
+        let mut stream = TcpStream::connect("server:7000").await.unwrap();
+        let mut all = Vec::new();
+        stream.read_to_end(&mut all).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        stream.write_all(b"anyone?").await.unwrap();
+        let mut buf = [0u8; 1];
+        let after = stream.read(&mut buf).await.map_err(|e| e.kind());
+        (all, after)
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    // EOF after the data (read returns Ok(0) again), then the peer, closed, answers the new
+    // data with RST.
+    let (all, after) = out.unwrap();
+    assert_eq!(all, b"bye");
+    assert!(
+        matches!(after, Ok(0) | Err(std::io::ErrorKind::ConnectionReset)),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn timers_follow_simulated_time_with_tokio_semantics() {
+    let (report, out) = sim(5, Config::default()).run(async {
+        let start = tokio::time::Instant::now();
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        let slept = start.elapsed();
+        let timed_out =
+            tokio::time::timeout(Duration::from_millis(5), std::future::pending::<()>()).await;
+        let mut interval = tokio::time::interval(Duration::from_millis(100));
+        let first = interval.tick().await;
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        // Burst (tokio's default): the missed ticks fire at once, on the original schedule.
+        let mut ticks = Vec::new();
+        for _ in 0..4 {
+            ticks.push(interval.tick().await - first);
+        }
+        (slept, timed_out.is_err(), ticks)
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    let (slept, timed_out, ticks) = out.unwrap();
+    assert_eq!(slept, Duration::from_secs(600));
+    assert!(timed_out);
+    let ms = |n| Duration::from_millis(n);
+    assert_eq!(ticks, vec![ms(100), ms(200), ms(300), ms(400)]);
+}
+
+/// Which branch `select!` takes when both are ready: a recorded decision, so the same seed
+/// gives the same choice and different seeds explore both.
+fn select_choice(seed: u64) -> Vec<u8> {
+    let (_, out) = sim(seed, Config::default()).run(async {
+        let mut taken = Vec::new();
+        for _ in 0..8 {
+            let branch = tokio::select! {
+                _ = std::future::ready(()) => 0,
+                _ = std::future::ready(()) => 1,
+            };
+            taken.push(branch);
+        }
+        taken
+    });
+    out.unwrap()
+}
+
+#[test]
+fn select_draws_its_branch_order_from_the_decision_stream() {
+    let runs: Vec<Vec<u8>> = (0..10).map(select_choice).collect();
+    for (seed, run) in runs.iter().enumerate() {
+        assert_eq!(
+            &select_choice(seed as u64),
+            run,
+            "seed {seed} does not replay"
+        );
+    }
+    let all: Vec<u8> = runs.concat();
+    assert!(all.contains(&0) && all.contains(&1), "{all:?}");
+    // biased; keeps tokio's fixed order.
+    let (_, out) = sim(0, Config::default()).run(async {
+        tokio::select! { biased; _ = std::future::ready(()) => 0, _ = std::future::ready(()) => 1 }
+    });
+    assert_eq!(out, Some(0));
+}
+
+#[test]
+fn join_handles_report_values_aborts_and_crashes() {
+    let mut s = sim(6, Config::default());
+    let (report, out) = {
+        let worker = s.add_node("worker", || async { std::future::pending::<()>().await });
+        s.run(async move {
+            let value = tokio::spawn(async { 41 + 1 }).await.unwrap();
+            let sleeper = tokio::spawn(tokio::time::sleep(Duration::from_secs(10)));
+            sleeper.abort();
+            let aborted = sleeper.await.unwrap_err().is_cancelled();
+            // A task spawned on the worker node, joined from the driver.
+            let spawner = weft::task::spawn_on(worker, "remote", async {
+                Some(tokio::spawn(std::future::pending::<()>()))
+            });
+            let remote = spawner.await.unwrap().unwrap();
+            weft::node::crash(worker);
+            let crashed = remote.await.unwrap_err().is_cancelled();
+            let (a, b) = tokio::join!(async { 1 }, async { 2 });
+            (value, aborted, crashed, a + b)
+        })
+    };
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    assert_eq!(out, Some((42, true, true, 3)));
+}
