@@ -1,0 +1,224 @@
+//! The tokio-kv service, unchanged, under weft: a sequential model with partitions of the
+//! client's link and crashes of the server, and the planted retry bug found, shrunk and
+//! replayed.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio_kv::{serve, Bug, Client, ClientConfig, KvError};
+use weft::model::{Gen, StateMachine, Var, Vars};
+use weft::{NodeId, Sim};
+
+/// The key space is small so that commands meet on keys.
+const KEYS: [&str; 2] = ["a", "b"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Command {
+    Set(usize, i64),
+    Get(usize),
+    Incr(usize, i64),
+    /// Cut the client off from the server for this many milliseconds (healed by a timer).
+    Partition(u64),
+    /// Crash the server and restart it: its in-memory store starts empty.
+    CrashServer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    Value(Option<i64>),
+    Int(i64),
+    Failed(KvError),
+}
+
+struct KvModel {
+    bug: Option<Bug>,
+}
+
+#[derive(Clone)]
+struct System {
+    client: Rc<Client>,
+    server: NodeId,
+}
+
+/// The server's start-up code: what `main` does, on the simulated node.
+async fn server_main() {
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:7000").await.expect("bind");
+    serve(listener).await.expect("serve");
+}
+
+impl StateMachine for KvModel {
+    type State = BTreeMap<usize, i64>;
+    type Command = Command;
+    type Result = Outcome;
+    type System = System;
+
+    fn setup(&self, sim: &mut Sim) -> System {
+        let server = sim.add_node("server", server_main);
+        let config = ClientConfig {
+            bug: self.bug,
+            ..ClientConfig::new("server:7000", 1)
+        };
+        System {
+            client: Rc::new(Client::new(config)),
+            server,
+        }
+    }
+
+    fn init(&self) -> Self::State {
+        BTreeMap::new()
+    }
+
+    fn command(&self, _: &Self::State, gen: &mut Gen) -> Command {
+        let key = gen.below(KEYS.len() as u64) as usize;
+        let value = gen.range(1..4) as i64;
+        let partition_ms = 100 * gen.range(1..30);
+        gen.weighted(&[
+            (3, Command::Incr(key, value)),
+            (2, Command::Set(key, value)),
+            (2, Command::Get(key)),
+            (1, Command::Partition(partition_ms)),
+            (1, Command::CrashServer),
+        ])
+    }
+
+    fn next_state(&self, state: &Self::State, command: &Command, _: Var) -> Self::State {
+        let mut next = state.clone();
+        match *command {
+            Command::Set(k, v) => {
+                next.insert(k, v);
+            }
+            Command::Incr(k, d) => *next.entry(k).or_insert(0) += d,
+            Command::CrashServer => next.clear(),
+            Command::Get(_) | Command::Partition(_) => {}
+        }
+        next
+    }
+
+    fn postcondition(
+        &self,
+        state: &Self::State,
+        command: &Command,
+        result: &Outcome,
+        _: &Vars<Outcome>,
+    ) -> Result<(), String> {
+        let expected = match *command {
+            Command::Set(..) | Command::Partition(_) | Command::CrashServer => Outcome::Done,
+            Command::Get(k) => Outcome::Value(state.get(&k).copied()),
+            Command::Incr(k, d) => Outcome::Int(state.get(&k).copied().unwrap_or(0) + d),
+        };
+        if *result == expected {
+            Ok(())
+        } else {
+            Err(format!("expected {expected:?}, got {result:?}"))
+        }
+    }
+
+    async fn run(&self, system: &System, command: &Command, _: &Vars<Outcome>) -> Outcome {
+        let client = &system.client;
+        let done = |r: Result<(), KvError>| r.map_or_else(Outcome::Failed, |()| Outcome::Done);
+        match *command {
+            Command::Set(k, v) => done(client.set(KEYS[k], &v.to_string()).await),
+            Command::Get(k) => match client.get(KEYS[k]).await {
+                Ok(v) => Outcome::Value(v.map(|v| v.parse().expect("an integer"))),
+                Err(e) => Outcome::Failed(e),
+            },
+            Command::Incr(k, d) => client.incr(KEYS[k], d).await.map_or_else(Outcome::Failed, Outcome::Int),
+            Command::Partition(ms) => {
+                let server = system.server;
+                weft::net::partition(NodeId::DRIVER, server);
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    weft::net::repair(NodeId::DRIVER, server);
+                });
+                Outcome::Done
+            }
+            Command::CrashServer => {
+                // The crash takes effect at the next scheduling step; restart after it.
+                weft::node::crash(system.server);
+                while weft::node::is_up(system.server) {
+                    tokio::task::yield_now().await;
+                }
+                weft::node::restart(system.server);
+                Outcome::Done
+            }
+        }
+    }
+}
+
+fn slow() -> bool {
+    std::env::var_os("WEFT_SLOW").is_some()
+}
+
+#[test]
+fn the_correct_service_passes_with_partitions_and_crashes() {
+    weft::check(KvModel { bug: None })
+        .name("tokio_kv_correct")
+        .cases(if slow() { 20_000 } else { 500 })
+        .regressions(None)
+        .run();
+}
+
+/// `(expected, got)` of a violated `Incr` postcondition.
+fn incr_results(message: &str) -> Option<(i64, i64)> {
+    let number = |after: &str| -> Option<i64> {
+        let rest = &message[message.find(after)? + after.len()..];
+        rest[..rest.find(')')?].parse().ok()
+    };
+    Some((number("expected Int(")?, number("got Int(")?))
+}
+
+#[test]
+fn a_retry_with_a_fresh_request_number_applies_an_incr_twice() {
+    let checker = || {
+        weft::check(KvModel {
+            bug: Some(Bug::FreshIdOnRetry),
+        })
+        .name("tokio_kv_fresh_id_on_retry")
+        .seed(0)
+        .cases(2_000)
+    };
+    let dir = std::env::temp_dir().join(format!("tokio-kv-regressions-{}", std::process::id()));
+    let report = checker().regressions(Some(dir.clone())).report();
+    let found = report.found.expect("the planted bug is found");
+    let text = found.counterexample.to_string();
+    println!("found after {} cases:\n{text}", found.cases_to_failure);
+
+    // The violation is an Incr applied twice: its result is one delta too high.
+    let message = &found.counterexample.failure.message;
+    let (expected, got) = incr_results(message).unwrap_or_else(|| panic!("{message}"));
+    let commands = text.lines().filter(|l| l.trim_start().starts_with('#'));
+    let deltas: Vec<i64> = commands
+        .filter_map(|l| l.split("Incr(").nth(1)?.split([',', ')']).nth(1)?.trim().parse().ok())
+        .collect();
+    assert!(deltas.contains(&(got - expected)), "{text}");
+    // The shrunk run needs a partition: without one no request is retried.
+    assert!(text.contains("Partition("), "{text}");
+
+    // Replay the saved file as WEFT_REPLAY does: strictly, from its recorded decisions.
+    let path = found.replay_file.clone().expect("a replay file");
+    let file = weft::internals::replay::ReplayFile::load(&path).expect("a valid replay file");
+    let log = file.log().expect("a decision log");
+    let replayed = checker().run_case(weft::Source::replay(log), weft::Detail::Explain);
+    assert!(replayed.report.divergence.is_none());
+    let failure = replayed.report.outcome.failure().expect("the replay fails again");
+    assert_eq!(&failure.message, message);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn every_seed_replays_identically() {
+    let checker = weft::check(KvModel { bug: None });
+    let seeds = if slow() { 1_000 } else { 100 };
+    for seed in 0..seeds {
+        let source = || {
+            weft::Source::generate(Box::new(weft::strategy::Random::new(seed, Default::default())))
+        };
+        let a = checker.run_case(source(), weft::Detail::Explain);
+        let b = checker.run_case(source(), weft::Detail::Explain);
+        assert!(a.report.outcome.failure().is_none(), "seed {seed}: {:?}", a.report.outcome);
+        if let Some(n) = weft::internals::determinism::compare(&a.report, &b.report) {
+            panic!("seed {seed}: {n}");
+        }
+    }
+}
