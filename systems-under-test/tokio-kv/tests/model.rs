@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use tokio_kv::{serve, Bug, Client, ClientConfig, KvError};
 use weft::model::{Gen, StateMachine, Var, Vars};
-use weft::{NodeId, Sim};
+use weft::{Config, NetConfig, NodeId, Sim};
 
 /// The key space is small so that commands meet on keys.
 const KEYS: [&str; 2] = ["a", "b"];
@@ -52,6 +52,21 @@ impl StateMachine for KvModel {
     type Command = Command;
     type Result = Outcome;
     type System = System;
+
+    /// Latency from 1 to 20 ms, and messages lost, duplicated and reordered: TCP's job.
+    fn config(&self) -> Config {
+        Config {
+            net: NetConfig {
+                latency_min_ns: 1_000_000,
+                latency_max_ns: 20_000_000,
+                latency_buckets: 4,
+                drop: true,
+                duplicate: true,
+                reorder: true,
+            },
+            ..Config::default()
+        }
+    }
 
     fn setup(&self, sim: &mut Sim) -> System {
         let server = sim.add_node("server", server_main);
@@ -192,8 +207,6 @@ fn a_retry_with_a_fresh_request_number_applies_an_incr_twice() {
         .filter_map(|l| l.split("Incr(").nth(1)?.split([',', ')']).nth(1)?.trim().parse().ok())
         .collect();
     assert!(deltas.contains(&(got - expected)), "{text}");
-    // The shrunk run needs a partition: without one no request is retried.
-    assert!(text.contains("Partition("), "{text}");
 
     // Replay the saved file as WEFT_REPLAY does: strictly, from its recorded decisions.
     let path = found.replay_file.clone().expect("a replay file");
