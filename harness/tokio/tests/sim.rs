@@ -244,3 +244,59 @@ fn join_handles_report_values_aborts_and_crashes() {
     assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
     assert_eq!(out, Some((42, true, true, 3)));
 }
+
+/// std's clocks read inside a simulated task: simulated time and the node's wall clock, the
+/// same on every run of a seed. Outside the simulation they are the OS's.
+#[test]
+fn std_clocks_inside_the_simulation_are_simulated() {
+    let run = || {
+        let (report, out) = sim(7, Config::default()).run(async {
+            let start = std::time::Instant::now();
+            let wall = std::time::SystemTime::now();
+            tokio::time::sleep(Duration::from_secs(90)).await;
+            let since_epoch = wall.duration_since(std::time::UNIX_EPOCH).unwrap();
+            (
+                start.elapsed(),
+                since_epoch,
+                std::time::SystemTime::now().duration_since(wall).unwrap(),
+            )
+        });
+        assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+        out.unwrap()
+    };
+    let (elapsed, since_epoch, wall_elapsed) = run();
+    assert_eq!(elapsed, Duration::from_secs(90));
+    assert_eq!(wall_elapsed, Duration::from_secs(90));
+    // weft's wall clocks start at 1,700,000,000 s after the epoch (November 2023).
+    assert_eq!(since_epoch.as_secs(), 1_700_000_000);
+    assert_eq!(run(), (elapsed, since_epoch, wall_elapsed));
+    // Outside a simulation: the OS clock (now is long after 2023).
+    let os = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    assert!(os.as_secs() > 1_700_000_000 + 90);
+    let t = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(2));
+    assert!(t.elapsed() >= Duration::from_millis(2));
+}
+
+#[test]
+fn getrandom_inside_the_simulation_is_a_recorded_decision() {
+    let draw = |seed| {
+        let (_, out) = sim(seed, Config::default()).run(async {
+            let mut buf = [0u8; 16];
+            let n = unsafe { libc_getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+            (n, buf)
+        });
+        out.unwrap()
+    };
+    let (n, a) = draw(1);
+    assert_eq!(n, 16);
+    assert_eq!(draw(1), (16, a), "the same seed draws the same bytes");
+    assert_ne!(draw(2).1, a, "another seed draws other bytes");
+}
+
+extern "C" {
+    #[link_name = "getrandom"]
+    fn libc_getrandom(buf: *mut std::ffi::c_void, len: usize, flags: std::ffi::c_uint) -> isize;
+}

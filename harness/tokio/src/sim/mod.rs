@@ -3,6 +3,8 @@
 mod local;
 mod macros;
 pub mod net;
+#[cfg(target_os = "linux")]
+mod os;
 pub mod signal;
 pub mod task;
 pub mod time;

@@ -39,20 +39,21 @@ pub fn node_of(ip: IpAddr) -> Option<NodeId> {
 /// The weft address of a socket address, from the calling node's point of view.
 pub(crate) fn to_weft(addr: SocketAddr) -> io::Result<Addr> {
     let ip = addr.ip();
-    let node =
-        if ip.is_loopback() || ip.is_unspecified() {
-            weft::node::current()
-        } else {
-            match node_of(ip) {
-                Some(node) if node.index() < weft::node::count() => node,
-                _ => return Err(io::Error::new(
+    let node = if ip.is_loopback() || ip.is_unspecified() {
+        weft::node::current()
+    } else {
+        match node_of(ip) {
+            Some(node) if node.index() < weft::node::count() => node,
+            _ => {
+                return Err(io::Error::new(
                     io::ErrorKind::AddrNotAvailable,
                     format!(
                         "weft-tokio: no simulated node has the address {ip} (node n is 10.0.0.n)"
                     ),
-                )),
+                ))
             }
-        };
+        }
+    };
     Ok(Addr::new(node, u32::from(addr.port())))
 }
 
