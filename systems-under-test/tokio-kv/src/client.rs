@@ -71,7 +71,10 @@ impl fmt::Display for KvError {
 
 impl std::error::Error for KvError {}
 
-type Connection = (BufReader<tokio::net::tcp::OwnedReadHalf>, tokio::net::tcp::OwnedWriteHalf);
+type Connection = (
+    BufReader<tokio::net::tcp::OwnedReadHalf>,
+    tokio::net::tcp::OwnedWriteHalf,
+);
 
 /// A client. Requests from one client run one at a time.
 pub struct Client {
@@ -126,7 +129,12 @@ impl Client {
                 }
             }
             let line = format!("{} {number} {op}\n", self.config.id);
-            match tokio::time::timeout(self.config.request_timeout, self.attempt(&mut connection, &line)).await {
+            match tokio::time::timeout(
+                self.config.request_timeout,
+                self.attempt(&mut connection, &line),
+            )
+            .await
+            {
                 Ok(Ok(Reply::Err(e))) => return Err(KvError::Refused(e)),
                 Ok(Ok(reply)) => return Ok(reply),
                 // An error or no answer in time: drop the connection and try a fresh one.
@@ -136,9 +144,17 @@ impl Client {
         Err(KvError::Unavailable)
     }
 
-    async fn attempt(&self, connection: &mut Option<Connection>, line: &str) -> std::io::Result<Reply> {
+    async fn attempt(
+        &self,
+        connection: &mut Option<Connection>,
+        line: &str,
+    ) -> std::io::Result<Reply> {
         if connection.is_none() {
-            let stream = tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(self.config.server.as_str())).await??;
+            let stream = tokio::time::timeout(
+                self.config.connect_timeout,
+                TcpStream::connect(self.config.server.as_str()),
+            )
+            .await??;
             let (read, write) = stream.into_split();
             *connection = Some((BufReader::new(read), write));
         }
@@ -148,7 +164,8 @@ impl Client {
         if read.read_line(&mut reply).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        Reply::parse(reply.trim_end()).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        Reply::parse(reply.trim_end())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 }
 

@@ -11,7 +11,10 @@ use tokio_kv::{serve, Client, ClientConfig};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = match tokio_runtime::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio_runtime::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tokio-kv: cannot start the runtime: {e}");
@@ -19,9 +22,14 @@ fn main() -> ExitCode {
         }
     };
     let result = match args.first().map(String::as_str) {
-        Some("serve") => runtime.block_on(run_server(args.get(1).map_or("127.0.0.1:7000", String::as_str))),
+        Some("serve") => runtime.block_on(run_server(
+            args.get(1).map_or("127.0.0.1:7000", String::as_str),
+        )),
         Some("client") if args.len() >= 3 => runtime.block_on(run_client(&args[1], &args[2..])),
-        _ => Err("usage: tokio-kv serve [ADDR] | tokio-kv client ADDR (set K V | get K | incr K D)...".to_string()),
+        _ => Err(
+            "usage: tokio-kv serve [ADDR] | tokio-kv client ADDR (set K V | get K | incr K D)..."
+                .to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -33,7 +41,9 @@ fn main() -> ExitCode {
 }
 
 async fn run_server(addr: &str) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("bind {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("tokio-kv: serving on {local}");
     tokio::select! {
@@ -51,7 +61,13 @@ async fn run_client(addr: &str, words: &[String]) -> Result<(), String> {
     while !rest.is_empty() {
         let (line, taken) = match rest {
             [op, k, v, ..] if op == "set" => (client.set(k, v).await.map(|()| "OK".to_string()), 3),
-            [op, k, ..] if op == "get" => (client.get(k).await.map(|v| v.unwrap_or_else(|| "(none)".into())), 2),
+            [op, k, ..] if op == "get" => (
+                client
+                    .get(k)
+                    .await
+                    .map(|v| v.unwrap_or_else(|| "(none)".into())),
+                2,
+            ),
             [op, k, d, ..] if op == "incr" => {
                 let d: i64 = d.parse().map_err(|_| format!("bad delta {d:?}"))?;
                 (client.incr(k, d).await.map(|n| n.to_string()), 3)

@@ -62,7 +62,10 @@ impl Op {
         match words {
             ["SET", k, v] => Ok(Op::Set(word(k)?, word(v)?)),
             ["GET", k] => Ok(Op::Get(word(k)?)),
-            ["INCR", k, d] => Ok(Op::Incr(word(k)?, d.parse().map_err(|_| format!("bad delta {d:?}"))?)),
+            ["INCR", k, d] => Ok(Op::Incr(
+                word(k)?,
+                d.parse().map_err(|_| format!("bad delta {d:?}"))?,
+            )),
             _ => Err(format!("unknown request {:?}", words.join(" "))),
         }
     }
@@ -81,7 +84,10 @@ impl Reply {
             "OK" => Ok(Reply::Ok),
             "NONE" => Ok(Reply::Value(None)),
             "VALUE" => Ok(Reply::Value(Some(rest.to_string()))),
-            "INT" => rest.parse().map(Reply::Int).map_err(|_| format!("bad reply {line:?}")),
+            "INT" => rest
+                .parse()
+                .map(Reply::Int)
+                .map_err(|_| format!("bad reply {line:?}")),
             "ERR" => Ok(Reply::Err(rest.to_string())),
             _ => Err(format!("bad reply {line:?}")),
         }

@@ -81,7 +81,11 @@ fn parse_request(line: &str) -> Result<(u64, u64, Op), String> {
     let [client, request, rest @ ..] = words.as_slice() else {
         return Err(format!("bad request {line:?}"));
     };
-    let client = client.parse().map_err(|_| format!("bad client {client:?}"))?;
-    let request = request.parse().map_err(|_| format!("bad request number {request:?}"))?;
+    let client = client
+        .parse()
+        .map_err(|_| format!("bad client {client:?}"))?;
+    let request = request
+        .parse()
+        .map_err(|_| format!("bad request number {request:?}"))?;
     Ok((client, request, Op::parse(rest)?))
 }

@@ -43,7 +43,9 @@ struct System {
 
 /// The server's start-up code: what `main` does, on the simulated node.
 async fn server_main() {
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:7000").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:7000")
+        .await
+        .expect("bind");
     serve(listener).await.expect("serve");
 }
 
@@ -138,7 +140,10 @@ impl StateMachine for KvModel {
                 Ok(v) => Outcome::Value(v.map(|v| v.parse().expect("an integer"))),
                 Err(e) => Outcome::Failed(e),
             },
-            Command::Incr(k, d) => client.incr(KEYS[k], d).await.map_or_else(Outcome::Failed, Outcome::Int),
+            Command::Incr(k, d) => client
+                .incr(KEYS[k], d)
+                .await
+                .map_or_else(Outcome::Failed, Outcome::Int),
             Command::Partition(ms) => {
                 let server = system.server;
                 weft::net::partition(NodeId::DRIVER, server);
@@ -204,7 +209,15 @@ fn a_retry_with_a_fresh_request_number_applies_an_incr_twice() {
     let (expected, got) = incr_results(message).unwrap_or_else(|| panic!("{message}"));
     let commands = text.lines().filter(|l| l.trim_start().starts_with('#'));
     let deltas: Vec<i64> = commands
-        .filter_map(|l| l.split("Incr(").nth(1)?.split([',', ')']).nth(1)?.trim().parse().ok())
+        .filter_map(|l| {
+            l.split("Incr(")
+                .nth(1)?
+                .split([',', ')'])
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        })
         .collect();
     assert!(deltas.contains(&(got - expected)), "{text}");
 
@@ -214,7 +227,11 @@ fn a_retry_with_a_fresh_request_number_applies_an_incr_twice() {
     let log = file.log().expect("a decision log");
     let replayed = checker().run_case(weft::Source::replay(log), weft::Detail::Explain);
     assert!(replayed.report.divergence.is_none());
-    let failure = replayed.report.outcome.failure().expect("the replay fails again");
+    let failure = replayed
+        .report
+        .outcome
+        .failure()
+        .expect("the replay fails again");
     assert_eq!(&failure.message, message);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -225,11 +242,18 @@ fn every_seed_replays_identically() {
     let seeds = if slow() { 1_000 } else { 100 };
     for seed in 0..seeds {
         let source = || {
-            weft::Source::generate(Box::new(weft::strategy::Random::new(seed, Default::default())))
+            weft::Source::generate(Box::new(weft::strategy::Random::new(
+                seed,
+                Default::default(),
+            )))
         };
         let a = checker.run_case(source(), weft::Detail::Explain);
         let b = checker.run_case(source(), weft::Detail::Explain);
-        assert!(a.report.outcome.failure().is_none(), "seed {seed}: {:?}", a.report.outcome);
+        assert!(
+            a.report.outcome.failure().is_none(),
+            "seed {seed}: {:?}",
+            a.report.outcome
+        );
         if let Some(n) = weft::internals::determinism::compare(&a.report, &b.report) {
             panic!("seed {seed}: {n}");
         }
