@@ -198,7 +198,11 @@ fn a_retry_with_a_fresh_request_number_applies_an_incr_twice() {
         .seed(0)
         .cases(2_000)
     };
-    let dir = std::env::temp_dir().join(format!("tokio-kv-regressions-{}", std::process::id()));
+    // TOKIO_KV_FAILURES=DIR keeps the replay file (and its HTML report) under DIR.
+    let keep = std::env::var_os("TOKIO_KV_FAILURES").map(std::path::PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("tokio-kv-regressions-{}", std::process::id()))
+    });
     let report = checker().regressions(Some(dir.clone())).report();
     let found = report.found.expect("the planted bug is found");
     let text = found.counterexample.to_string();
@@ -233,7 +237,37 @@ fn a_retry_with_a_fresh_request_number_applies_an_incr_twice() {
         .failure()
         .expect("the replay fails again");
     assert_eq!(&failure.message, message);
-    let _ = std::fs::remove_dir_all(dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// The planted bug is found and shrunk from every seed tried (2 here, 10 with WEFT_SLOW=1).
+#[test]
+fn the_planted_bug_is_found_from_every_seed() {
+    let seeds = if slow() { 10 } else { 2 };
+    for seed in 0..seeds {
+        let report = weft::check(KvModel {
+            bug: Some(Bug::FreshIdOnRetry),
+        })
+        .name("tokio_kv_every_seed")
+        .seed(seed)
+        .cases(5_000)
+        .regressions(None)
+        .report();
+        let found = report
+            .found
+            .unwrap_or_else(|| panic!("seed {seed}: not found in 5,000 cases"));
+        let commands = found.counterexample.to_string();
+        let commands = commands.lines().filter(|l| l.trim_start().starts_with('#'));
+        println!(
+            "seed {seed}: found after {} cases, shrunk to {} commands",
+            found.cases_to_failure,
+            commands.count()
+        );
+        let message = &found.counterexample.failure.message;
+        assert!(incr_results(message).is_some(), "seed {seed}: {message}");
+    }
 }
 
 #[test]
