@@ -300,3 +300,37 @@ extern "C" {
     #[link_name = "getrandom"]
     fn libc_getrandom(buf: *mut std::ffi::c_void, len: usize, flags: std::ffi::c_uint) -> isize;
 }
+
+#[test]
+fn udp_datagrams_are_weft_messages() {
+    let mut s = sim(8, Config::default());
+    s.add_node("echo", || async {
+        let socket = tokio::net::UdpSocket::bind("0.0.0.0:5353").await.unwrap();
+        let mut buf = [0u8; 64];
+        loop {
+            let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+            socket.send_to(&buf[..n], from).await.unwrap();
+        }
+    });
+    let (report, out) = s.run(async {
+        let socket = tokio::net::UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        socket.connect("echo:5353").await.unwrap();
+        socket.send(b"ping").await.unwrap();
+        let mut buf = [0u8; 2];
+        let n = socket.recv(&mut buf).await.unwrap(); // truncated, as UDP does
+        (
+            socket.local_addr().unwrap().to_string(),
+            socket.peer_addr().unwrap().to_string(),
+            buf[..n].to_vec(),
+        )
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    assert_eq!(
+        out,
+        Some((
+            "10.0.0.0:40000".to_string(),
+            "10.0.0.1:5353".to_string(),
+            b"pi".to_vec()
+        ))
+    );
+}
