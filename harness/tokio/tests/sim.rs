@@ -334,3 +334,28 @@ fn udp_datagrams_are_weft_messages() {
         ))
     );
 }
+
+/// A reader that does not read for two minutes while the writer sends 1 MiB: the window
+/// closes, the writer waits (no timeout: the reader is alive), and every byte arrives.
+#[test]
+fn a_slow_reader_is_not_a_dead_one() {
+    let mut s = sim(9, Config::default());
+    s.add_node("server", || async {
+        let listener = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let data: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+        stream.write_all(&data).await.unwrap();
+        stream.shutdown().await.unwrap();
+        std::future::pending::<()>().await;
+    });
+    let (report, out) = s.run(async {
+        let mut stream = TcpStream::connect("server:7000").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        let mut all = Vec::new();
+        stream.read_to_end(&mut all).await.map(|_| all)
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    let all = out.unwrap().expect("no error");
+    assert_eq!(all.len(), 1 << 20);
+    assert!(all.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+}

@@ -7,7 +7,10 @@
 //! acknowledges cumulatively; the sender retransmits everything unacknowledged (go-back-N) after
 //! a timeout that doubles from 200 ms, and after 6 retransmissions without progress (about
 //! 25 s of simulated time) the connection fails with `TimedOut`, as a kernel's retransmission
-//! limit does (Linux waits about 15 minutes; see the README). Each connection has an id (its
+//! limit does (Linux waits about 15 minutes; see the README). A receiver whose buffer is full
+//! takes what fits and advertises a zero window; its acknowledgements keep the sender probing
+//! without counting toward that limit, and reading sends a window update, so a slow reader is
+//! never mistaken for a dead one. Each connection has an id (its
 //! client endpoint and the client node's incarnation), so segments of an old connection never
 //! reach a new one.
 //!
@@ -36,6 +39,8 @@ pub(crate) const SEND_BUFFER_MAX: usize = 256 * 1024;
 pub(crate) const RECV_BUFFER_MAX: usize = 256 * 1024;
 /// First retransmission timeout; it doubles on each retransmission.
 pub(crate) const RTO_MIN: Duration = Duration::from_millis(200);
+/// Longest retransmission timeout (Linux's `TCP_RTO_MAX`).
+const RTO_MAX: Duration = Duration::from_secs(120);
 /// Retransmissions without progress before the connection fails with `TimedOut`.
 pub(crate) const RETRANSMISSIONS_MAX: u32 = 6;
 /// How long a closed connection waits for the peer's FIN (Linux's `tcp_fin_timeout`).
@@ -49,7 +54,7 @@ pub(crate) enum Segment {
     Syn { conn: u64 },
     SynAck { conn: u64 },
     Data { conn: u64, seq: u64, bytes: Vec<u8> },
-    Ack { conn: u64, ack: u64 },
+    Ack { conn: u64, ack: u64, window: u64 },
     Fin { conn: u64, seq: u64 },
     Rst { conn: u64 },
 }
@@ -82,7 +87,7 @@ impl fmt::Debug for Segment {
                     if bytes.len() > shown.len() { "..." } else { "" }
                 )
             }
-            Segment::Ack { ack, .. } => write!(f, "TCP ACK {ack}"),
+            Segment::Ack { ack, window, .. } => write!(f, "TCP ACK {ack} (window {window})"),
             Segment::Fin { seq, .. } => write!(f, "TCP FIN seq {seq}"),
             Segment::Rst { .. } => f.write_str("TCP RST"),
         }
@@ -114,6 +119,8 @@ pub(crate) struct Conn {
     // Shared.
     error: Option<io::ErrorKind>,
     reset_on_close: bool,
+    window_closed: bool,
+    window_update_due: bool,
     synack_due: bool,
     handles: usize,
     read_waker: Option<Waker>,
@@ -144,6 +151,8 @@ impl Conn {
             peer_fin: false,
             error: None,
             reset_on_close: false,
+            window_closed: false,
+            window_update_due: false,
             synack_due,
             handles: 1,
             read_waker: None,
@@ -174,6 +183,10 @@ impl Conn {
         self.wake_user();
     }
 
+    fn window(&self) -> u64 {
+        RECV_BUFFER_MAX.saturating_sub(self.recv_buffer.len()) as u64
+    }
+
     fn data_end(&self) -> u64 {
         self.send_unacked + self.send_buffer.len() as u64
     }
@@ -195,6 +208,11 @@ impl Conn {
             buf.put_slice(&a[..from_a]);
             buf.put_slice(&b[..n - from_a]);
             self.recv_buffer.drain(..n);
+            if self.window_closed && self.recv_buffer.len() <= RECV_BUFFER_MAX / 2 {
+                self.window_closed = false;
+                self.window_update_due = true;
+                self.wake_driver();
+            }
             return Poll::Ready(Ok(()));
         }
         if self.peer_fin {
@@ -268,6 +286,7 @@ pub(crate) struct Driver {
     rto: Duration,
     retransmissions: u32,
     retransmit_at: Option<u64>,
+    peer_window_zero: bool,
     linger_until: Option<u64>,
     timer: Option<(u64, weft::time::Sleep)>,
 }
@@ -294,6 +313,7 @@ impl Driver {
             rto: RTO_MIN,
             retransmissions: 0,
             retransmit_at: None,
+            peer_window_zero: false,
             linger_until: None,
             timer: None,
         }
@@ -326,17 +346,26 @@ impl Driver {
                         return Step::Exit;
                     }
                     let fresh = &bytes[(c.recv_next - seq) as usize..];
-                    if c.recv_buffer.len() + fresh.len() <= RECV_BUFFER_MAX {
-                        c.recv_buffer.extend(fresh);
-                        c.recv_next = end;
+                    // Take what fits; the rest comes again.
+                    let taken = fresh.len().min(c.window() as usize);
+                    if taken < fresh.len() {
+                        c.window_closed = true;
+                    }
+                    if taken > 0 {
+                        c.recv_buffer.extend(&fresh[..taken]);
+                        c.recv_next += taken as u64;
                         if let Some(w) = c.read_waker.take() {
                             w.wake();
                         }
                     }
                 }
-                let ack = c.recv_next;
+                let (ack, window) = (c.recv_next, c.window());
                 drop(c);
-                self.send(Segment::Ack { conn: self.id, ack });
+                self.send(Segment::Ack {
+                    conn: self.id,
+                    ack,
+                    window,
+                });
                 Step::Continue
             }
             Segment::Fin { seq, .. } => {
@@ -347,12 +376,16 @@ impl Driver {
                         w.wake();
                     }
                 }
-                let ack = c.recv_next;
+                let (ack, window) = (c.recv_next, c.window());
                 drop(c);
-                self.send(Segment::Ack { conn: self.id, ack });
+                self.send(Segment::Ack {
+                    conn: self.id,
+                    ack,
+                    window,
+                });
                 Step::Continue
             }
-            Segment::Ack { ack, .. } => {
+            Segment::Ack { ack, window, .. } => {
                 let data_end = c.data_end();
                 let mut progress = false;
                 if ack > c.send_unacked {
@@ -374,6 +407,15 @@ impl Driver {
                     self.rto = RTO_MIN;
                     self.retransmit_at = None;
                 }
+                if window == 0 {
+                    // The peer is alive and its buffer is full: keep probing, never give up.
+                    self.retransmissions = 0;
+                } else if self.peer_window_zero && c.send_unacked < c.send_next {
+                    // A window update: send again what was refused, now.
+                    c.send_next = c.send_unacked;
+                    self.retransmit_at = None;
+                }
+                self.peer_window_zero = window == 0;
                 Step::Continue
             }
         }
@@ -392,6 +434,13 @@ impl Driver {
         let mut out = Vec::new();
         if std::mem::take(&mut c.synack_due) {
             out.push(Segment::SynAck { conn: self.id });
+        }
+        if std::mem::take(&mut c.window_update_due) {
+            out.push(Segment::Ack {
+                conn: self.id,
+                ack: c.recv_next,
+                window: c.window(),
+            });
         }
         let data_end = c.data_end();
         while c.send_next < data_end {
@@ -438,7 +487,7 @@ impl Driver {
             // Go back: resend everything unacknowledged.
             c.send_next = c.send_unacked;
             c.fin_sent = false;
-            self.rto = self.rto.saturating_mul(2);
+            self.rto = self.rto.saturating_mul(2).min(RTO_MAX);
             self.retransmit_at = None;
             drop(c);
             self.transmit();
