@@ -213,6 +213,16 @@ fn select_draws_its_branch_order_from_the_decision_stream() {
     }
     let all: Vec<u8> = runs.concat();
     assert!(all.contains(&0) && all.contains(&1), "{all:?}");
+    // Preconditions and `else` go through tokio's expansion unchanged.
+    let (_, out) = sim(0, Config::default()).run(async {
+        let mut disabled = 0;
+        tokio::select! {
+            _ = std::future::ready(()), if disabled > 0 => disabled = 1,
+            else => disabled = 2,
+        }
+        disabled
+    });
+    assert_eq!(out, Some(2));
     // biased; keeps tokio's fixed order.
     let (_, out) = sim(0, Config::default()).run(async {
         tokio::select! { biased; _ = std::future::ready(()) => 0, _ = std::future::ready(()) => 1 }
@@ -358,4 +368,44 @@ fn a_slow_reader_is_not_a_dead_one() {
     let all = out.unwrap().expect("no error");
     assert_eq!(all.len(), 1 << 20);
     assert!(all.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+}
+
+/// tokio-util's codecs over a simulated stream: length-delimited frames both ways.
+#[test]
+fn codecs_frame_a_simulated_stream() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_util::codec::{Framed, LengthDelimitedCodec};
+    let mut s = sim(10, Config::default());
+    s.add_node("server", || async {
+        let listener = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut frames = Framed::new(stream, LengthDelimitedCodec::new());
+        while let Some(Ok(frame)) = frames.next().await {
+            let mut reply = frame.to_vec();
+            reply.reverse();
+            frames
+                .send(tokio_util::bytes::Bytes::from(reply))
+                .await
+                .unwrap();
+        }
+    });
+    let (report, out) = s.run(async {
+        let stream = TcpStream::connect("server:7000").await.unwrap();
+        let mut frames = Framed::new(stream, LengthDelimitedCodec::new());
+        let mut replies = Vec::new();
+        for word in ["abc", "weft", ""] {
+            frames
+                .send(tokio_util::bytes::Bytes::from(word.as_bytes().to_vec()))
+                .await
+                .unwrap();
+            let reply = frames.next().await.unwrap().unwrap();
+            replies.push(String::from_utf8(reply.to_vec()).unwrap());
+        }
+        replies
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    assert_eq!(
+        out,
+        Some(vec!["cba".to_string(), "tfew".to_string(), String::new()])
+    );
 }
