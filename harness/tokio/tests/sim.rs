@@ -407,3 +407,45 @@ fn codecs_frame_a_simulated_stream() {
         Some(vec!["cba".to_string(), "tfew".to_string(), String::new()])
     );
 }
+
+/// What is not routed into the simulation is caught by weft's determinism check: std's
+/// `HashMap` seeds each map differently (the thread's keys, drawn once, through `getrandom`
+/// when that happens inside a simulated task, then incremented per map), so iterating one to
+/// time the sends makes two runs of one seed differ, and `determinism::compare` names where.
+#[test]
+fn a_randomly_seeded_hash_map_is_caught_by_the_determinism_check() {
+    let run = |randomized: bool| {
+        let cfg = Config {
+            detail: weft::Detail::Explain,
+            ..Config::default()
+        };
+        let mut s = sim(11, cfg);
+        s.add_node("sink", || async {
+            let socket = tokio::net::UdpSocket::bind("0.0.0.0:9").await.unwrap();
+            let mut buf = [0u8; 8];
+            loop {
+                socket.recv_from(&mut buf).await.unwrap();
+            }
+        });
+        s.run(async move {
+            let socket = tokio::net::UdpSocket::bind("0.0.0.0:0").await.unwrap();
+            let keys: Vec<u32> = if randomized {
+                let map: std::collections::HashMap<u32, ()> = (0..32).map(|k| (k, ())).collect();
+                map.into_keys().collect()
+            } else {
+                let map: std::collections::BTreeMap<u32, ()> = (0..32).map(|k| (k, ())).collect();
+                map.into_keys().collect()
+            };
+            for k in keys {
+                socket.send_to(&k.to_le_bytes(), "sink:9").await.unwrap();
+                tokio::time::sleep(Duration::from_millis(u64::from(k))).await;
+            }
+        })
+        .0
+    };
+    let compare = weft::internals::determinism::compare;
+    assert_eq!(compare(&run(false), &run(false)), None);
+    let divergence = compare(&run(true), &run(true)).expect("the hash order differs between runs");
+    println!("{divergence}");
+    assert!(divergence.to_string().contains("diverge"), "{divergence}");
+}

@@ -10,10 +10,11 @@
 //!
 //! Not intercepted: code that issues the `getrandom` system call itself rather than calling
 //! the C library function (the `getrandom` crate 0.2, so `rand`'s `OsRng` and `thread_rng`'s
-//! seed; std's `HashMap` keys), and values cached per thread from an earlier call (a
-//! `thread_rng` seeded before the run, std's per-thread hash keys). Use `weft::rand::SimRng`
-//! and ordered maps in simulated code; weft's determinism check (`weft determinism`, or
-//! `weft::internals::determinism::compare`) names the first divergence they cause.
+//! seed), and values cached per thread (a `thread_rng` seeded earlier; std's `HashMap` keys,
+//! drawn once per thread and incremented for every map, so two runs still differ). Use
+//! `weft::rand::SimRng` and ordered maps in simulated code; weft's determinism check
+//! (`weft determinism`, or `weft::internals::determinism::compare`) names the first
+//! divergence they cause.
 
 use std::ffi::{c_int, c_uint, c_void};
 
