@@ -288,20 +288,34 @@ fn std_clocks_inside_the_simulation_are_simulated() {
     assert!(t.elapsed() >= Duration::from_millis(2));
 }
 
+/// `getrandom(3)` inside a simulated task: the same bytes on every run, different bytes on
+/// each call, and no weft decision drawn (the decision stream is the same with and without it).
 #[test]
-fn getrandom_inside_the_simulation_is_a_recorded_decision() {
-    let draw = |seed| {
-        let (_, out) = sim(seed, Config::default()).run(async {
-            let mut buf = [0u8; 16];
-            let n = unsafe { libc_getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-            (n, buf)
+fn getrandom_inside_the_simulation_is_deterministic() {
+    let draw = |call: bool| {
+        let (report, out) = sim(1, Config::default()).run(async move {
+            let mut a = [0u8; 16];
+            let mut b = [0u8; 16];
+            if call {
+                unsafe {
+                    libc_getrandom(a.as_mut_ptr().cast(), a.len(), 0);
+                    libc_getrandom(b.as_mut_ptr().cast(), b.len(), 0);
+                }
+            }
+            tokio::task::yield_now().await;
+            (a, b)
         });
-        out.unwrap()
+        (report.log, out.unwrap())
     };
-    let (n, a) = draw(1);
-    assert_eq!(n, 16);
-    assert_eq!(draw(1), (16, a), "the same seed draws the same bytes");
-    assert_ne!(draw(2).1, a, "another seed draws other bytes");
+    let (log, (a, b)) = draw(true);
+    assert_ne!(a, [0; 16]);
+    assert_ne!(a, b, "each call draws new bytes");
+    assert_eq!(
+        draw(true),
+        (log.clone(), (a, b)),
+        "a run draws the same bytes every time"
+    );
+    assert_eq!(draw(false).0, log, "no decision is drawn");
 }
 
 extern "C" {

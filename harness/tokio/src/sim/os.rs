@@ -5,7 +5,9 @@
 //! `std::time::Instant::now()` and `SystemTime::now()` (which call `clock_gettime`), and any
 //! crate calling the C library's `getrandom`, reach them. Called from a simulated task, they
 //! answer from the simulation: the monotonic clocks give simulated time, the real-time clocks
-//! the node's wall clock (with its skew), and random bytes are recorded weft decisions.
+//! the node's wall clock (with its skew), and random bytes come from the simulation's state
+//! (time, node, task), so a run gives the same bytes every time (they are not weft decisions:
+//! see `fill_simulated`).
 //! Anywhere else (outside a simulation, or weft's own code) they make the system call.
 //!
 //! Not intercepted: code that issues the `getrandom` system call itself rather than calling
@@ -16,6 +18,7 @@
 //! (`weft determinism`, or `weft::internals::determinism::compare`) names the first
 //! divergence they cause.
 
+use std::cell::RefCell;
 use std::ffi::{c_int, c_uint, c_void};
 
 /// Simulated time starts here on the monotonic clocks, so that a simulated `Instant` is never
@@ -52,20 +55,74 @@ pub unsafe extern "C" fn clock_gettime(clock: libc::clockid_t, tp: *mut libc::ti
     unsafe { libc::syscall(libc::SYS_clock_gettime, clock, tp) as c_int }
 }
 
+thread_local! {
+    /// Per node of the current run: the (simulated time, task) that last asked for random
+    /// bytes, and how many times it asked.
+    static ASKED: RefCell<Vec<(u64, u64, u64)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A port no other code binds: bound (and leaked) on a node by the first request for random
+/// bytes of each run, so that a failed bind says "this run already asked on this node".
+const RUN_MARKER_PORT: u32 = u32::MAX - 1;
+
+#[derive(Clone, Debug)]
+struct RunMarker;
+
+/// SplitMix64's step.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Fills `buf` from the simulation's state (time, node, task, and the how-manieth call of that
+/// task at that instant): the same run gives the same bytes, and calls differ. Deliberately
+/// not weft decisions: std draws its hash keys once per thread, so a decision drawn by the
+/// first run's first map would be missing from every later run on that thread and shift their
+/// decision streams (a replay in a fresh process would then diverge).
 fn fill_simulated(buf: *mut c_void, len: usize) -> bool {
-    if weft::time::try_clocks().is_none() {
+    let Some((now, _)) = weft::time::try_clocks() else {
         return false;
-    }
+    };
+    let task = weft::task::current().index() as u64;
+    let node = weft::node::current().index();
+    // The first request of this run on this node (or since the node restarted) binds the marker.
+    let first_of_run = match weft::net::Endpoint::<RunMarker>::bind(RUN_MARKER_PORT) {
+        Ok(marker) => {
+            std::mem::forget(marker); // stays bound until the run (or the node) ends
+            true
+        }
+        Err(_) => false,
+    };
+    let count = ASKED.with(|asked| {
+        let mut asked = asked.borrow_mut();
+        if asked.len() <= node {
+            asked.resize(node + 1, (u64::MAX, u64::MAX, 0));
+        }
+        let (at, by, n) = asked[node];
+        let n = if !first_of_run && (at, by) == (now, task) {
+            n + 1
+        } else {
+            0
+        };
+        asked[node] = (now, task, n);
+        n
+    });
+    let mut state =
+        now ^ (task << 40) ^ ((node as u64) << 20) ^ count.wrapping_mul(0x2545_F491_4F6C_DD1D);
     // SAFETY: the caller's contract: `buf` is valid for `len` bytes.
     let bytes = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
     for chunk in bytes.chunks_mut(8) {
-        let value = weft::rand::below(u64::MAX).to_le_bytes();
+        let value = splitmix(&mut state).to_le_bytes();
         chunk.copy_from_slice(&value[..chunk.len()]);
     }
     true
 }
 
-/// `getrandom(2)`: recorded weft decisions inside a simulated task, the system call elsewhere.
+/// `getrandom(2)`: bytes from the simulation's state inside a simulated task, the system call
+/// elsewhere.
 ///
 /// # Safety
 /// As the C function: `buf` must be valid for `len` bytes.
