@@ -10,13 +10,14 @@
 //! ```
 //!
 //! Without the `weft` feature this crate is `pub use tokio::*` (tokio with its `full` feature
-//! set). With it, the same paths run inside a weft simulation ([`weft::Sim::run`] or
+//! set). With it, the same paths run inside a weft simulation (`weft::Sim::run` or
 //! `weft::check`): `spawn` and `task` are weft tasks on the calling node, `time` is simulated
-//! time, `net::{TcpListener, TcpStream}` are reliable byte streams over weft's simulated
-//! network (node `n` is `10.0.0.n`), `select!` draws its branch order from weft's decision
-//! stream, and `sync`, `io` and `join!` are tokio's own, runtime-agnostic code. Paths that are
-//! not supported in the simulation (`runtime`, `#[tokio::main]`, `fs`, `process`,
-//! `spawn_blocking`, UDP, ...) do not exist in that build, so using them fails to compile.
+//! time, `net::{TcpListener, TcpStream}` are reliable byte streams and `net::UdpSocket` sends
+//! datagrams over weft's simulated network (node `n` is `10.0.0.n`), `select!` draws its
+//! branch order from weft's decision stream, and `sync`, `io` and `join!` are tokio's own,
+//! runtime-agnostic code. Paths that are not supported in the simulation (`runtime`,
+//! `#[tokio::main]`, `fs`, `process`, `spawn_blocking`, Unix sockets, ...) do not exist in that
+//! build, so using them fails to compile.
 //! See the README section "Testing your tokio code" for the full list.
 #![deny(missing_docs)]
 
