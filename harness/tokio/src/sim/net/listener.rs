@@ -17,6 +17,8 @@ type WeakConn = Weak<Mutex<Conn>>;
 /// Connections are set up when `accept` sees their SYN (a real kernel completes the handshake
 /// before `accept`; here a client's `connect` waits until the server accepts, retransmitting
 /// SYN meanwhile, and fails with `TimedOut` if the server does not accept in about 25 s).
+/// So `accept` can return a connection whose client has given up meanwhile: it sees no data,
+/// as with a client that crashed just after connecting.
 pub struct TcpListener {
     endpoint: Endpoint<Segment>,
     local: SocketAddr,
