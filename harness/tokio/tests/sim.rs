@@ -496,3 +496,45 @@ fn a_lookup_only_hash_map_keeps_runs_identical() {
     });
     assert_eq!(fresh_thread.join().unwrap(), (None, true));
 }
+
+/// The listener answers SYNs on its own, as a kernel does: while a one-at-a-time server
+/// spends a minute on its first client, a second client connects at once and its request
+/// waits in the connection. Dropping the listener frees its port at once.
+#[test]
+fn connect_completes_while_the_server_is_busy_and_a_dropped_listener_frees_its_port() {
+    let mut s = sim(13, Config::default());
+    s.add_node("server", || async {
+        let listener = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+        for _ in 0..2 {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut byte = [0u8; 1];
+            stream.read_exact(&mut byte).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(60)).await; // one client at a time, slowly
+            stream.write_all(&byte).await.unwrap();
+        }
+        drop(listener);
+        let again = TcpListener::bind("0.0.0.0:7000").await;
+        assert!(again.is_ok(), "{again:?}");
+        std::future::pending::<()>().await;
+    });
+    let (report, out) = s.run(async {
+        let mut first = TcpStream::connect("server:7000").await.unwrap();
+        first.write_all(b"1").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let started = tokio::time::Instant::now();
+        let mut second = TcpStream::connect("server:7000").await.unwrap();
+        let connected_in = started.elapsed();
+        second.write_all(b"2").await.unwrap();
+        let mut reply = [0u8; 1];
+        second.read_exact(&mut reply).await.unwrap();
+        (
+            connected_in,
+            reply[0],
+            started.elapsed() > Duration::from_secs(100),
+        )
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    let (connected_in, reply, waited) = out.unwrap();
+    assert!(connected_in < Duration::from_millis(10), "{connected_in:?}");
+    assert_eq!((reply, waited), (b'2', true));
+}

@@ -68,6 +68,14 @@ pub(crate) fn from_weft(addr: Addr) -> SocketAddr {
     socket_addr(addr.node, port)
 }
 
+/// A socket address for people: the node's name and the port (`server:7000`).
+pub(crate) fn label(addr: SocketAddr) -> String {
+    match node_of(addr.ip()).filter(|n| n.index() < weft::node::count()) {
+        Some(node) => format!("{}:{}", weft::node::name(node), addr.port()),
+        None => addr.to_string(),
+    }
+}
+
 fn lookup_host(host: &str) -> Option<IpAddr> {
     if host == "localhost" {
         return Some(IpAddr::V4(Ipv4Addr::LOCALHOST));

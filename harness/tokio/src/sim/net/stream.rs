@@ -47,7 +47,11 @@ pub(crate) fn establish(
         id,
     } = ends;
     let conn: SharedConn = Arc::new(Mutex::new(Conn::new(local, shown_peer, synack_due)));
-    let name = format!("tcp {local}->{shown_peer}");
+    let name = format!(
+        "tcp {}->{}",
+        super::addr::label(local),
+        super::addr::label(shown_peer)
+    );
     weft::task::spawn_named(name, Driver::new(endpoint, peer, id, conn.clone(), early));
     TcpStream { conn }
 }
