@@ -2,7 +2,7 @@
 //! timer. `sleep`, `timeout`, `interval`, [`Instant`], and per-node wall clocks with offset and
 //! drift.
 
-use crate::sim::world::{try_with, with, Event, EventKey, Wait};
+use crate::sim::world::{try_with, with, Event, EventKey, Wait, NONE};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -50,6 +50,16 @@ pub fn wall_clock_ns() -> u64 {
         let drifted = now + now / 1_000_000 * node.clock_drift_ppm;
         (EPOCH + drifted + node.clock_offset_ns).max(0) as u64
     })
+}
+
+/// The simulated monotonic time ([`now_ns`]) and the calling node's wall clock
+/// ([`wall_clock_ns`]), or `None` when not called from a simulated task (outside `Sim::run`, or
+/// from the simulator's own code). For shims that stand in for the OS clock and fall back to it
+/// elsewhere, such as weft-tokio's `clock_gettime`.
+pub fn try_clocks() -> Option<(u64, u64)> {
+    let now = try_with(|w| (w.here().1 != NONE).then_some(w.now)).flatten()?;
+    // Inside a task and not borrowed: `wall_clock_ns` cannot fail here.
+    Some((now, wall_clock_ns()))
 }
 
 pub(crate) fn nanos(d: Duration) -> u64 {
