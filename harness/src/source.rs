@@ -15,7 +15,7 @@ use crate::decision::{Address, Decision, DecisionKind, DecisionLog};
 use crate::ids::TaskId;
 use crate::strategy::Strategy;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 /// A recorded decision that does not fit the live run.
@@ -58,7 +58,7 @@ enum Mode {
         execution_pos: usize,
         /// The recorded execution decisions by address, in order (`None`: the recording has
         /// no addresses, and execution decisions replay by position).
-        by_address: Option<HashMap<u64, VecDeque<(u64, u64)>>>,
+        by_address: Option<BTreeMap<u64, VecDeque<(u64, u64)>>>,
     },
 }
 
@@ -100,7 +100,7 @@ impl Source {
         let (generation, execution): (Vec<Decision>, Vec<Decision>) =
             log.decisions.iter().partition(|d| d.kind.is_generation());
         let by_address = execution.iter().any(|d| d.address.key != 0).then(|| {
-            let mut map: HashMap<u64, VecDeque<(u64, u64)>> = HashMap::new();
+            let mut map: BTreeMap<u64, VecDeque<(u64, u64)>> = BTreeMap::new();
             for d in &execution {
                 map.entry(d.address.key)
                     .or_default()

@@ -209,6 +209,7 @@ pub struct PoolModel {
     parallel: bool,
     /// Whether the status invariant is checked (it is, unless switched off).
     invariant: bool,
+    liveness: bool,
 }
 
 impl PoolModel {
@@ -218,6 +219,7 @@ impl PoolModel {
             bugs,
             parallel: false,
             invariant: true,
+            liveness: true,
         }
     }
 
@@ -229,6 +231,13 @@ impl PoolModel {
         self
     }
 
+    /// This model without the liveness phase: the pool is not required to come to rest after
+    /// the case (poolboy's model had no such phase either).
+    pub fn without_liveness(mut self) -> PoolModel {
+        self.liveness = false;
+        self
+    }
+
     /// The model for parallel cases. Killing an idle worker is left out (it checks a worker
     /// out and in, which a concurrent client may see as a full pool), and a worker dismissed
     /// on checkin is not taken as gone (a concurrent waiter may receive it instead).
@@ -237,6 +246,7 @@ impl PoolModel {
             bugs,
             parallel: true,
             invariant: true,
+            liveness: true,
         }
     }
 }
@@ -570,7 +580,7 @@ impl StateMachine for PoolModel {
     /// those waiters timed out; the pool sheds them, with their monitors, lazily at its next
     /// blocking checkout, a bounded cost of its design).
     fn liveness(&self) -> Option<Liveness> {
-        Some(Liveness {
+        self.liveness.then_some(Liveness {
             within: Duration::from_secs(1),
             poll: Duration::from_millis(10),
         })

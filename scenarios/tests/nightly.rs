@@ -305,7 +305,9 @@ fn swarm_profiles_are_stored_in_replay_files_and_printed_first_in_reports() {
         .unwrap();
     let v = json_of(&output);
     assert_eq!(v["swarm_profile"], stored["swarm"]);
-    assert_eq!(v["failure_kind"], "check");
+    // The bug breaks the invariant after a checkin, or keeps the pool from coming to rest;
+    // the shrinker ends at the latter, one command shorter.
+    assert_eq!(v["failure_kind"], "liveness");
     assert!(v["nodes"].as_array().unwrap().len() >= 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
