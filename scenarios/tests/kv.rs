@@ -111,6 +111,12 @@ fn rarer_bugs_are_found_with_the_full_budget() {
         10,
         20_000,
     );
+    found(
+        "prune-youngest",
+        "too recently for clock pruning",
+        10,
+        20_000,
+    );
 }
 
 #[test]

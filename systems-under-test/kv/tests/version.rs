@@ -197,5 +197,9 @@ fn entries_learned_from_a_context_are_stamped_when_learned_so_pruning_keeps_them
     let pruned = written.prune(limits, 55_000, PruneOrder::OldestFirst);
     let kept: Vec<u32> = pruned.entries().iter().map(|e| e.actor.node).collect();
     assert_eq!(kept, [1, 2], "only the old entry of actor 3 goes");
-    assert_eq!(values(&pruned.sync(&elsewhere)), ["new"], "the old value stays superseded");
+    assert_eq!(
+        values(&pruned.sync(&elsewhere)),
+        ["new"],
+        "the old value stays superseded"
+    );
 }
