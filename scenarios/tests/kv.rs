@@ -39,17 +39,25 @@ fn without_bugs_the_store_passes_with_both_strategies() {
     }
 }
 
-/// Searches for `bug` with `seeds` seeds of `cases` cases; each must find it, with a
-/// violation that mentions `symptom`.
+/// Searches for `bug` with `seeds` seeds of `cases` cases; each must find it (with the full
+/// budget of 10 seeds, at least 9, the criterion), with a violation that mentions
+/// `symptom`.
 fn found(bug: &str, symptoms: &str, seeds: u64, cases: u64) {
     let seeds = if slow() { 10 } else { seeds };
+    let misses_max = if seeds >= 10 { 1 } else { 0 };
+    let mut missed = Vec::new();
     for seed in 0..seeds {
         let bugs = [bug];
         let run = runner(&KvScenario, &bugs);
         let result = fuzz(&run, &config(seed, cases, StrategyKind::Random));
-        let found = result
-            .found
-            .unwrap_or_else(|| panic!("{bug}: not found with seed {seed} in {cases} cases"));
+        let Some(found) = result.found else {
+            missed.push(seed);
+            assert!(
+                missed.len() <= misses_max,
+                "{bug}: not found with seeds {missed:?} in {cases} cases"
+            );
+            continue;
+        };
         let violation = found
             .run
             .report
