@@ -13,7 +13,8 @@
 //! key must hold the same object with no hint left anywhere (convergence). Then, at rest: the
 //! merged read of every key holds every acknowledged element that no delete saw, and nothing
 //! never added; a delete that was the last write of its key, with nothing concurrent, left
-//! the key empty; two clients interleaving read-modify-writes on a fresh key leave at most
+//! the key empty, except for versions that clock pruning ([`PRUNE`]) may bring back as
+//! siblings of its tombstone (written long enough before it: [`prune_safe_ns`]); two clients interleaving read-modify-writes on a fresh key leave at most
 //! two siblings; a PR=2 read after a PW=2 write sees it (quorum intersection).
 
 mod run;
@@ -25,7 +26,7 @@ use std::time::Duration;
 use weft::model::{Gen, StateMachine, Var, Vars};
 use weft::Liveness;
 use weft::{Config, Sim};
-use weft_kv::Bugs;
+use weft_kv::{Bugs, PruneLimits};
 
 /// Nodes in the cluster.
 pub const NODES: u8 = 5;
@@ -33,9 +34,41 @@ pub const NODES: u8 = 5;
 pub const KEYS: u8 = 3;
 /// How long a partition lasts, in milliseconds: shorter than a request's timeout, or long
 /// enough for coordinators to pass over the nodes cut off and for tombstones to be reaped.
-const PARTITION_MS: [u16; 2] = [200, 1_000];
+const PARTITION_MS: [u16; 3] = [200, 1_000, 2_000];
 /// How long a `wait` lasts, in milliseconds.
-const WAIT_MS: [u16; 3] = [10, 100, 500];
+const WAIT_MS: [u16; 4] = [10, 100, 500, 2_500];
+
+/// Version-vector pruning as the model's cluster runs it (Riak's `small_vclock`,
+/// `big_vclock`, `young_vclock`, `old_vclock`): a clock longer than two entries loses its
+/// oldest entries with no live value once they are older than 1.4 s by the pruning node's
+/// clock. Riak's defaults (50, 50, 20 s, a day) would never prune in a case of a few seconds
+/// with a few actors; these small limits make every key's clock a candidate once three
+/// actors wrote it (nodes take a new actor at every restart).
+pub const PRUNE: PruneLimits = PruneLimits {
+    small: 2,
+    big: 2,
+    young_ns: 1_400_000_000,
+    old_ns: u64::MAX,
+};
+
+/// The longest a case runs in simulated time (a limit of the simulation: exceeding it is a
+/// failure of its own). It bounds how far clock drift can take two clocks apart.
+const SIM_TIME_MAX_NS: u64 = 120_000_000_000;
+
+/// How long before a delete a version must have been written for pruning to be allowed to
+/// bring it back. Pruning drops an entry only when its latest event is at least
+/// `PRUNE.young_ns` old by the pruning node's clock; clocks disagree by at most twice the
+/// largest offset plus twice the largest drift over a case, so in true time that event, and
+/// every version the entry's dots name, is at least this old. A version that lost its
+/// writer's entry that way comes back as a sibling (Riak's false siblings after pruning,
+/// riak_kv #283): a known cost of pruning, not a bug; a younger version never may.
+pub fn prune_safe_ns(config: &Config) -> u64 {
+    let clock = &config.clock;
+    let drift = u64::from(clock.drift_max_ppm) * (config.sim_time_max_ns / 1_000_000);
+    PRUNE
+        .young_ns
+        .saturating_sub(2 * clock.offset_max_ns + 2 * drift)
+}
 
 /// The model state: what was started, so commands can be generated and checked.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -165,6 +198,7 @@ pub fn chaos() -> Config {
     let mut config = Config::chaos();
     config.faults.until_ns = 500_000_000;
     config.buggify = false;
+    config.sim_time_max_ns = SIM_TIME_MAX_NS;
     config
 }
 
@@ -191,7 +225,7 @@ impl StateMachine for KvModel {
         let kind = gen.weighted(&[
             (10, 0u8),
             (3, 1),
-            (2, 2),
+            (3, 2),
             (1, 3),
             (2, 4),
             (1, 5),

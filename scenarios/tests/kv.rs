@@ -39,17 +39,25 @@ fn without_bugs_the_store_passes_with_both_strategies() {
     }
 }
 
-/// Searches for `bug` with `seeds` seeds of `cases` cases; each must find it, with a
-/// violation that mentions `symptom`.
+/// Searches for `bug` with `seeds` seeds of `cases` cases; each must find it (with the full
+/// budget of 10 seeds, at least 9, the criterion), with a violation that mentions
+/// `symptom`.
 fn found(bug: &str, symptoms: &str, seeds: u64, cases: u64) {
     let seeds = if slow() { 10 } else { seeds };
+    let misses_max = if seeds >= 10 { 1 } else { 0 };
+    let mut missed = Vec::new();
     for seed in 0..seeds {
         let bugs = [bug];
         let run = runner(&KvScenario, &bugs);
         let result = fuzz(&run, &config(seed, cases, StrategyKind::Random));
-        let found = result
-            .found
-            .unwrap_or_else(|| panic!("{bug}: not found with seed {seed} in {cases} cases"));
+        let Some(found) = result.found else {
+            missed.push(seed);
+            assert!(
+                missed.len() <= misses_max,
+                "{bug}: not found with seeds {missed:?} in {cases} cases"
+            );
+            continue;
+        };
         let violation = found
             .run
             .report
@@ -108,6 +116,12 @@ fn rarer_bugs_are_found_with_the_full_budget() {
     found(
         "actor-reuse-after-disk-loss",
         "lost acknowledged",
+        10,
+        20_000,
+    );
+    found(
+        "prune-youngest",
+        "too recently for clock pruning",
         10,
         20_000,
     );

@@ -83,6 +83,13 @@ impl Book {
         (acked, attempted)
     }
 
+    /// When the add of `element` to `key` started.
+    fn add_start(&self, key: u8, element: u32) -> Option<u64> {
+        self.on_key(key)
+            .find(|d| d.write == Write::Add(element))
+            .map(|d| d.start)
+    }
+
     /// Elements of `key` that a delete which may have taken effect saw.
     fn deleted(&self, key: u8) -> BTreeSet<u32> {
         self.on_key(key)
@@ -115,6 +122,17 @@ impl Book {
     }
 }
 
+/// The merged read of a key at rest.
+#[derive(Default)]
+struct Found {
+    /// The union of the siblings' elements.
+    elements: BTreeSet<u32>,
+    /// How many values.
+    siblings: usize,
+    /// Whether a tombstone is among the siblings.
+    deleted: bool,
+}
+
 /// The system under test: the cluster's nodes and the book of operations.
 #[derive(Clone)]
 pub struct KvSystem {
@@ -145,6 +163,7 @@ async fn add(kv: Kv, key: String, element: u32, blind: bool) -> (Write, Outcome)
         weft_kv::ReadResult {
             values: Vec::new(),
             context: Default::default(),
+            deleted: false,
         }
     } else {
         match kv.get(&key).await {
@@ -179,9 +198,10 @@ impl KvSystem {
             bugs,
             ..KvConfig::default()
         };
-        // A node that did not answer is passed over for as long as the longest partition
-        // the model makes, as a failure detector that marks a node down until it is seen
-        // again would.
+        config.prune = super::PRUNE;
+        // A node that did not answer is passed over for a second (longer partitions keep
+        // it suspected: every call that fails again renews it), as a failure detector that
+        // marks a node down until it is seen again would.
         config.timing.suspect = Duration::from_secs(1);
         KvSystem {
             nodes: weft_kv::add_cluster(sim, usize::from(NODES), config),
@@ -305,8 +325,9 @@ impl KvSystem {
         let mut problems = Vec::new();
         let mut summary = Vec::new();
         for key in 0..KEYS {
-            let (found, siblings) = self.read(key).await;
-            let mut wrong = self.judge(key, &found);
+            let read = self.read(key).await;
+            let mut wrong = self.judge(key, &read);
+            let (found, siblings) = (read.elements, read.siblings);
             if !wrong.is_empty() {
                 wrong.push(format!("k{key}'s copies: {}", self.copies(key).await));
             }
@@ -336,7 +357,8 @@ impl KvSystem {
     }
 
     /// What is wrong with `found`, the merged read of `key` at rest.
-    fn judge(&self, key: u8, found: &BTreeSet<u32>) -> Vec<String> {
+    fn judge(&self, key: u8, read: &Found) -> Vec<String> {
+        let found = &read.elements;
         let book = self.book.borrow();
         let (acked, attempted) = book.adds(key);
         let deleted = book.deleted(key);
@@ -352,10 +374,29 @@ impl KvSystem {
         if !phantom.is_empty() {
             problems.push(format!("k{key} holds never-added elements {phantom:?}"));
         }
-        if let (Some(delete), false) = (book.final_delete(key), found.is_empty()) {
+        let prune_safe_ns = super::prune_safe_ns(&super::chaos());
+        let young = |delete: &Done| {
+            // Pruning may bring back versions written long enough before the delete
+            // (`prune_safe_ns`), as siblings of the delete's tombstone; every element of such
+            // a version was added before it.
+            !found.is_empty() && !read.deleted
+                || found.iter().any(|e| {
+                    book.add_start(key, *e)
+                        .is_none_or(|start| start.saturating_add(prune_safe_ns) > delete.end)
+                })
+        };
+        if let Some(delete) = book.final_delete(key).filter(|d| young(d)) {
+            let why = if read.deleted {
+                format!(
+                    "some added less than {} before it ended, too recently for clock pruning to bring them back",
+                    weft::internals::format_ns(prune_safe_ns)
+                )
+            } else {
+                "and its tombstone is gone".to_string()
+            };
             problems.push(format!(
-                "k{key} holds {found:?} after an acknowledged delete at {} that saw every write and had nothing concurrent",
-                weft::internals::format_ns(delete.start)
+                "k{key} holds {found:?} after an acknowledged delete at {} that saw every write and had nothing concurrent ({why})",
+                weft::internals::format_ns(delete.start),
             ));
         }
         problems
@@ -455,18 +496,21 @@ impl KvSystem {
 
     /// The union of the siblings of `key`, read from two primaries (a sloppy read may be
     /// answered by fallbacks that hold nothing yet) through the first node that can.
-    async fn read(&self, key: u8) -> (BTreeSet<u32>, usize) {
+    async fn read(&self, key: u8) -> Found {
         let options = ReadOptions { r: 2, pr: 2 };
         for _ in 0..20 {
             for node in &self.nodes {
                 if let Ok(read) = Kv::connect(*node).get_with(&key_name(key), options).await {
-                    let set = read.values.iter().flat_map(|v| decode(v)).collect();
-                    return (set, read.values.len());
+                    return Found {
+                        elements: read.values.iter().flat_map(|v| decode(v)).collect(),
+                        siblings: read.values.len(),
+                        deleted: read.deleted,
+                    };
                 }
             }
             time::sleep(Duration::from_millis(100)).await;
         }
-        (BTreeSet::new(), 0)
+        Found::default()
     }
 
     async fn diverged(&self) -> Option<String> {

@@ -14,8 +14,6 @@ use crate::protocol::{Msg, Reply};
 use crate::replica;
 use crate::ring::Ring;
 use std::collections::BTreeMap;
-use std::rc::Rc;
-use weft::time;
 use weft::NodeId;
 
 /// This node's (key, hash) for every key of `partitions`, by key.
@@ -52,20 +50,32 @@ pub(crate) fn diff(node: &Node, partitions: &[usize], theirs: &[(String, u64)]) 
     Reply::Diff { objects, missing }
 }
 
+/// How an exchange ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Exchanged {
+    /// Both held the same objects: nothing was sent.
+    Equal,
+    /// Objects were exchanged, or the exchange stopped early.
+    Other,
+}
+
 /// One exchange of `partitions` with `peer`.
-async fn exchange(node: &Node, partitions: Vec<usize>, peer: NodeId) {
+async fn exchange(node: &Node, partitions: Vec<usize>, peer: NodeId) -> Exchanged {
     let hashes: Vec<(String, u64)> = hashes(node, &partitions).into_iter().collect();
     let msg = Msg::Exchange { partitions, hashes };
     let mut gather = Gather::scatter(node, &[peer], &msg);
     let Some((_, Reply::Diff { objects, missing })) = gather.next().await else {
-        return;
+        return Exchanged::Other;
     };
     node.trust(peer);
+    if objects.is_empty() && missing.is_empty() {
+        return Exchanged::Equal;
+    }
     let mut repairs: Vec<(String, Object)> = Vec::new();
     for (key, object) in objects {
         let merged = match replica::store(node, &key, &object).await {
             Reply::Stored(merged) => merged,
-            _ => return,
+            _ => return Exchanged::Other,
         };
         if merged != object {
             repairs.push((key, merged));
@@ -78,44 +88,63 @@ async fn exchange(node: &Node, partitions: Vec<usize>, peer: NodeId) {
     for (key, object) in repairs {
         let mut gather = Gather::scatter(node, &[peer], &Msg::Store { key, object });
         if gather.next().await.is_none() {
-            return;
+            break;
         }
     }
+    Exchanged::Other
 }
 
-/// The anti-entropy loop: the other members in turn, each exchange covering every partition
-/// both are primaries of.
-pub(crate) async fn run(node: Rc<Node>) {
-    let mut round = 0usize;
+/// What the anti-entropy rounds of a node remember: whose turn it is, the preference lists
+/// of the ring they were computed from, and the peers found equal.
+///
+/// A node skips a peer it found equal in an exchange when its own objects have not changed
+/// since: any difference now comes from a change on the peer, whose own exchanges (its
+/// objects changed, so it skips nobody) find it. A restart forgets every peer found equal.
+#[derive(Default)]
+pub(crate) struct Aae {
+    round: usize,
     // Every partition's preference list, for the ring they were computed from: rings change
     // rarely, exchanges happen often.
-    let mut preflists: Option<(Ring, Vec<Vec<NodeId>>)> = None;
-    loop {
-        time::sleep(node.config.timing.aae).await;
+    preflists: Option<(Ring, Vec<Vec<NodeId>>)>,
+    // Peers found equal, with this node's change count at that exchange's start.
+    equal: BTreeMap<NodeId, u64>,
+}
+
+impl Aae {
+    /// One round: an exchange with the next member in turn, covering every partition both
+    /// are primaries of.
+    pub(crate) async fn round(&mut self, node: &Node) {
         let ring = node.ring();
         let n = node.config.n_val;
-        if preflists.as_ref().map(|(r, _)| r) != Some(&ring) {
+        if self.preflists.as_ref().map(|(r, _)| r) != Some(&ring) {
             let lists = (0..ring.partition_count())
                 .map(|p| ring.preflist(p, n))
                 .collect();
-            preflists = Some((ring.clone(), lists));
+            self.preflists = Some((ring.clone(), lists));
+            self.equal.clear();
         }
-        let lists = &preflists.as_ref().expect("computed above").1;
         let peers: Vec<NodeId> = ring
             .members()
             .iter()
             .copied()
             .filter(|m| *m != node.me)
             .collect();
-        let Some(peer) = peers.get(round % peers.len().max(1)).copied() else {
-            continue;
+        let Some(peer) = peers.get(self.round % peers.len().max(1)).copied() else {
+            return;
         };
-        round += 1;
+        self.round += 1;
+        let changes = node.state.borrow().changes;
+        if self.equal.get(&peer) == Some(&changes) {
+            return;
+        }
+        let lists = &self.preflists.as_ref().expect("computed above").1;
         let shared: Vec<usize> = (0..ring.partition_count())
             .filter(|p| lists[*p].contains(&node.me) && lists[*p].contains(&peer))
             .collect();
-        if !shared.is_empty() {
-            exchange(&node, shared, peer).await;
+        if !shared.is_empty() && exchange(node, shared, peer).await == Exchanged::Other {
+            self.equal.remove(&peer);
+        } else {
+            self.equal.insert(peer, changes);
         }
     }
 }

@@ -80,6 +80,9 @@ fn read_result(merged: &Option<Object>) -> ReadResult {
         context: merged
             .as_ref()
             .map_or_else(Context::default, Object::context),
+        deleted: merged
+            .as_ref()
+            .is_some_and(|o| o.siblings().iter().any(Option::is_none)),
     }
 }
 

@@ -85,12 +85,15 @@ pub(crate) async fn leave(node: &Node, leaver: NodeId) -> Reply {
     .await
 }
 
-/// The gossip loop.
-pub(crate) async fn run(node: Rc<Node>) {
-    let mut round = 0usize;
-    let mut ticks = time::interval(node.config.timing.gossip);
-    loop {
-        ticks.tick().await;
+/// What the gossip rounds of a node remember: whose turn it is.
+#[derive(Default)]
+pub(crate) struct Gossip {
+    round: usize,
+}
+
+impl Gossip {
+    /// One gossip round: the node's ring to the next peer in turn.
+    pub(crate) async fn round(&mut self, node: &Node) {
         let ring = node.ring();
         let peers: Vec<NodeId> = ring
             .members()
@@ -99,15 +102,15 @@ pub(crate) async fn run(node: Rc<Node>) {
             .filter(|m| *m != node.me)
             .collect();
         if peers.is_empty() {
-            continue;
+            return;
         }
-        let peer = peers[round % peers.len()];
-        round += 1;
+        let peer = peers[self.round % peers.len()];
+        self.round += 1;
         match call::<Msg, Reply>(addr(peer), Msg::Gossip(ring), node.config.timing.request).await {
             Ok(reply) => {
                 node.trust(peer);
                 if let Reply::Ring(theirs) = reply {
-                    adopt(&node, theirs);
+                    adopt(node, theirs);
                 }
             }
             Err(_) => node.suspect(peer),

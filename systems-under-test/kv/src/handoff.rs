@@ -14,8 +14,6 @@ use crate::node::Node;
 use crate::object::Object;
 use crate::protocol::{Msg, Reply};
 use crate::replica::drop_if_unchanged;
-use std::rc::Rc;
-use weft::time;
 use weft::NodeId;
 
 /// Keys handed off per pass.
@@ -61,12 +59,9 @@ async fn hand_off(node: &Node, key: &str, object: Object) {
     }
 }
 
-/// The handoff loop.
-pub(crate) async fn run(node: Rc<Node>) {
-    loop {
-        time::sleep(node.config.timing.handoff).await;
-        for (key, object) in foreign(&node) {
-            hand_off(&node, &key, object).await;
-        }
+/// One handoff pass: every foreign key (up to a batch) to its primaries.
+pub(crate) async fn pass(node: &Node) {
+    for (key, object) in foreign(node) {
+        hand_off(node, &key, object).await;
     }
 }

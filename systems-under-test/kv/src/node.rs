@@ -97,8 +97,12 @@ pub(crate) struct State {
     pub actor: Actor,
     /// The highest counter this actor has issued in this life.
     pub counter: u64,
+    /// Per key, the highest dot this actor issued for it.
+    pub issued: BTreeMap<String, u64>,
     pub ring: Ring,
     pub objects: BTreeMap<String, Object>,
+    /// Changes made to `objects` in this life (anti-entropy skips peers it found equal since).
+    pub changes: u64,
     /// Nodes that did not answer, and until when they are passed over (simulated ns).
     pub suspects: BTreeMap<NodeId, u64>,
     /// Reply addresses of recent writes and events (each call has its own), oldest first:
@@ -222,11 +226,13 @@ pub async fn serve(config: KvConfig) {
             epoch: recovered.epoch,
         },
         counter: 0,
+        issued: BTreeMap::new(),
         ring: recovered
             .ring
             .filter(|r| r.partition_count() == config.partition_count)
             .unwrap_or_else(|| Ring::new(config.partition_count, &config.members)),
         objects: recovered.objects,
+        changes: 0,
         suspects: BTreeMap::new(),
         recent: VecDeque::new(),
     };
@@ -238,15 +244,47 @@ pub async fn serve(config: KvConfig) {
     });
     let endpoint =
         Endpoint::<Request<Msg, Reply>>::bind(KV_PORT).expect("the store's port is free");
-    task::spawn_named("gossip", gossip::run(node.clone()));
-    task::spawn_named("handoff", handoff::run(node.clone()));
-    task::spawn_named("aae", aae::run(node.clone()));
+    task::spawn_named("background", background(node.clone()));
     if node.config.seed.is_some() {
         task::spawn_named("join", gossip::join_loop(node.clone()));
     }
     loop {
         let (_, request) = endpoint.recv().await;
         dispatch(&node, request);
+    }
+}
+
+/// A node's background work, each at its own interval: gossip, handoff and anti-entropy
+/// rounds, one after the other in one task (one timer for the three).
+async fn background(node: Rc<Node>) {
+    let timing = node.config.timing.clone();
+    let (mut gossip, mut aae) = (gossip::Gossip::default(), aae::Aae::default());
+    let start = time::now_ns();
+    let nanos = |d: Duration| d.as_nanos() as u64;
+    let mut due = [
+        start + nanos(timing.gossip),
+        start + nanos(timing.handoff),
+        start + nanos(timing.aae),
+    ];
+    loop {
+        let next = due.iter().copied().min().expect("three");
+        let now = time::now_ns();
+        if next > now {
+            time::sleep(Duration::from_nanos(next - now)).await;
+        }
+        let now = time::now_ns();
+        if due[0] <= now {
+            gossip.round(&node).await;
+            due[0] += nanos(timing.gossip).max(1);
+        }
+        if due[1] <= now {
+            handoff::pass(&node).await;
+            due[1] = time::now_ns() + nanos(timing.handoff).max(1);
+        }
+        if due[2] <= now {
+            aae.round(&node).await;
+            due[2] = time::now_ns() + nanos(timing.aae).max(1);
+        }
     }
 }
 

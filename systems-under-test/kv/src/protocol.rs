@@ -117,6 +117,9 @@ pub struct ReadResult {
     pub values: Vec<Vec<u8>>,
     /// The causal context to write with.
     pub context: Context,
+    /// Whether a delete's tombstone is among the siblings (Riak returns such siblings
+    /// flagged as deleted): the values are then concurrent with a delete.
+    pub deleted: bool,
 }
 
 /// Why a request failed. For a write, every failure means the outcome is unknown: the value

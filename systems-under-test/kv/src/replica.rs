@@ -11,6 +11,9 @@ use crate::version::{Context, Dvv, PruneOrder};
 /// The write's event, made here: a new dot from this node's actor, the values the client's
 /// context covers discarded, the clock pruned; stored durably.
 pub(crate) async fn coordinate(node: &Node, key: &str, value: Sibling, context: &Context) -> Reply {
+    if let Err(e) = renew_actor_if_needed(node, key, context).await {
+        return Reply::Failed(e);
+    }
     let object = {
         let mut state = node.state.borrow_mut();
         let actor = state.actor;
@@ -29,6 +32,7 @@ pub(crate) async fn coordinate(node: &Node, key: &str, value: Sibling, context: 
                 .max(context.get(actor))
                 + 1;
             state.counter = counter;
+            state.issued.insert(key.to_string(), counter);
             let updated = if node.bug(Bug::ReplicaClockSiblings) {
                 dvv.update_per_replica(context, value, actor, counter, stamp)
             } else {
@@ -42,6 +46,7 @@ pub(crate) async fn coordinate(node: &Node, key: &str, value: Sibling, context: 
             Object::Causal(updated.prune(node.config.prune, stamp, order))
         };
         state.objects.insert(key.to_string(), object.clone());
+        state.changes += 1;
         object
     };
     if node.bug(Bug::VolatileHints) && !node.is_primary(key) {
@@ -50,6 +55,40 @@ pub(crate) async fn coordinate(node: &Node, key: &str, value: Sibling, context: 
     match node.storage.put(key, &object).await {
         Ok(()) => Reply::Stored(object),
         Err(_) => Reply::Failed(KvError::Disk),
+    }
+}
+
+/// Takes a new actor (a new epoch, persisted) when this actor issued a dot for `key` that
+/// neither this replica's copy nor the client's context covers: the node handed its copy off
+/// (a fallback) or reaped it. A new event of the same actor would get a larger counter, and
+/// a version vector entry covers every counter below its own, so the new version would
+/// claim to have seen (and would discard everywhere) a value it never saw. Riak's kv679 fix
+/// takes a new actor epoch in the same case.
+async fn renew_actor_if_needed(node: &Node, key: &str, context: &Context) -> Result<(), KvError> {
+    loop {
+        let actor = {
+            let state = node.state.borrow();
+            let actor = state.actor;
+            let issued = state.issued.get(key).copied().unwrap_or(0);
+            let seen = match state.objects.get(key) {
+                Some(Object::Causal(dvv)) => dvv.counter(actor),
+                _ => 0,
+            };
+            if issued <= seen.max(context.get(actor)) {
+                return Ok(());
+            }
+            actor
+        };
+        let next = actor.epoch + 1;
+        crate::storage::save_epoch(next)
+            .await
+            .map_err(|_| KvError::Disk)?;
+        let mut state = node.state.borrow_mut();
+        if state.actor == actor {
+            state.actor.epoch = next;
+            state.counter = 0;
+            state.issued.clear();
+        }
     }
 }
 
@@ -75,7 +114,10 @@ pub(crate) fn merge_in_memory(node: &Node, key: &str, object: &Object) -> Object
         merged.descends(object),
         "{key}: the merge {merged:?} does not descend the incoming {object:?}"
     );
-    state.objects.insert(key.to_string(), merged.clone());
+    if state.objects.get(key) != Some(&merged) {
+        state.objects.insert(key.to_string(), merged.clone());
+        state.changes += 1;
+    }
     merged
 }
 
@@ -106,6 +148,7 @@ pub(crate) async fn drop_if_unchanged(node: &Node, key: &str, object: &Object) -
             return false;
         }
         state.objects.remove(key);
+        state.changes += 1;
     }
     // A failed drop record only means the key comes back after a restart, to be handed off
     // or reaped again.

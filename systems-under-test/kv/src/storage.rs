@@ -103,11 +103,17 @@ async fn take_epoch(reuse_after_loss: bool) -> Result<u32, DiskError> {
         None if reuse_after_loss => 0,
         None => weft::node::incarnation(weft::node::current()) << 16,
     };
+    save_epoch(epoch).await?;
+    Ok(epoch)
+}
+
+/// Persists `epoch` as the node's identity: the next boot takes a larger one. Also used in
+/// the middle of a life, when the node must take a new actor (see `replica::coordinate`).
+pub async fn save_epoch(epoch: u32) -> Result<(), DiskError> {
     let mut e = Encoder::default();
     e.u32(epoch);
     disk::append(IDENTITY, &frame(&e.bytes)).await?;
-    disk::fsync(IDENTITY).await?;
-    Ok(epoch)
+    disk::fsync(IDENTITY).await
 }
 
 fn apply(objects: &mut BTreeMap<String, Object>, payload: &[u8]) {

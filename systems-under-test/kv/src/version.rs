@@ -240,7 +240,14 @@ impl<V: Clone + Ord> Dvv<V> {
         let mut out = self.clone();
         for (a, c) in &context.0 {
             let entry = out.entry_mut(*a);
-            entry.counter = entry.counter.max(*c);
+            // Events this replica learns of only from the client's context are stamped with
+            // the time it learns of them: the context carries no stamps, and an older stamp
+            // (or none) would let pruning drop an entry whose value other replicas still
+            // hold as current, which brings that value back.
+            if *c > entry.counter {
+                entry.counter = *c;
+                entry.stamp = entry.stamp.max(stamp);
+            }
         }
         for entry in &mut out.entries {
             let seen = context.get(entry.actor);

@@ -175,3 +175,31 @@ fn objects_encode_canonically() {
     };
     assert_eq!(lww.sync(&later), later, "last write wins");
 }
+
+#[test]
+fn entries_learned_from_a_context_are_stamped_when_learned_so_pruning_keeps_them() {
+    // Another replica holds actor 1's value (written at time 1_000); this replica never saw
+    // it, but the client's context did. The write that supersedes it learns actor 1's entry
+    // from the context: stamped with the write's time, it is young and pruning keeps it, so
+    // the replica holding the value sees it superseded instead of bringing it back.
+    let elsewhere = V::new().update(&Context::default(), "old", actor(1), 1, 1_000);
+    let here = V::new().update(&Context::default(), "x", actor(3), 1, 1_000);
+    let context = elsewhere.sync(&here).context();
+    let written = here.update(&context, "new", actor(2), 1, 50_000);
+    let learned = written.entries().iter().find(|e| e.actor == actor(1));
+    assert_eq!(learned.map(|e| e.stamp), Some(50_000));
+    let limits = PruneLimits {
+        small: 1,
+        big: 1,
+        young_ns: 10_000,
+        old_ns: u64::MAX,
+    };
+    let pruned = written.prune(limits, 55_000, PruneOrder::OldestFirst);
+    let kept: Vec<u32> = pruned.entries().iter().map(|e| e.actor.node).collect();
+    assert_eq!(kept, [1, 2], "only the old entry of actor 3 goes");
+    assert_eq!(
+        values(&pruned.sync(&elsewhere)),
+        ["new"],
+        "the old value stays superseded"
+    );
+}
