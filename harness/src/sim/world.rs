@@ -485,15 +485,20 @@ impl World {
         }
     }
 
-    /// A task's name for people: its name, or "task N".
+    /// A task's name for people: its name, or "task N"; when tasks of that name run on
+    /// several nodes (every store node's "background"), with its node's ("a's background").
     pub fn task_name(&self, task: u32) -> String {
-        match self
-            .tasks
-            .get(task as usize)
-            .and_then(|t| t.name.as_deref())
-        {
-            Some(name) => name.to_string(),
-            None => format!("task {task}"),
+        let Some(t) = self.tasks.get(task as usize) else {
+            return format!("task {task}");
+        };
+        let Some(name) = t.name.as_deref() else {
+            return format!("task {task}");
+        };
+        let elsewhere = (self.tasks.iter())
+            .any(|o| o.node != t.node && o.name.as_deref() == Some(name));
+        match self.nodes.get(t.node as usize) {
+            Some(node) if elsewhere => format!("{}'s {name}", node.name),
+            _ => name.to_string(),
         }
     }
 
