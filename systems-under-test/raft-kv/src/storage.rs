@@ -188,10 +188,9 @@ async fn read_or_empty(path: &str) -> Vec<u8> {
     }
 }
 
-/// Reads the node's durable state: the log's valid prefix and the newest hard state.
-/// `boot` numbers this life (the node's incarnation: it grows with every restart).
-pub async fn recover(boot: u32) -> Recovered {
-    let bytes = read_or_empty(LOG).await;
+/// The log's valid prefix in `bytes`: its entries, the sequence number of its last frame,
+/// and where the prefix ends (the next frame is written there).
+pub fn parse_log(bytes: &[u8]) -> (Vec<Entry>, u64, u64) {
     let (mut at, mut seq, mut last_boot) = (0usize, 0u64, 0u32);
     let mut entries: Vec<Entry> = Vec::new();
     while let Some((payload, used)) = frame_at(&bytes[at..]) {
@@ -210,6 +209,13 @@ pub async fn recover(boot: u32) -> Recovered {
         entries.extend(batch);
         (at, seq, last_boot) = (at + used, frame_seq, frame_boot);
     }
+    (entries, seq, at as u64)
+}
+
+/// Reads the node's durable state: the log's valid prefix and the newest hard state.
+/// `boot` numbers this life (the node's incarnation: it grows with every restart).
+pub async fn recover(boot: u32) -> Recovered {
+    let (entries, seq, end) = parse_log(&read_or_empty(LOG).await);
     let slots = read_or_empty(HARD_STATE).await;
     let newest = [0, SLOT_BYTES as usize]
         .iter()
@@ -220,7 +226,7 @@ pub async fn recover(boot: u32) -> Recovered {
         log: Log {
             boot,
             seq,
-            end: at as u64,
+            end,
             hard_state_version,
         },
         entries,
@@ -259,4 +265,9 @@ impl Log {
             }
         }
     }
+}
+
+/// A log frame of `entries`, as [`Log::persist`] writes it (for tests of recovery).
+pub fn log_frame(boot: u32, seq: u64, entries: &[Entry]) -> Vec<u8> {
+    frame(&encode_entries(boot, seq, entries))
 }
