@@ -108,7 +108,10 @@ impl Node {
             min_election_tick: ELECTION_TICKS,
             max_election_tick: ELECTION_TICKS + 1,
             max_inflight_msgs: 256,
-            max_size_per_msg: 1 << 20,
+            // Small limits, as a real deployment sets them: a leader that cannot make
+            // progress must not build ever larger messages and logs.
+            max_size_per_msg: 16 << 10,
+            max_uncommitted_size: 64 << 10,
             ..raft::Config::default()
         };
         let logger = slog::Logger::root(slog::Discard, slog::o!());
@@ -152,7 +155,9 @@ impl Node {
                 self.tick = draw_tick();
             }
             if self.raw.raft.state == StateRole::Leader {
-                self.oracle.leader(self.raw.raft.term, self.id);
+                let log = &self.raw.raft.raft_log;
+                let log_term = |index| log.term(index).unwrap_or(0);
+                self.oracle.leader(self.raw.raft.term, self.id, log_term);
             }
         }
     }
@@ -256,7 +261,8 @@ impl Node {
             "no conf changes"
         );
         let (index, term, data) = (entry.get_index(), entry.get_term(), entry.get_data());
-        self.oracle.applied(self.id, index, term, data);
+        self.oracle
+            .applied(self.id, self.raw.raft.term, index, term, data);
         self.applied = index;
         let Some((id, op)) = decode(data) else {
             return; // a new leader's empty entry
