@@ -8,8 +8,8 @@
 //! go through the log, applied at most once per request id; reads use Raft's ReadIndex, so
 //! they are linearizable. Planted integration mistakes ([`bugs`]) are off by default.
 //!
-//! The [`oracle`] checks Raft's election safety and state machine safety across the nodes
-//! as the run goes.
+//! The [`oracle`] checks Raft's election safety, leader completeness and state machine safety
+//! across the nodes as the run goes.
 
 pub mod bugs;
 pub mod client;
