@@ -5,8 +5,9 @@
 //! histories (`weft check-history --model NAME`).
 //!
 //! And state-machine models for weft's model-based testing of the bundled systems: [`pool`]
-//! (poolboy's model), [`pool_queue`] (the work queue above it) and [`kv_store`] (the
-//! Dynamo-style store's set-add workload).
+//! (poolboy's model), [`pool_queue`] (the work queue above it), [`kv_store`] (the
+//! Dynamo-style store's set-add workload), and [`raft_kv`] (the key/value store on TiKV's
+//! Raft library: linearizable puts, reads and compare-and-sets under faults).
 //!
 //! ```
 //! use weft_lincheck::{check, CheckConfig, Operation};
@@ -47,6 +48,7 @@ pub mod mutex;
 pub mod pool;
 pub mod pool_history;
 pub mod pool_queue;
+pub mod raft_kv;
 pub mod register;
 pub mod set;
 pub mod testdata;

@@ -7,6 +7,7 @@ pub mod kv;
 pub mod kv_growth;
 pub mod pool;
 pub mod pool_queue;
+pub mod raft;
 
 use weft::internals::scenario::Scenario;
 
@@ -19,6 +20,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &pool_queue::PoolQueueScenario,
         &kv::KvScenario,
         &kv_growth::KvGrowth,
+        &raft::RaftScenario,
     ]
 }
 

@@ -1,0 +1,101 @@
+//! The `raft` scenario (a key/value store on TiKV's Raft library): no false alarm without
+//! planted mistakes, with the random and PCT strategies; each planted integration mistake
+//! found and shrunk within a small budget, with the violation it must cause. CI runs small
+//! budgets; `WEFT_SLOW=1` runs more cases and all ten seeds.
+
+use std::time::Duration;
+use weft::internals::fuzz::{fuzz, FuzzConfig};
+use weft::internals::scenario::Scenario;
+use weft::internals::shrink::ShrinkConfig;
+use weft::strategy::StrategyKind;
+use weft_scenarios::bug_table::runner;
+use weft_scenarios::raft::RaftScenario;
+
+fn slow() -> bool {
+    std::env::var_os("WEFT_SLOW").is_some()
+}
+
+fn config(seed: u64, cases: u64, strategy: StrategyKind) -> FuzzConfig {
+    FuzzConfig {
+        strategy,
+        shrink: ShrinkConfig {
+            time_max: Duration::from_secs(if slow() { 60 } else { 5 }),
+            ..ShrinkConfig::default()
+        },
+        ..FuzzConfig::new("raft", seed, cases)
+    }
+}
+
+#[test]
+fn without_mistakes_the_store_is_linearizable_with_both_strategies() {
+    let cases = if slow() { 20_000 } else { 1_000 };
+    for strategy in [StrategyKind::Random, StrategyKind::Pct] {
+        let run = runner(&RaftScenario, &[]);
+        let result = fuzz(&run, &config(1, cases, strategy));
+        if let Some(found) = result.found {
+            panic!("{strategy:?}: false alarm:\n{}", found.counterexample);
+        }
+        assert_eq!(result.cases_run, cases);
+    }
+}
+
+/// Searches for `bug` with `seeds` seeds of `cases` cases; each must find it, with a
+/// violation that mentions one of `symptoms` (separated by `|`), and shrink it.
+fn found(bug: &str, symptoms: &str, seeds: u64, cases: u64) {
+    let seeds = if slow() { 10 } else { seeds };
+    for seed in 0..seeds {
+        let bugs = [bug];
+        let run = runner(&RaftScenario, &bugs);
+        let result = fuzz(&run, &config(seed, cases, StrategyKind::Random));
+        let found = result
+            .found
+            .unwrap_or_else(|| panic!("{bug}: not found with seed {seed} in {cases} cases"));
+        let violation = found
+            .run
+            .report
+            .outcome
+            .failure()
+            .map(|f| f.message.clone());
+        assert!(
+            violation
+                .as_deref()
+                .is_some_and(|m| symptoms.split('|').any(|s| m.contains(s))),
+            "{bug}: {violation:?}"
+        );
+        let (original, shrunk) = (
+            found.original.report.log.nondefault_count(),
+            found.run.report.log.nondefault_count(),
+        );
+        assert!(
+            shrunk < original,
+            "{bug}: not shrunk ({shrunk} non-default decisions, {original} when found)"
+        );
+    }
+}
+
+#[test]
+fn applying_before_commit_is_found() {
+    found(
+        "apply-before-commit",
+        "state machine safety|leader completeness|linearizab",
+        2,
+        2_000,
+    );
+}
+
+#[test]
+fn an_unsynced_hard_state_is_found() {
+    found(
+        "vote-not-persisted",
+        "state machine safety|leader completeness|election safety|linearizab",
+        1,
+        20_000,
+    );
+}
+
+#[test]
+fn the_raft_scenario_lists_its_mistakes() {
+    let names: Vec<&str> = RaftScenario.bugs().iter().map(|b| b.name).collect();
+    assert_eq!(names, ["apply-before-commit", "vote-not-persisted"]);
+    assert!(weft_scenarios::find("raft").is_some());
+}
