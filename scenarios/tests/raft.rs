@@ -87,7 +87,9 @@ fn applying_before_commit_is_found() {
 fn an_unsynced_hard_state_is_found() {
     found(
         "vote-not-persisted",
-        "state machine safety|leader completeness|election safety|linearizab",
+        // With pre-vote on, a node back with a term it had lost can also trip the library's
+        // own assertion ("term should be set when sending MsgRequestPreVoteResponse").
+        "state machine safety|leader completeness|election safety|linearizab|term should be set",
         1,
         20_000,
     );

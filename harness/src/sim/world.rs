@@ -494,8 +494,8 @@ impl World {
         let Some(name) = t.name.as_deref() else {
             return format!("task {task}");
         };
-        let elsewhere = (self.tasks.iter())
-            .any(|o| o.node != t.node && o.name.as_deref() == Some(name));
+        let elsewhere =
+            (self.tasks.iter()).any(|o| o.node != t.node && o.name.as_deref() == Some(name));
         match self.nodes.get(t.node as usize) {
             Some(node) if elsewhere => format!("{}'s {name}", node.name),
             _ => name.to_string(),

@@ -10,7 +10,9 @@
 //! Randomness: the crate draws each election timeout from `rand::thread_rng` (OS
 //! randomness, outside weft's decision stream). The node pins that range to one value
 //! (`min_election_tick` = `max_election_tick` - 1) and randomizes the length of its ticks
-//! instead, from weft's stream, at start-up and whenever its term changes.
+//! instead, from weft's stream, at start-up and whenever its term changes. The draw is offset
+//! by the node's id, so that in the least surprising run (every decision at its default) the
+//! nodes still tick at different rates: with equal timeouts, elections split forever.
 
 use crate::bugs::{Bug, Bugs};
 use crate::oracle::Oracle;
@@ -112,6 +114,12 @@ impl Node {
             // progress must not build ever larger messages and logs.
             max_size_per_msg: 16 << 10,
             max_uncommitted_size: 64 << 10,
+            // As TiKV runs it: a node whose log is behind (back from a partition) asks
+            // before it bumps the term. Without pre-vote, a node with the shortest timeout
+            // and a stale log campaigns again and again, every other node steps down at each
+            // of its higher terms and never times out itself, and no leader is ever elected
+            // (weft's liveness phase found it once the election timeouts were not random).
+            pre_vote: true,
             ..raft::Config::default()
         };
         let logger = slog::Logger::root(slog::Discard, slog::o!());
@@ -130,7 +138,7 @@ impl Node {
             writes: BTreeMap::new(),
             reads: BTreeMap::new(),
             ready_reads: Vec::new(),
-            tick: draw_tick(),
+            tick: draw_tick(config.id),
             term,
         }
     }
@@ -152,7 +160,7 @@ impl Node {
             self.handle_ready(raft).await;
             if self.raw.raft.term != self.term {
                 self.term = self.raw.raft.term;
-                self.tick = draw_tick();
+                self.tick = draw_tick(self.id);
             }
             if self.raw.raft.state == StateRole::Leader {
                 let log = &self.raw.raft.raft_log;
@@ -312,8 +320,10 @@ impl Node {
     }
 }
 
-fn draw_tick() -> Duration {
-    Duration::from_micros(TICK_US[weft::rand::below(TICK_US.len() as u64) as usize])
+/// A tick length: a decision, offset by the node's id (see the module's documentation).
+fn draw_tick(id: u64) -> Duration {
+    let n = TICK_US.len() as u64;
+    Duration::from_micros(TICK_US[((weft::rand::below(n) + id) % n) as usize])
 }
 
 /// The next thing to do: a Raft message, a client request, or the tick at `next_tick`.
