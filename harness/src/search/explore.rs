@@ -104,7 +104,7 @@ fn next_path(taken: &[Decision], preemptions: u32) -> Option<Vec<Decision>> {
     (0..taken.len()).rev().find_map(|i| {
         let d = taken[i];
         let next = d.value + 1;
-        let within = used[i] + 1 <= preemptions;
+        let within = used[i] < preemptions;
         (d.kind == DecisionKind::Schedule && next < d.bound && within).then(|| {
             let mut path = taken[..i].to_vec();
             path.push(Decision::new(d.kind, d.bound, next));
