@@ -313,7 +313,7 @@ fn dispatch(node: &Rc<Node>, request: Request<Msg, Reply>) {
     let n = node.clone();
     match request.body.clone() {
         Msg::Get { key, r, pr } => {
-            task::spawn(coordinator::get(n, request, key, r, pr));
+            task::spawn_named("get", coordinator::get(n, request, key, r, pr));
         }
         Msg::Put {
             key,
@@ -329,31 +329,39 @@ fn dispatch(node: &Rc<Node>, request: Request<Msg, Reply>) {
                 w,
                 pw,
             };
-            task::spawn(coordinator::put(n, request, write));
+            task::spawn_named("put", coordinator::put(n, request, write));
         }
         Msg::Coordinate {
             key,
             value,
             context,
         } => {
-            task::spawn(async move {
+            task::spawn_named("coordinate", async move {
                 let reply = replica::coordinate(&n, &key, value, &context).await;
                 request.reply(reply);
             });
         }
         Msg::Store { key, object } => {
-            task::spawn(async move { request.reply(replica::store(&n, &key, &object).await) });
+            task::spawn_named("store", async move {
+                request.reply(replica::store(&n, &key, &object).await)
+            });
         }
         Msg::Reap { key, object } => {
-            task::spawn(async move { request.reply(replica::reap(&n, &key, &object).await) });
+            task::spawn_named("reap", async move {
+                request.reply(replica::reap(&n, &key, &object).await)
+            });
         }
         Msg::Fetch { key } => request.reply(replica::fetch(node, &key)),
         Msg::Gossip(ring) => request.reply(gossip::receive(node, ring)),
         Msg::Join(joiner) => {
-            task::spawn(async move { request.reply(gossip::join(&n, joiner).await) });
+            task::spawn_named("join", async move {
+                request.reply(gossip::join(&n, joiner).await)
+            });
         }
         Msg::Leave(leaver) => {
-            task::spawn(async move { request.reply(gossip::leave(&n, leaver).await) });
+            task::spawn_named("leave", async move {
+                request.reply(gossip::leave(&n, leaver).await)
+            });
         }
         Msg::Exchange { partitions, hashes } => {
             request.reply(aae::diff(node, &partitions, &hashes));
