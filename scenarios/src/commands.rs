@@ -298,6 +298,22 @@ pub fn print_report_for(
 pub fn replayed_setup(
     path: &Path,
 ) -> Result<(&'static dyn Scenario, Setup, weft::decision::DecisionLog), u8> {
+    let (_, scenario, setup, log) = recorded(path)?;
+    Ok((scenario, setup, log))
+}
+
+/// A replay file with its scenario, setup and decisions.
+fn recorded(
+    path: &Path,
+) -> Result<
+    (
+        ReplayFile,
+        &'static dyn Scenario,
+        Setup,
+        weft::decision::DecisionLog,
+    ),
+    u8,
+> {
     let file = ReplayFile::load(path).map_err(usage_error)?;
     let scenario = scenario(&file.scenario)?;
     let recorded: Setup = serde_json::from_value(file.config.clone()).map_err(|e| {
@@ -307,21 +323,13 @@ pub fn replayed_setup(
     })?;
     let setup = setup(scenario, &recorded.bugs)?;
     let log = file.log().map_err(usage_error)?;
-    Ok((scenario, setup, log))
+    Ok((file, scenario, setup, log))
 }
 
 /// Loads a replay file and replays it exactly, with the trace and notes kept; any problem is
 /// a one-line error and exit code 2.
 pub fn replayed(path: &Path) -> Result<(ReplayFile, &'static dyn Scenario, Run), u8> {
-    let file = ReplayFile::load(path).map_err(usage_error)?;
-    let scenario = scenario(&file.scenario)?;
-    let recorded: Setup = serde_json::from_value(file.config.clone()).map_err(|e| {
-        usage_error(format!(
-            "replay file's scenario configuration is invalid: {e}"
-        ))
-    })?;
-    let setup = setup(scenario, &recorded.bugs)?;
-    let log = file.log().map_err(usage_error)?;
+    let (file, scenario, setup, log) = recorded(path)?;
     let setup = Setup {
         detail: Detail::Explain,
         ..setup
