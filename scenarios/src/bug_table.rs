@@ -31,7 +31,7 @@ pub struct Search {
 }
 
 /// A counterexample's text with the numbers that name workers and tasks replaced by `N` and
-/// without its replay line: what stays the same when the same bug shrinks to the same story.
+/// without its replay line and swarm profile: what stays the same when the same bug shrinks to the same story.
 pub fn shrunk_form(counterexample: &str) -> String {
     let mut out = String::new();
     let mut rest = counterexample;
@@ -50,8 +50,10 @@ pub fn shrunk_form(counterexample: &str) -> String {
         }
     }
     out.push_str(rest);
+    // The replay line names the file; a swarm search's profile says how the case was
+    // generated, not what the counterexample is.
     out.lines()
-        .filter(|l| !l.starts_with("Replay:"))
+        .filter(|l| !l.starts_with("Replay:") && !l.starts_with("Swarm profile:"))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -85,10 +87,21 @@ pub fn search(
     seed: u64,
     cases: u64,
 ) -> (Search, Option<Found>) {
-    let bugs = [bug];
-    let run = runner(scenario, &bugs);
+    search_with(scenario, &[bug], strategy, seed, cases)
+}
+
+/// Searches `scenario` with the planted bugs `bugs` on (none: its own failure, for a scenario
+/// that must fail) with one seed and strategy, within `cases` cases.
+pub fn search_with(
+    scenario: &dyn Scenario,
+    bugs: &[&str],
+    strategy: StrategyKind,
+    seed: u64,
+    cases: u64,
+) -> (Search, Option<Found>) {
+    let run = runner(scenario, bugs);
     let cfg = FuzzConfig {
-        setup: serde_json::json!({ "bugs": [bug] }),
+        setup: serde_json::json!({ "bugs": bugs }),
         strategy,
         replay_command: String::new(),
         ..FuzzConfig::new(scenario.name(), seed, cases)
@@ -133,7 +146,7 @@ pub struct Row {
     pub pct: Vec<Search>,
 }
 
-fn median(mut values: Vec<u64>) -> Option<u64> {
+pub(crate) fn median(mut values: Vec<u64>) -> Option<u64> {
     if values.is_empty() {
         return None;
     }

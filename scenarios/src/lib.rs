@@ -1,5 +1,6 @@
 //! The scenarios bundled with weft, and the registry the `weft` tool looks them up in.
 
+pub mod aba;
 pub mod bug_table;
 pub mod canary;
 pub mod chaos;
@@ -7,6 +8,7 @@ pub mod kv;
 pub mod kv_growth;
 pub mod pool;
 pub mod pool_queue;
+pub mod race_table;
 pub mod raft;
 
 use weft::internals::scenario::Scenario;
@@ -15,6 +17,7 @@ use weft::internals::scenario::Scenario;
 pub fn all() -> Vec<&'static dyn Scenario> {
     vec![
         &canary::Canary,
+        &aba::Aba,
         &chaos::Chaos,
         &pool::PoolScenario,
         &pool_queue::PoolQueueScenario,

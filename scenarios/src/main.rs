@@ -15,6 +15,7 @@ mod merge_cmd;
 mod outdir;
 mod output;
 mod progress;
+mod race_table_cmd;
 mod report_cmd;
 mod trace_filter;
 
@@ -56,6 +57,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure how fast each planted bug is found and what it shrinks to (the README's table).
     BugTable(bug_table_cmd::Args),
+    /// Measure how fast each strategy finds the races of the scenarios that must fail.
+    RaceTable(race_table_cmd::Args),
     /// Check a recorded history for linearizability.
     CheckHistory(check_history::Args),
 }
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Command::Explore(args) => explore_cmd::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BugTable(args) => bug_table_cmd::run(args),
+        Command::RaceTable(args) => race_table_cmd::run(args),
         Command::CheckHistory(args) => check_history::run(args),
     };
     ExitCode::from(code)

@@ -46,6 +46,17 @@ pub fn explore(
     generation: &[Decision],
     cfg: &ExploreConfig,
 ) -> Explored {
+    explore_until(run, generation, cfg, &|r| r.failed())
+}
+
+/// As [`explore`], counting as failures the runs `failing` accepts (the shrinker's: the same
+/// kind of failure as the one it shrinks).
+pub fn explore_until(
+    run: &dyn Fn(Source) -> Run,
+    generation: &[Decision],
+    cfg: &ExploreConfig,
+    failing: &dyn Fn(&Run) -> bool,
+) -> Explored {
     let generation: Vec<Decision> = generation
         .iter()
         .filter(|d| d.kind.is_generation())
@@ -65,7 +76,7 @@ pub fn explore(
         };
         let this = run(Source::replay_with_fallback(&log));
         out.runs += 1;
-        if this.failed() {
+        if failing(&this) {
             out.failures += 1;
             if out.first_failure.is_none() {
                 out.first_failure_at = Some(out.runs);

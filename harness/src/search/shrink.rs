@@ -74,6 +74,9 @@ struct SizeKey {
     exec_sum: u64,
     gen_nondefault: u64,
     gen_sum: u64,
+    /// Generation values weighted by how early they come: between cases otherwise equal,
+    /// the one with the smaller values first is the canonical one.
+    gen_weighted: u64,
     /// Sum of the positions of the non-default execution decisions: between runs otherwise
     /// equal, the one whose decisions come earlier is the canonical one.
     exec_positions: u64,
@@ -82,11 +85,14 @@ struct SizeKey {
 
 fn size_key(r: &Run) -> SizeKey {
     let (mut gen_nondefault, mut gen_sum, mut exec_nondefault, mut exec_sum) = (0, 0, 0, 0);
-    let mut exec_positions = 0;
+    let (mut exec_positions, mut gen_weighted) = (0, 0u64);
+    let len = r.report.log.len() as u64;
     for (position, d) in r.report.log.decisions.iter().enumerate() {
         if d.kind.is_generation() {
             gen_nondefault += u64::from(d.value != 0);
             gen_sum += d.value.min(1 << 20);
+            gen_weighted = gen_weighted
+                .saturating_add(d.value.min(1 << 20).saturating_mul(len - position as u64));
         } else {
             exec_nondefault += u64::from(d.value != 0);
             exec_sum += d.value.min(1 << 20);
@@ -103,6 +109,7 @@ fn size_key(r: &Run) -> SizeKey {
         exec_sum,
         gen_nondefault,
         gen_sum,
+        gen_weighted,
         exec_positions,
         decisions: r.report.log.len() as u64,
     }
@@ -545,10 +552,123 @@ impl Shrinker<'_> {
                 }
             }
         }
+        candidates.extend(exchanges(&generation, &flags));
         candidates.iter().any(|g| self.attempt(g, &execution))
             || self.trade_pass(&sections)
             || self.rechoose_pass()
             || self.swap_pass()
+            || self.schedule_pass(&sections)
+    }
+
+    /// Searches the interleaving afresh, PULSE-style, for failures that are races alone
+    /// (every non-default decision a scheduling choice or the order of simultaneous events, at
+    /// most [`SCHEDULE_SEARCH_DECISIONS_MAX`] of them): the case as it is with fewer
+    /// preemptions, and each case one edit away (one or two commands deleted, a client
+    /// removed, a command moved to another client, two clients exchanged, one argument
+    /// lowered, two exchanged) with at most as many, by bounded depth-first search (`explore`), fewest
+    /// preemptions first. A structural edit moves the point where a preemption must fall, and
+    /// no mapping of the old decisions finds the new point; the search does, and since it
+    /// visits interleavings in a fixed order, seeds that found the same race end at the same
+    /// interleaving. True once a smaller failing run is kept.
+    fn schedule_pass(&mut self, sections: &[(Span, usize)]) -> bool {
+        let Some(s) = self.structure() else {
+            return false;
+        };
+        let (generation, execution) = split(&self.current.report.log);
+        let nondefault: Vec<&Decision> = execution.iter().filter(|d| d.value != 0).collect();
+        let race =
+            |d: &&Decision| matches!(d.kind, DecisionKind::Schedule | DecisionKind::EventOrder);
+        if nondefault.is_empty()
+            || nondefault.len() > SCHEDULE_SEARCH_DECISIONS_MAX
+            || !nondefault.iter().all(race)
+        {
+            return false;
+        }
+        // The search takes only scheduling choices (every other decision at its default), so
+        // a found run has as many non-default decisions as preemptions.
+        let n = (nondefault.len() as u32).min(SCHEDULE_SEARCH_PREEMPTIONS_MAX);
+        // (generation, most preemptions worth trying): the case itself only with fewer.
+        let mut cases: Vec<(Vec<Decision>, u32)> = vec![(generation.clone(), n - 1)];
+        let delete = |sections: &[(Span, usize)]| {
+            let mut g = generation.clone();
+            let mut sections = sections.to_vec();
+            for &(_, flag) in &sections {
+                g[flag].value = 0;
+            }
+            sections.sort_by_key(|&((start, _), _)| std::cmp::Reverse(start));
+            for &((start, end), _) in &sections {
+                g.drain(start..end);
+            }
+            g
+        };
+        for &section in sections.iter().rev() {
+            cases.push((delete(&[section]), n));
+        }
+        for (i, &a) in sections.iter().enumerate() {
+            for &b in &sections[i + 1..] {
+                cases.push((delete(&[a, b]), n));
+            }
+        }
+        for pair in s.branches.windows(2) {
+            let (((a0, a1), _), ((b0, b1), _)) = (&pair[0], &pair[1]);
+            let g = &generation;
+            let swapped: Vec<Decision> = (g[..*a0].iter())
+                .chain(&g[*b0..*b1])
+                .chain(&g[*a1..*b0])
+                .chain(&g[*a0..*a1])
+                .chain(&g[*b1..])
+                .copied()
+                .collect();
+            cases.push((swapped, n));
+        }
+        for g in branch_removals(&generation, &s)
+            .into_iter()
+            .chain(moves(&generation, &s))
+        {
+            cases.push((g, n));
+        }
+        let flags = self.flag_positions();
+        for (j, d) in generation.iter().enumerate() {
+            if flags.contains(&j) || d.bound > LOWER_ALL_BELOW || d.value == 0 {
+                continue;
+            }
+            for value in 0..d.value {
+                let mut g = generation.clone();
+                g[j].value = value;
+                cases.push((g, n));
+            }
+        }
+        cases.extend(exchanges(&generation, &flags).into_iter().map(|g| (g, n)));
+        let kind = self.kind;
+        let same =
+            |r: &Run| (r.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
+        for (g, most) in cases {
+            for preemptions in 0..=most {
+                if self.out_of_budget() {
+                    return false;
+                }
+                let cfg = super::explore::ExploreConfig {
+                    preemptions,
+                    runs_max: SCHEDULE_SEARCH_RUNS,
+                    stop_at_failure: true,
+                };
+                let explored = super::explore::explore_until(self.run, &g, &cfg, &same);
+                self.candidates += explored.runs as usize;
+                let Some(found) = explored.first_failure else {
+                    continue;
+                };
+                let key = size_key(&found);
+                if key < self.key {
+                    self.key = key;
+                    self.current = found;
+                    self.accepted += 1;
+                    return true;
+                }
+                // The fewest preemptions this case needs: more are not smaller.
+                break;
+            }
+        }
+        false
     }
 
     /// One generation choice changed to any other value while one non-default execution
@@ -698,6 +818,15 @@ fn is_fault_like(kind: DecisionKind) -> bool {
 /// Commands up to which the shrinker's deep pass (pairs of edits) runs.
 const DEEP_COMMANDS_MAX: usize = 8;
 
+/// The schedule search is for races alone with at most this many non-default decisions.
+const SCHEDULE_SEARCH_DECISIONS_MAX: usize = 16;
+
+/// Most preemptions the schedule search tries.
+const SCHEDULE_SEARCH_PREEMPTIONS_MAX: u32 = 3;
+
+/// Most runs of the schedule search per case and preemption bound.
+const SCHEDULE_SEARCH_RUNS: u64 = 256;
+
 /// Variants of an execution sequence whose non-default decisions come 1 to 8 positions
 /// earlier (zero-valued decisions in front of the first non-default one are removed).
 fn shifted(execution: &[Decision]) -> Vec<Vec<Decision>> {
@@ -790,6 +919,79 @@ fn moved(execution: &[Decision], seen: &[Decision]) -> Vec<Vec<Decision>> {
 }
 
 /// Every command's span with the end flag of its section (to be set to 0 when it is deleted).
+/// Each branch removed (the branch count lowered), when there are more than two; else each
+/// non-empty branch emptied.
+fn branch_removals(generation: &[Decision], s: &Structure) -> Vec<Vec<Decision>> {
+    let mut out = Vec::new();
+    for &((start, end), ref commands) in s.branches.iter().rev() {
+        let mut g = generation.to_vec();
+        match s.branch_count_at {
+            Some(at) if g[at].value > 0 && s.branches.len() > 2 => {
+                g.drain(start..end);
+                g[at].value -= 1;
+            }
+            _ if commands.is_empty() => continue,
+            _ => {
+                g[end - 1].value = 0;
+                g.drain(commands[0].0..commands[commands.len() - 1].1);
+            }
+        }
+        out.push(g);
+    }
+    out
+}
+
+/// Each branch command moved to the end of another branch: one client's commands gathered
+/// into another's, so that a client can go.
+fn moves(generation: &[Decision], s: &Structure) -> Vec<Vec<Decision>> {
+    let mut out = Vec::new();
+    for (a, &((_, a_end), ref commands)) in s.branches.iter().enumerate() {
+        for &(start, end) in commands {
+            for (b, &((_, b_end), _)) in s.branches.iter().enumerate() {
+                if a == b {
+                    continue;
+                }
+                let mut g = generation.to_vec();
+                g[a_end - 1].value = 0;
+                let moved: Vec<Decision> = g[start..end].to_vec();
+                // Before the other branch's end flag; the later edit first, so that the
+                // earlier one's indices still hold.
+                let at = b_end - 1;
+                if at >= end {
+                    g.splice(at..at, moved);
+                    g.drain(start..end);
+                } else {
+                    g.drain(start..end);
+                    g.splice(at..at, moved);
+                }
+                out.push(g);
+            }
+        }
+    }
+    out
+}
+
+/// Two argument choices with the same bound and different values exchanged, the smaller
+/// moving first: the canonical order of equal cases (`push(0)` before `push(1)`).
+fn exchanges(generation: &[Decision], flags: &[usize]) -> Vec<Vec<Decision>> {
+    let args: Vec<usize> = (0..generation.len())
+        .filter(|&j| !flags.contains(&j) && generation[j].bound <= LOWER_ALL_BELOW)
+        .collect();
+    let mut out = Vec::new();
+    for (x, &i) in args.iter().enumerate() {
+        for &j in &args[x + 1..] {
+            let (a, b) = (generation[i], generation[j]);
+            if a.bound == b.bound && a.value > b.value {
+                let mut g = generation.to_vec();
+                g[i].value = b.value;
+                g[j].value = a.value;
+                out.push(g);
+            }
+        }
+    }
+    out
+}
+
 fn command_sections(s: &Structure) -> Vec<(Span, usize)> {
     let mut sections: Vec<(Span, usize)> =
         s.prefix.iter().map(|&span| (span, s.prefix_end)).collect();

@@ -313,6 +313,7 @@ impl World {
             type_name,
             reply: self.net.replying,
             ident,
+            sender: self.here().1,
         });
         self.schedule(at, Event::Deliver(envelope));
     }
@@ -337,21 +338,41 @@ impl World {
     }
 
     fn describe(&self, from: Addr, to: Addr, payload: &dyn Payload) -> String {
-        self.describe_as(from, to, payload, self.net.replying)
+        self.describe_as((from, self.here().1), to, payload, self.net.replying)
     }
 
-    fn describe_as(&self, from: Addr, to: Addr, payload: &dyn Payload, reply: bool) -> String {
+    fn describe_as(
+        &self,
+        (from, sender): (Addr, u32),
+        to: Addr,
+        payload: &dyn Payload,
+        reply: bool,
+    ) -> String {
         format!(
             "{}'s {}{} to {}",
-            self.addr_label(from),
+            self.sender_label(from, sender),
             if reply { "reply " } else { "" },
             payload.describe(),
             self.addr_label(to)
         )
     }
 
+    /// Who sent a message, for people: the sending task when it is named and sends through its
+    /// node's connection or an address another task bound (clients on one driver node are
+    /// told apart: "client 1's checkout"), else the address's owner.
+    fn sender_label(&self, from: Addr, sender: u32) -> String {
+        let owner =
+            (self.net.bound.get(&from)).map(|&slot| self.net.mailboxes[slot as usize].owner);
+        let named = (self.tasks.get(sender as usize)).is_some_and(|t| t.name.is_some());
+        match owner {
+            Some(owner) if named && owner != sender => self.task_name(sender),
+            None if named => self.task_name(sender),
+            _ => self.addr_label(from),
+        }
+    }
+
     pub(crate) fn describe_message(&self, e: &Envelope) -> String {
-        self.describe_as(e.from, e.to, &*e.payload, e.reply)
+        self.describe_as((e.from, e.sender), e.to, &*e.payload, e.reply)
     }
 
     /// Delivers a message whose time has come.

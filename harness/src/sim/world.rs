@@ -194,6 +194,8 @@ pub(crate) struct Envelope {
     pub ident: u64,
     /// A reply to a request (for its description).
     pub reply: bool,
+    /// The task that sent it (`NONE` from outside a task), for its description.
+    pub sender: u32,
 }
 
 pub(crate) enum Event {
