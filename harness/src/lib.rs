@@ -68,9 +68,9 @@ pub mod internals {
         campaign, check::failure_message, determinism, explain, explore, fuzz, replay, run_case,
         run_case_mixed, scenario, shrink, Run, RunFn,
     };
-    pub use crate::sim::{
-        format_ns, init_subscriber, BlockedTask, EventKind, Note, SimTimer, TraceEvent,
-    };
+    pub use crate::sim::{format_ns, BlockedTask, EventKind, Note, TraceEvent};
+    #[cfg(feature = "tracing-subscriber")]
+    pub use crate::sim::{init_subscriber, SimTimer};
 }
 
 /// Fails the run with a violated check: the property, invariant or postcondition named in

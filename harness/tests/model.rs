@@ -276,8 +276,10 @@ fn a_bug_needing_one_specific_reordering_of_three_messages_is_found_and_shrunk()
 // ---------------------------------------------------------------------------------------------
 // Interop: proptest strategies and quickcheck Arbitrary types as argument generators.
 
+#[cfg(all(feature = "proptest", feature = "quickcheck"))]
 struct Interop;
 
+#[cfg(all(feature = "proptest", feature = "quickcheck"))]
 impl StateMachine for Interop {
     type State = u8;
     type Command = (String, u16);
@@ -300,6 +302,7 @@ impl StateMachine for Interop {
     async fn run(&self, _: &(), _: &(String, u16), _: &Vars<()>) {}
 }
 
+#[cfg(all(feature = "proptest", feature = "quickcheck"))]
 #[test]
 fn proptest_and_quickcheck_generators_draw_deterministically_from_the_stream() {
     let model = Rc::new(Interop);

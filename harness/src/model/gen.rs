@@ -51,7 +51,8 @@ impl<'a> Gen<'a> {
     }
 
     /// A value from a `proptest` strategy, drawn deterministically: the strategy's random
-    /// generator is seeded from one decision.
+    /// generator is seeded from one decision. Needs the cargo feature `proptest`.
+    #[cfg(feature = "proptest")]
     pub fn proptest<S: proptest::strategy::Strategy>(&mut self, strategy: &S) -> S::Value {
         use proptest::strategy::ValueTree;
         use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -69,7 +70,9 @@ impl<'a> Gen<'a> {
     }
 
     /// A value of a `quickcheck::Arbitrary` type, drawn deterministically with generator
-    /// size `size`: quickcheck's generator is seeded from one decision.
+    /// size `size`: quickcheck's generator is seeded from one decision. Needs the cargo feature
+    /// `quickcheck`.
+    #[cfg(feature = "quickcheck")]
     pub fn arbitrary<T: quickcheck::Arbitrary>(&mut self, size: usize) -> T {
         let seed = self.below(u64::MAX);
         let mut g = quickcheck::Gen::from_size_and_seed(size, seed);

@@ -17,7 +17,9 @@ pub(crate) mod world;
 pub use config::{ClockConfig, Config, Detail, DiskConfig, FaultConfig, NetConfig};
 pub use failure::{BlockedTask, Failure, FailureKind};
 pub(crate) use trace::describe;
-pub use trace::{init_subscriber, EventKind, SimTimer, TraceEvent};
+#[cfg(feature = "tracing-subscriber")]
+pub use trace::{init_subscriber, SimTimer};
+pub use trace::{EventKind, TraceEvent};
 pub use world::{ExitReason, Note};
 
 use crate::decision::{mix, DecisionKind, DecisionLog};

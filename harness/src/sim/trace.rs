@@ -225,9 +225,11 @@ fn mix(mut z: u64) -> u64 {
 }
 
 /// A `tracing_subscriber` timer that prints simulated time instead of wall-clock time.
+#[cfg(feature = "tracing-subscriber")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SimTimer;
 
+#[cfg(feature = "tracing-subscriber")]
 impl tracing_subscriber::fmt::time::FormatTime for SimTimer {
     fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
         match crate::sim::world::SIM_NOW.with(|n| n.get()) {
@@ -240,6 +242,7 @@ impl tracing_subscriber::fmt::time::FormatTime for SimTimer {
 /// Installs a `tracing` subscriber that prints weft's trace to stderr with simulated time.
 /// `filter` is a `tracing` level such as "trace" or "debug". Returns false if a global
 /// subscriber was already set.
+#[cfg(feature = "tracing-subscriber")]
 pub fn init_subscriber(level: tracing::Level) -> bool {
     tracing_subscriber::fmt()
         .with_timer(SimTimer)
