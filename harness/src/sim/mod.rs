@@ -5,6 +5,7 @@
 //! finishes or the run fails. The result is a pure function of the configuration and the
 //! decision sequence.
 
+pub(crate) mod clocks;
 pub(crate) mod config;
 pub(crate) mod failure;
 mod faults;
