@@ -10,7 +10,6 @@ use weft::node;
 use weft::strategy::{Random, Rates};
 use weft::task::{self, ExitReason};
 use weft::time::{self, Instant};
-use weft::NodeId;
 use weft::{Config, Detail, FailureKind, RunReport, Sim, Source};
 
 fn ms(n: u64) -> Duration {

@@ -5,6 +5,7 @@ pub mod canary;
 pub mod chaos;
 pub mod kv;
 pub mod kv_growth;
+pub mod lease;
 pub mod pool;
 pub mod pool_queue;
 pub mod raft;
@@ -21,6 +22,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &kv::KvScenario,
         &kv_growth::KvGrowth,
         &raft::RaftScenario,
+        &lease::LeaseScenario,
     ]
 }
 
