@@ -198,10 +198,23 @@ pub trait StateMachine: 'static {
 
     /// Whether a real result means the outcome is unknown (a timeout: the command may or may
     /// not have taken effect), as Jepsen's `:info`. In parallel tests such a command may take
-    /// effect at any point after its invocation, or never; commands whose client was killed
-    /// are treated the same way. `system` is this case's system, where per-case knowledge
+    /// effect at any point after its invocation, or never, in the prefix as in the branches.
+    /// In the prefix, results are first checked as if an unknown command took effect at once
+    /// (its own postcondition is still asked, with the unknown result); when a later
+    /// postcondition fails, the prefix from the first unknown outcome on is checked as a
+    /// history, and if some order explains it, the rest of the case (prefix and branches) is
+    /// checked with it as one history. Commands whose client was killed count as unknown. `system` is this case's system, where per-case knowledge
     /// (deadlines handed out, say) can live.
     fn is_unknown(&self, system: &Self::System, result: &Self::Result) -> bool {
+        let _ = (system, result);
+        false
+    }
+
+    /// Whether a real result means the command certainly had no effect (a request the system
+    /// refused before doing anything), as Jepsen's `:fail`. Such a command constrains nothing:
+    /// its postcondition is not checked, the model state does not advance past it in the
+    /// prefix, and the linearizability check leaves it out. `is_unknown` is asked first.
+    fn is_failed(&self, system: &Self::System, result: &Self::Result) -> bool {
         let _ = (system, result);
         false
     }
