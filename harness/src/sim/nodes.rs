@@ -23,11 +23,48 @@ impl World {
             parked: Vec::new(),
             clock: NodeClock::new(offset, drift),
             timers: Default::default(),
+            named_only: false,
             disk: Default::default(),
             next_port: 1 << 16,
         });
         self.net.grow(self.nodes.len());
         id
+    }
+
+    /// The node called `name` if it was named ([`World::name_node`]) and not yet added: it
+    /// takes `init`; else a new node.
+    pub(crate) fn add_named_node(&mut self, name: &str, init: NodeInit) -> u32 {
+        let named = (self.nodes.iter()).position(|n| n.named_only && &*n.name == name);
+        match named {
+            Some(id) => {
+                let node = &mut self.nodes[id];
+                node.named_only = false;
+                node.init = Some(init);
+                id as u32
+            }
+            None => self.add_node(name, Some(init)),
+        }
+    }
+
+    /// A node's id before it is added: the node named `name` (named or added before), or a
+    /// new one without start-up code until `add_named_node` gives it some.
+    pub(crate) fn name_node(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.nodes.iter().position(|n| &*n.name == name) {
+            return id as u32;
+        }
+        let id = self.add_node(name, None);
+        self.nodes[id as usize].named_only = true;
+        id
+    }
+
+    /// Fails loudly if a node was named but never added.
+    pub(crate) fn check_named_nodes(&self) {
+        if let Some(node) = self.nodes.iter().find(|n| n.named_only) {
+            panic!(
+                "weft: node {:?} was named (Sim::node_id) but never added (Sim::add_node)",
+                node.name
+            );
+        }
     }
 
     fn draw_clock(&mut self, name: &str) -> (i64, i64) {

@@ -177,6 +177,8 @@ pub(crate) struct Node {
     /// Its monotonic and wall clocks, and the timers that follow them.
     pub clock: super::clocks::NodeClock,
     pub timers: super::clocks::Timers,
+    /// Named by `Sim::node_id` and not yet added.
+    pub named_only: bool,
     pub disk: super::storage::DiskState,
     pub next_port: u32,
 }
