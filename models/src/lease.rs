@@ -57,7 +57,8 @@ impl std::fmt::Debug for LeaseCmd {
             LeaseCmd::Get { via } => write!(f, "get(via f{})", via + 1),
             LeaseCmd::Put { value, via } => write!(f, "put({value} via f{})", via + 1),
             LeaseCmd::Drift { node, ppm } => {
-                write!(f, "drift({}: {ppm:+}ppm)", node_name(*node))
+                let percent = *ppm as f64 / 10_000.0;
+                write!(f, "drift({}: {percent:+}%)", node_name(*node))
             }
         }
     }
