@@ -10,7 +10,7 @@ use std::time::Duration;
 use weft::decision::DecisionKind;
 use weft::internals::run_case;
 use weft::model::{Gen, Shape, StateMachine, Var, Vars};
-use weft::{Detail, Sim, Source};
+use weft::{Detail, PrefixUnknowns, Sim, Source};
 
 /// What the register does with a put.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +48,7 @@ struct Register {
     script: Vec<Cmd>,
     next: AtomicUsize,
     knows_failed: bool,
+    prefix: PrefixUnknowns,
 }
 
 impl StateMachine for Register {
@@ -127,6 +128,10 @@ impl StateMachine for Register {
     fn is_failed(&self, _: &Rc<Cell<u64>>, result: &Res) -> bool {
         *result == Res::Failed
     }
+
+    fn prefix_unknowns(&self) -> PrefixUnknowns {
+        self.prefix
+    }
 }
 
 /// Answers every generation flag "one more command" and everything else with its default.
@@ -147,10 +152,20 @@ impl weft::strategy::Strategy for Continue {
 /// Runs `script` as a sequential case (`branches`: `None`) or as a prefix and two branches;
 /// the failure's message, if any.
 fn check(script: &[Cmd], knows_failed: bool, branches: Option<(usize, usize)>) -> Option<String> {
+    check_with(script, knows_failed, branches, PrefixUnknowns::Later)
+}
+
+fn check_with(
+    script: &[Cmd],
+    knows_failed: bool,
+    branches: Option<(usize, usize)>,
+    prefix: PrefixUnknowns,
+) -> Option<String> {
     let model = Rc::new(Register {
         script: script.to_vec(),
         next: AtomicUsize::new(0),
         knows_failed,
+        prefix,
     });
     let shape = match branches {
         None => Shape {
@@ -178,6 +193,17 @@ fn an_unknown_write_in_the_prefix_may_never_take_effect() {
     // And a known write that came after it settles the state again.
     let script = [Cmd::Put(1, Put::Lost), Get, Cmd::Put(2, Put::Applied), Get];
     assert_eq!(check(&script, true, None), None);
+}
+
+#[test]
+fn a_model_can_keep_its_own_reading_of_unknown_outcomes_in_the_prefix() {
+    let script = [Cmd::Put(1, Put::Lost), Get];
+    let failure = check_with(&script, true, None, PrefixUnknowns::AsModelled);
+    let failure = failure.expect("the model took the lost put as applied");
+    assert!(
+        failure.contains("expected Value(1), got Value(0)"),
+        "{failure}"
+    );
 }
 
 #[test]

@@ -12,9 +12,10 @@
 //! had no effect, and is left out of every history). In the prefix an unknown outcome is
 //! first taken as having taken effect at once; if a later postcondition fails, the prefix
 //! from that outcome on is checked as a history from the state before it, and if that
-//! explains it, the rest of the prefix and the branches are checked together as one history.
+//! explains it, the rest of the prefix and the branches are checked together as one history
+//! (unless the model's `prefix_unknowns` is `AsModelled`).
 
-use super::{CaseInfo, ClientOps, OpRecord, StateMachine, TestCase, Var, Vars};
+use super::{CaseInfo, ClientOps, OpRecord, PrefixUnknowns, StateMachine, TestCase, Var, Vars};
 use crate::sim::failure::CheckFailed;
 use crate::sim::{Config, Detail, FailureKind, RunReport, Sim};
 use crate::source::Source;
@@ -341,7 +342,8 @@ async fn run_prefix<M: StateMachine + Sync>(
         let index = run.ops.borrow().len();
         let result = run.invoke(0, i, (var, command), &state, &vars).await;
         let unknown = model.is_unknown(&run.system, &result);
-        if unknown && first_unknown.is_none() {
+        let later = model.prefix_unknowns() == PrefixUnknowns::Later;
+        if unknown && later && first_unknown.is_none() {
             first_unknown = Some((index, state.clone()));
         }
         if !unknown && model.is_failed(&run.system, &result) {
