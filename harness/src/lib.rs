@@ -50,7 +50,7 @@ mod search;
 pub use weft_lincheck as lincheck;
 
 pub use ids::{NodeId, TaskId};
-pub use model::{Gen, Liveness, Mode, Shape, StateMachine, Var, Vars};
+pub use model::{Gen, Liveness, Mode, PrefixUnknowns, Shape, StateMachine, Var, Vars};
 pub use search::check::{check, CheckReport, Checker};
 pub use sim::{
     ClockConfig, Config, Detail, DiskConfig, Failure, FailureKind, FaultConfig, NetConfig, Outcome,

@@ -1,29 +1,44 @@
 //! Simulated time: a clock that only moves when no task is runnable, jumping to the next
-//! timer. `sleep`, `timeout`, `interval`, [`Instant`], and per-node wall clocks with offset and
-//! drift.
+//! timer. `sleep`, `timeout`, `interval`, [`Instant`], and per-node clocks.
+//!
+//! Every node has its own clocks, as real machines do: a monotonic clock that runs at the
+//! node's rate (its drift, in parts per million; it never goes backwards), which
+//! [`Instant`], [`now_ns`], [`sleep`], [`sleep_until`], [`timeout`] and [`interval`] follow,
+//! and a wall clock ([`wall_clock_ns`]) that reads the monotonic clock plus an offset, which
+//! NTP-like steps move. A node whose clock runs 1% fast sees a `sleep(100ms)` end after about
+//! 99 ms of true time. Drift and offset are drawn per node when it is added (`ClockConfig`),
+//! and change at run time through [`crate::node::set_clock`] or the fault injector
+//! (`FaultConfig::clock`); a drift change moves the node's pending timers to the new rate.
+//!
+//! Code on the driver node (the test's main task, the models) reads true time: the driver's
+//! clock is never skewed. An [`Instant`] read on one node means nothing on another node whose
+//! clock runs at another rate, as two machines' `CLOCK_MONOTONIC` readings do not compare; a
+//! [`Sleep`] follows the clock of the node on which it was created.
 
-use crate::sim::world::{try_with, with, Event, EventKey, Wait, NONE};
+use crate::sim::clocks::TimerKey;
+use crate::sim::world::{try_with, with, Wait, NONE};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// A point in simulated monotonic time (nanoseconds since the start of the run).
+/// A point on a node's monotonic clock (nanoseconds since the start of the run, as that
+/// node's clock counts them). Compare instants read on the same node only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Instant(u64);
 
 impl Instant {
-    /// The current simulated instant.
+    /// The calling node's monotonic clock now.
     pub fn now() -> Instant {
-        Instant(with(|w| w.now))
+        Instant(now_ns())
     }
 
-    /// Nanoseconds since the start of the run.
+    /// Nanoseconds since the start of the run, on the clock it was read from.
     pub fn as_nanos(self) -> u64 {
         self.0
     }
 
-    /// Time elapsed since `self`.
+    /// Time elapsed since `self`, on the calling node's clock.
     pub fn elapsed(self) -> Duration {
         Duration::from_nanos(Instant::now().0.saturating_sub(self.0))
     }
@@ -34,80 +49,99 @@ impl Instant {
     }
 }
 
-/// Nanoseconds since the start of the run.
+/// The calling node's monotonic clock: nanoseconds since the start of the run as the node's
+/// clock counts them. On the driver node (and outside any task) it is true simulated time.
 pub fn now_ns() -> u64 {
+    with(|w| w.local_now(w.clock_node()))
+}
+
+/// The simulation's true time (nanoseconds since the start of the run), the same on every
+/// node: for test code (models, oracles, checks that compare what happened on different
+/// nodes), never for the system under test, which could not read it on real machines. On the
+/// driver node it equals [`now_ns`].
+pub fn true_now_ns() -> u64 {
     with(|w| w.now)
 }
 
-/// The calling node's wall clock, in nanoseconds since an arbitrary epoch, with the node's
-/// clock offset and drift applied. Never use it for timers: it may jump when clocks are
-/// skewed. It is what a last-write-wins store would stamp its writes with.
+const EPOCH: i64 = 1_700_000_000_000_000_000;
+
+/// The calling node's wall clock, in nanoseconds since an arbitrary epoch: its monotonic
+/// clock plus the node's offset. Never use it for timers: it jumps when the clock is stepped.
+/// It is what a last-write-wins store would stamp its writes with.
 pub fn wall_clock_ns() -> u64 {
-    const EPOCH: i64 = 1_700_000_000_000_000_000;
     with(|w| {
-        let node = &w.nodes[w.current_node() as usize];
-        let now = w.now as i64;
-        let drifted = now + now / 1_000_000 * node.clock_drift_ppm;
-        (EPOCH + drifted + node.clock_offset_ns).max(0) as u64
+        let node = w.current_node();
+        w.nodes[node as usize].clock.wall_at(w.now, EPOCH)
     })
 }
 
-/// The simulated monotonic time ([`now_ns`]) and the calling node's wall clock
-/// ([`wall_clock_ns`]), or `None` when not called from a simulated task (outside `Sim::run`, or
-/// from the simulator's own code). For shims that stand in for the OS clock and fall back to it
-/// elsewhere, such as weft-tokio's `clock_gettime`.
+/// The calling node's monotonic clock ([`now_ns`]) and wall clock ([`wall_clock_ns`]), or
+/// `None` when not called from a simulated task (outside `Sim::run`, or from the simulator's
+/// own code). For shims that stand in for the OS clock and fall back to it elsewhere, such as
+/// weft-tokio's `clock_gettime` (`CLOCK_MONOTONIC` is the first, `CLOCK_REALTIME` the second).
 pub fn try_clocks() -> Option<(u64, u64)> {
-    let now = try_with(|w| (w.here().1 != NONE).then_some(w.now)).flatten()?;
-    // Inside a task and not borrowed: `wall_clock_ns` cannot fail here.
-    Some((now, wall_clock_ns()))
+    try_with(|w| {
+        let node = w.here().0;
+        (node != NONE).then(|| {
+            let clock = &w.nodes[node as usize].clock;
+            (clock.local_at(w.now), clock.wall_at(w.now, EPOCH))
+        })
+    })
+    .flatten()
 }
 
 pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Waits until `duration` of simulated time has passed.
+/// Waits until `duration` has passed on the calling node's clock.
 pub fn sleep(duration: Duration) -> Sleep {
+    let (node, now) = with(|w| {
+        let node = w.clock_node();
+        (node, w.local_now(node))
+    });
     Sleep {
-        deadline: with(|w| w.now).saturating_add(nanos(duration)),
-        key: None,
+        node,
+        deadline: now.saturating_add(nanos(duration)),
+        timer: None,
     }
 }
 
-/// Waits until the given instant.
+/// Waits until the calling node's clock reads `deadline`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
+        node: with(|w| w.clock_node()),
         deadline: deadline.0,
-        key: None,
+        timer: None,
     }
 }
 
-/// Future returned by [`sleep`].
+/// Future returned by [`sleep`]: waits for a deadline on the clock of the node it was created
+/// on.
 pub struct Sleep {
+    node: u32,
     deadline: u64,
-    key: Option<EventKey>,
+    timer: Option<TimerKey>,
 }
 
 impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let deadline = self.deadline;
-        let key = self.key;
-        let (ready, key) = with(|w| {
-            if w.now >= deadline {
-                if let Some(key) = key {
-                    w.cancel(key);
+        let (node, deadline, timer) = (self.node, self.deadline, self.timer);
+        let (ready, timer) = with(|w| {
+            if w.local_now(node) >= deadline {
+                if let Some(timer) = timer {
+                    w.timer_cancel(node, timer);
                 }
                 return (true, None);
             }
-            w.set_wait(Wait::Sleep(deadline));
-            match key {
-                Some(key) if w.rearm(key, cx.waker()) => (false, Some(key)),
-                _ => (false, w.schedule(deadline, Event::Wake(cx.waker().clone()))),
-            }
+            let timer = w.timer_arm(node, timer, deadline, cx.waker());
+            let at = w.nodes[node as usize].clock.true_at(deadline, w.now);
+            w.set_wait(Wait::Sleep(at));
+            (false, timer)
         });
-        self.key = key;
+        self.timer = timer;
         if ready {
             Poll::Ready(())
         } else {
@@ -118,8 +152,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            try_with(|w| w.cancel(key));
+        if let Some(timer) = self.timer.take() {
+            try_with(|w| w.timer_cancel(self.node, timer));
         }
     }
 }
@@ -136,7 +170,7 @@ impl std::fmt::Display for Elapsed {
 
 impl std::error::Error for Elapsed {}
 
-/// Runs `future` for at most `duration` of simulated time.
+/// Runs `future` for at most `duration` on the calling node's clock.
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -167,11 +201,12 @@ impl<F: Future> Future for Timeout<F> {
     }
 }
 
-/// A periodic timer: the first tick completes at once, then every `period`.
+/// A periodic timer on the calling node's clock: the first tick completes at once, then every
+/// `period`.
 pub fn interval(period: Duration) -> Interval {
     assert!(!period.is_zero(), "weft: interval period must be non-zero");
     Interval {
-        next: with(|w| w.now),
+        next: now_ns(),
         period: nanos(period),
     }
 }
@@ -187,7 +222,7 @@ impl Interval {
     pub async fn tick(&mut self) -> Instant {
         let at = self.next;
         sleep_until(Instant(at)).await;
-        let now = with(|w| w.now);
+        let now = now_ns();
         self.next = at + self.period * ((now - at) / self.period + 1);
         Instant(at)
     }

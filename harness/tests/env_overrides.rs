@@ -80,15 +80,24 @@ fn environment_overrides() {
     assert!(found.shrink.as_ref().unwrap().cut_short.is_some());
     let file = found.replay_file.clone().unwrap();
     std::env::remove_var("WEFT_SHRINK_TIME");
-    // WEFT_REPLAY replays exactly that file, whatever the seed and the regressions.
+    // WEFT_REPLAY replays exactly that file, whatever the seed and the regressions, in the
+    // check that recorded it (named "env")...
     std::env::set_var("WEFT_REPLAY", &file);
+    std::env::set_var("WEFT_CASES", "1");
     let r = weft::check(Forgetful)
-        .name("other")
+        .name("env")
         .regressions(None)
         .report();
     assert_eq!(r.cases_run, 1);
     let replayed = r.found.expect("the replay fails");
     assert_eq!(replayed.run.report.log, found.run.report.log);
+    // ... and every other check runs as usual: its own one case, which passes.
+    let r = weft::check(Forgetful)
+        .name("other")
+        .regressions(None)
+        .report();
+    assert_eq!((r.cases_run, r.seed), (1, 3));
+    assert!(r.found.is_none(), "not the replay: a search of one case");
     std::env::remove_var("WEFT_REPLAY");
     std::env::remove_var("WEFT_CASES");
     std::env::remove_var("WEFT_SEED");

@@ -10,7 +10,6 @@ use weft::node;
 use weft::strategy::{Random, Rates};
 use weft::task::{self, ExitReason};
 use weft::time::{self, Instant};
-use weft::NodeId;
 use weft::{Config, Detail, FailureKind, RunReport, Sim, Source};
 
 fn ms(n: u64) -> Duration {
@@ -489,42 +488,6 @@ fn random_values_and_fault_points_are_decisions() {
     let (_, out) =
         Sim::new(Config::default(), Source::zeros()).run(async { weft::fault::buggify("x") });
     assert_eq!(out, Some(false), "fault points never fire unless enabled");
-}
-
-#[test]
-fn clock_offsets_and_drift_apply_to_wall_clocks_only() {
-    let cfg = Config {
-        clock: weft::ClockConfig {
-            offset_max_ns: 1_000_000_000,
-            drift_max_ppm: 100,
-            buckets: 2,
-        },
-        ..Config::default()
-    };
-    // Node 1: offset +1s (value 2 of 5), drift -50ppm (value 3); node 2: no skew.
-    let mut sim = Sim::new(
-        cfg,
-        scripted(&[
-            (DecisionKind::ClockOffset, 2),
-            (DecisionKind::ClockDrift, 3),
-        ]),
-    );
-    let a = sim.add_node("a", || async {});
-    let b = sim.add_node("b", || async {});
-    let (report, out) = sim.run(async move {
-        time::sleep(Duration::from_secs(10)).await;
-        let read = |n: NodeId| task::spawn_on(n, "clock", async { weft::time::wall_clock_ns() });
-        let (ta, tb) = (read(a).await.unwrap(), read(b).await.unwrap());
-        (ta as i64 - tb as i64, time::now_ns())
-    });
-    assert!(report.outcome.failure().is_none());
-    let (skew, now) = out.unwrap();
-    assert_eq!(now, 10_000_000_000, "monotonic time is not skewed");
-    assert_eq!(
-        skew,
-        1_000_000_000 - 500_000,
-        "offset +1s, drift -50ppm over 10s"
-    );
 }
 
 fn chaos_like(source: Source, detail: Detail) -> RunReport {

@@ -6,8 +6,9 @@
 //!
 //! And state-machine models for weft's model-based testing of the bundled systems: [`pool`]
 //! (poolboy's model), [`pool_queue`] (the work queue above it), [`kv_store`] (the
-//! Dynamo-style store's set-add workload), and [`raft_kv`] (the key/value store on TiKV's
-//! Raft library: linearizable puts, reads and compare-and-sets under faults).
+//! Dynamo-style store's set-add workload), [`raft_kv`] (the key/value store on TiKV's
+//! Raft library: linearizable puts, reads and compare-and-sets under faults), and [`lease`]
+//! (a register with leased read caches on drifting clocks).
 //!
 //! ```
 //! use weft_lincheck::{check, CheckConfig, Operation};
@@ -43,6 +44,7 @@ pub mod cas_register;
 pub mod catalog;
 pub mod kv;
 pub mod kv_store;
+pub mod lease;
 pub mod multi_register;
 pub mod mutex;
 pub mod pool;

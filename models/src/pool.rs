@@ -618,6 +618,12 @@ impl StateMachine for PoolModel {
         }
     }
 
+    /// A timed-out checkout is cancelled (the cancel gives back a worker handed over just as
+    /// it gave up), so in the sequential prefix its outcome is known: `next_state` says it.
+    fn prefix_unknowns(&self) -> weft::PrefixUnknowns {
+        weft::PrefixUnknowns::AsModelled
+    }
+
     fn is_unknown(&self, system: &PoolSystem, result: &PoolResult) -> bool {
         match result {
             PoolResult::Timeout(_) => true,

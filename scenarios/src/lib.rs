@@ -6,6 +6,7 @@ pub mod canary;
 pub mod chaos;
 pub mod kv;
 pub mod kv_growth;
+pub mod lease;
 pub mod pool;
 pub mod pool_queue;
 pub mod race_table;
@@ -24,6 +25,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &kv::KvScenario,
         &kv_growth::KvGrowth,
         &raft::RaftScenario,
+        &lease::LeaseScenario,
     ]
 }
 

@@ -6,8 +6,16 @@
 //! order is exact. Afterwards the parallel results must be explained by some linearization
 //! (weft-lincheck), with commands that never returned (their client was killed or the run
 //! ended) taken as of unknown outcome.
+//!
+//! Outcomes, as Jepsen's: a result is ok, unknown (`StateMachine::is_unknown`: it may take
+//! effect at any later point, or never) or failed (`StateMachine::is_failed`: it certainly
+//! had no effect, and is left out of every history). In the prefix an unknown outcome is
+//! first taken as having taken effect at once; if a later postcondition fails, the prefix
+//! from that outcome on is checked as a history from the state before it, and if that
+//! explains it, the rest of the prefix and the branches are checked together as one history
+//! (unless the model's `prefix_unknowns` is `AsModelled`).
 
-use super::{CaseInfo, ClientOps, OpRecord, StateMachine, TestCase, Var, Vars};
+use super::{CaseInfo, ClientOps, OpRecord, PrefixUnknowns, StateMachine, TestCase, Var, Vars};
 use crate::sim::failure::CheckFailed;
 use crate::sim::{Config, Detail, FailureKind, RunReport, Sim};
 use crate::source::Source;
@@ -72,6 +80,7 @@ pub(crate) fn execute<M: StateMachine + Sync>(
         system,
         clock: Cell::new(0),
         ops: RefCell::new(Vec::new()),
+        failed: RefCell::new(Vec::new()),
         record: RefCell::new(Record {
             info,
             explain: detail.explains(),
@@ -80,9 +89,9 @@ pub(crate) fn execute<M: StateMachine + Sync>(
     let (report, _) = sim.run(drive_case(run.clone(), case));
     let mut info = std::mem::take(&mut run.record.borrow_mut().info);
     if detail.explains() {
-        let ops = run.ops.borrow();
-        info.history = Some(history_report(&**model, &ops));
-        info.events = history_events(&**model, &ops);
+        let history = run.history(0);
+        info.history = Some(history_report(&**model, &history));
+        info.events = history_events(&**model, &run.ops.borrow(), &run.failed.borrow());
     }
     (report, info)
 }
@@ -92,8 +101,13 @@ type Op<M> = Operation<(Var, <M as StateMachine>::Command), <M as StateMachine>:
 
 /// The whole case as a history in weft's JSON Lines event format: an invocation at each call
 /// (`f` is the command, `value` null) and an `ok` at each return (`value` the result), or an
-/// `info` for an unknown outcome; `time` is the logical clock of the case.
-fn history_events<M: StateMachine>(model: &M, ops: &[Op<M>]) -> Vec<weft_lincheck::Event> {
+/// `info` for an unknown outcome, a `fail` for a failed one (at the indices `failed`); `time`
+/// is the logical clock of the case.
+fn history_events<M: StateMachine>(
+    model: &M,
+    ops: &[Op<M>],
+    failed: &[usize],
+) -> Vec<weft_lincheck::Event> {
     use weft_lincheck::{Event, EventType, Value};
     let mut events: Vec<(u64, usize, Event)> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
@@ -102,6 +116,9 @@ fn history_events<M: StateMachine>(model: &M, ops: &[Op<M>]) -> Vec<weft_linchec
         invoke.time = Some(op.call);
         events.push((op.call, i, invoke));
         let (kind, value, at) = match &op.output {
+            Some(result) if failed.contains(&i) => {
+                (EventType::Fail, Value::Str(format!("{result:?}")), op.ret)
+            }
             Some(result) => (EventType::Ok, Value::Str(format!("{result:?}")), op.ret),
             None => (EventType::Info, Value::Nil, u64::MAX),
         };
@@ -159,10 +176,22 @@ struct CaseRun<M: StateMachine> {
     system: M::System,
     clock: Cell<u64>,
     ops: RefCell<Vec<Op<M>>>,
+    /// Indices in `ops` of the commands that certainly had no effect.
+    failed: RefCell<Vec<usize>>,
     record: RefCell<Record>,
 }
 
 impl<M: StateMachine + Sync> CaseRun<M> {
+    /// The operations from index `from` on, without those that certainly had no effect: the
+    /// history the linearizability check sees.
+    fn history(&self, from: usize) -> Vec<Op<M>> {
+        let (ops, failed) = (self.ops.borrow(), self.failed.borrow());
+        (from..ops.len())
+            .filter(|i| !failed.contains(i))
+            .map(|i| ops[i].clone())
+            .collect()
+    }
+
     fn tick(&self) -> u64 {
         self.clock.set(self.clock.get() + 1);
         self.clock.get()
@@ -180,7 +209,8 @@ impl<M: StateMachine + Sync> CaseRun<M> {
     }
 
     /// Runs command number `k` of `client` (0: the prefix), stamping its invocation and
-    /// return in the history. A result the model calls unknown stays without a return.
+    /// return in the history. A result the model calls unknown stays without a return; one it
+    /// calls failed is marked, to be left out of the history.
     async fn invoke(
         &self,
         client: usize,
@@ -213,6 +243,9 @@ impl<M: StateMachine + Sync> CaseRun<M> {
             let mut ops = self.ops.borrow_mut();
             ops[index].output = Some(result.clone());
             ops[index].ret = ret;
+            if model.is_failed(&self.system, &result) {
+                self.failed.borrow_mut().push(index);
+            }
         }
         self.record
             .borrow_mut()
@@ -222,22 +255,30 @@ impl<M: StateMachine + Sync> CaseRun<M> {
 }
 
 /// The case's main future: the prefix, then the branches as concurrent clients, then the
-/// linearizability check of the branches and the invariant in the state they lead to, then
-/// the liveness phase if the model has one.
+/// linearizability check of the branches (from the prefix's first unknown outcome, if it had
+/// one) and the invariant in the state they lead to, then the liveness phase if the model has
+/// one.
 async fn drive_case<M: StateMachine + Sync>(run: Rc<CaseRun<M>>, case: TestCase<M::Command>) {
     let TestCase {
         prefix, branches, ..
     } = case;
-    let (mut state, mut vars) = run_prefix(&run, &prefix).await;
-    if !branches.is_empty() {
+    let (mut state, mut vars, unsettled) = run_prefix(&run, &prefix).await;
+    let parallel = !branches.is_empty();
+    if parallel || unsettled.is_some() {
         let prefix_ops = run.ops.borrow().len();
-        vars = run_branches(&run, branches, prefix.len(), &state, vars).await;
-        let ops: Vec<Op<M>> = run.ops.borrow()[prefix_ops..].to_vec();
-        state = linearize(&run, &ops, &state, &vars);
+        if parallel {
+            vars = run_branches(&run, branches, prefix.len(), &state, vars).await;
+        }
+        let (from, start) = unsettled.unwrap_or((prefix_ops, state));
+        let ops = run.history(from);
+        state = linearize(&run, &ops, &start, &vars);
         if let Err(why) = run.model.invariant(&run.system, &state, &vars).await {
-            run.violation(format!(
-                "invariant failed after the parallel branches: {why}"
-            ));
+            let after = if parallel {
+                "the parallel branches"
+            } else {
+                "the prefix's unknown outcomes"
+            };
+            run.violation(format!("invariant failed after {after}: {why}"));
         }
     }
     if let Some(bounds) = run.model.liveness() {
@@ -276,27 +317,58 @@ async fn liveness_phase<M: StateMachine + Sync>(
     }
 }
 
+/// The prefix's first unknown outcome: its index in the history and the model state before it.
+type Unsettled<M> = Option<(usize, <M as StateMachine>::State)>;
+
 /// Runs the prefix in the main task, checking each postcondition and the invariant after
-/// each command. Returns the model state and the results after it.
+/// each command in the model state reached by taking every result as it came (an unknown
+/// outcome as having taken effect at once). When a postcondition fails after an unknown
+/// outcome, the prefix so far is checked as a history from the state before that outcome
+/// (which may take effect later, or never); if that explains it, the model state is
+/// unsettled from there on and the rest of the case is checked with it as one history (see
+/// [`drive_case`]). Returns the model state, the results, and where it became unsettled.
 async fn run_prefix<M: StateMachine + Sync>(
     run: &CaseRun<M>,
     prefix: &[M::Command],
-) -> (M::State, Vars<M::Result>) {
+) -> (M::State, Vars<M::Result>, Unsettled<M>) {
     let model = &*run.model;
     let mut state = model.init();
     let mut vars: Vars<M::Result> = Vars::default();
+    let mut first_unknown: Unsettled<M> = None;
+    let mut unsettled = false;
     run.record.borrow_mut().client(|| "prefix".to_string());
     for (i, command) in prefix.iter().enumerate() {
         let var = Var(i);
+        let index = run.ops.borrow().len();
         let result = run.invoke(0, i, (var, command), &state, &vars).await;
-        if let Err(why) = model.postcondition(&state, command, &result, &vars) {
-            run.violation(format!(
-                "postcondition of {} (var {i}) failed: {why}",
-                model.describe(command)
-            ));
+        let unknown = model.is_unknown(&run.system, &result);
+        let later = model.prefix_unknowns() == PrefixUnknowns::Later;
+        if unknown && later && first_unknown.is_none() {
+            first_unknown = Some((index, state.clone()));
+        }
+        if !unknown && model.is_failed(&run.system, &result) {
+            vars.set(var, result);
+            continue;
+        }
+        if !unsettled {
+            if let Err(why) = model.postcondition(&state, command, &result, &vars) {
+                let explained = first_unknown.as_ref().is_some_and(|(from, before)| {
+                    explains(run, &run.history(*from), before, &vars, &result, var)
+                });
+                if !explained {
+                    run.violation(format!(
+                        "postcondition of {} (var {i}) failed: {why}",
+                        model.describe(command)
+                    ));
+                }
+                unsettled = true;
+            }
         }
         vars.set(var, result);
         state = model.next_state(&state, command, var);
+        if unsettled {
+            continue;
+        }
         if let Err(why) = model.invariant(&run.system, &state, &vars).await {
             run.violation(format!(
                 "invariant failed after {} (var {i}): {why}",
@@ -304,7 +376,30 @@ async fn run_prefix<M: StateMachine + Sync>(
             ));
         }
     }
-    (state, vars)
+    (state, vars, first_unknown.filter(|_| unsettled))
+}
+
+/// Whether some linearization of `ops` from `state` explains every result, with `result` (of
+/// `var`, the last command) among the results its postconditions may refer to.
+fn explains<M: StateMachine + Sync>(
+    run: &CaseRun<M>,
+    ops: &[Op<M>],
+    state: &M::State,
+    vars: &Vars<M::Result>,
+    result: &M::Result,
+    var: Var,
+) -> bool {
+    let mut vars = vars.clone();
+    vars.set(var, result.clone());
+    let adapter = Adapter {
+        model: &*run.model,
+        init: state.clone(),
+        vars: &vars,
+    };
+    matches!(
+        weft_lincheck::check(&adapter, ops, &lincheck_config()).map(|r| r.verdict),
+        Ok(Verdict::Linearizable)
+    )
 }
 
 /// Runs each branch as a client task ("client 1", "client 2"...) and waits for them all.
@@ -410,12 +505,11 @@ fn linearize<M: StateMachine + Sync>(
                     .output
                     .as_ref()
                     .map_or("no result".to_string(), |r| format!("{r:?}"));
-                format!(
-                    "client {}: {} -> {}",
-                    op.client,
-                    model.describe(&op.input.1),
-                    result
-                )
+                let client = match op.client {
+                    0 => "prefix".to_string(),
+                    n => format!("client {n}"),
+                };
+                format!("{client}: {} -> {result}", model.describe(&op.input.1))
             };
             let reached = state_after(&adapter, state, &part.linearization, ops);
             let placed: Vec<String> = part.linearization.iter().map(|&i| describe(i)).collect();

@@ -40,6 +40,22 @@ pub struct Liveness {
     pub poll: Duration,
 }
 
+/// How the sequential prefix of a case treats unknown outcomes ([`StateMachine::is_unknown`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PrefixUnknowns {
+    /// As Jepsen's `:info`: the command may take effect at any later point, or never. Results
+    /// are first checked as if it took effect at once; when a later postcondition fails, the
+    /// prefix from the first unknown outcome on is checked as a history, and if some order
+    /// explains it, the rest of the case is checked with it as one history.
+    #[default]
+    Later,
+    /// The model's `next_state` says at once what an unknown result did, as it does for known
+    /// results, and later results are checked against that (for a model whose "unknown" only
+    /// means ambiguous among parallel clients: the pool's timed-out checkout, whose cancel
+    /// gave the worker back).
+    AsModelled,
+}
+
 /// A symbolic reference to the result of an earlier command (the worker a checkout returned,
 /// used by a later checkin). Commands and model states hold `Var`s; [`Vars`] resolves them to
 /// real results at run time. Vars stay consistent under shrinking because commands are
@@ -198,10 +214,26 @@ pub trait StateMachine: 'static {
 
     /// Whether a real result means the outcome is unknown (a timeout: the command may or may
     /// not have taken effect), as Jepsen's `:info`. In parallel tests such a command may take
-    /// effect at any point after its invocation, or never; commands whose client was killed
-    /// are treated the same way. `system` is this case's system, where per-case knowledge
+    /// effect at any point after its invocation, or never, in the branches and, unless
+    /// [`StateMachine::prefix_unknowns`] says otherwise, in the prefix (its own postcondition
+    /// is still asked there, with the unknown result). Commands whose client was killed count
+    /// as unknown. `system` is this case's system, where per-case knowledge
     /// (deadlines handed out, say) can live.
     fn is_unknown(&self, system: &Self::System, result: &Self::Result) -> bool {
+        let _ = (system, result);
+        false
+    }
+
+    /// How the sequential prefix treats unknown outcomes (default: [`PrefixUnknowns::Later`]).
+    fn prefix_unknowns(&self) -> PrefixUnknowns {
+        PrefixUnknowns::Later
+    }
+
+    /// Whether a real result means the command certainly had no effect (a request the system
+    /// refused before doing anything), as Jepsen's `:fail`. Such a command constrains nothing:
+    /// its postcondition is not checked, the model state does not advance past it in the
+    /// prefix, and the linearizability check leaves it out. `is_unknown` is asked first.
+    fn is_failed(&self, system: &Self::System, result: &Self::Result) -> bool {
         let _ = (system, result);
         false
     }

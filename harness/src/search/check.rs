@@ -1,7 +1,8 @@
 //! `weft::check(model)`: model-based testing inside an ordinary `#[test]`.
 //!
 //! Environment overrides: `WEFT_SEED` (run seed), `WEFT_CASES` (number of cases),
-//! `WEFT_REPLAY=<file>` (replay one replay file instead of searching), `WEFT_SHRINK_TIME`
+//! `WEFT_REPLAY=<file>` (replay one replay file instead of searching, in the check whose
+//! name recorded it; every other check of the test binary runs as usual), `WEFT_SHRINK_TIME`
 //! (shrink time bound, seconds). Failing cases are saved to a regressions folder
 //! (`weft-regressions/<name>/` under the test's working directory) and replayed first on the
 //! next run, as proptest-regressions does.
@@ -211,7 +212,17 @@ impl<M: StateMachine + Sync> Checker<M> {
         let cfg = self.config(seed);
         let run = |source: Source, detail: Detail| self.run_case(source, detail);
         if let Ok(path) = std::env::var("WEFT_REPLAY") {
-            return self.replay_one(&PathBuf::from(path), &cfg, seed);
+            let path = PathBuf::from(path);
+            let file = ReplayFile::load(&path).unwrap_or_else(|e| panic!("weft: WEFT_REPLAY: {e}"));
+            if file.scenario == self.name {
+                return self.replay_one(&path, &file, &cfg, seed);
+            }
+            eprintln!(
+                "weft: {}: WEFT_REPLAY={} was recorded by the check named {:?}; this one runs as usual",
+                self.name,
+                path.display(),
+                file.scenario
+            );
         }
         if let Some(found) = self.regressions_first(&cfg) {
             return CheckReport {
@@ -230,9 +241,15 @@ impl<M: StateMachine + Sync> Checker<M> {
         }
     }
 
-    /// Replays one replay file strictly, as recorded, and reports it without shrinking.
-    fn replay_one(&self, path: &std::path::Path, cfg: &FuzzConfig, seed: u64) -> CheckReport {
-        let file = ReplayFile::load(path).unwrap_or_else(|e| panic!("weft: WEFT_REPLAY: {e}"));
+    /// Replays one replay file (recorded by this check) strictly, as recorded, and reports it
+    /// without shrinking.
+    fn replay_one(
+        &self,
+        path: &std::path::Path,
+        file: &ReplayFile,
+        cfg: &FuzzConfig,
+        seed: u64,
+    ) -> CheckReport {
         let log = file
             .log()
             .unwrap_or_else(|e| panic!("weft: WEFT_REPLAY: {e}"));

@@ -71,7 +71,8 @@ impl Default for Config {
 impl Config {
     /// Every fault kind switched on with moderate settings: message drop, duplication and
     /// reordering, node crash, restart, pause and partitions, clock skew and drift, torn
-    /// unsynced writes, disk errors, and fault points.
+    /// unsynced writes, disk errors, and fault points. Clock faults at run time
+    /// ([`FaultConfig::clock`]) stay off, so that recorded fault decisions keep their meaning.
     pub fn chaos() -> Config {
         Config {
             net: NetConfig {
@@ -88,6 +89,7 @@ impl Config {
                 crash: true,
                 partition: true,
                 pause: true,
+                clock: false,
             },
             clock: ClockConfig {
                 offset_max_ns: 500_000_000,
@@ -153,9 +155,18 @@ pub struct FaultConfig {
     pub partition: bool,
     /// Pause and resume nodes.
     pub pause: bool,
+    /// Step nodes' wall clocks (NTP steps, forwards or back, by up to
+    /// `ClockConfig::offset_max_ns`) and change their drift (to up to
+    /// `ClockConfig::drift_max_ppm` fast or slow). Off by default and in [`Config::chaos`]: it
+    /// adds options to the fault decision, so turning it on changes what recorded fault
+    /// decisions mean.
+    pub clock: bool,
 }
 
-/// Per-node clocks: an offset and a drift drawn per node when the node is added.
+/// Per-node clocks: an offset of the wall clock and a drift of both clocks, drawn per node
+/// when the node is added (the driver keeps true time). Drift applies to the node's timers
+/// and `Instant` as well as to its wall clock; a drift is kept above -1,000,000 ppm (a clock
+/// moves forwards) and at most 1,000,000 ppm.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ClockConfig {

@@ -1,7 +1,10 @@
 //! The background fault injector inside the executor: at each tick a decision picks a fault
-//! (crash, restart, pause, resume, isolate, partition a pair, repair all) and its target; at
-//! the end of the fault window every node is brought back up and every link repaired.
+//! (crash, restart, pause, resume, isolate, partition a pair, repair all, step a wall clock,
+//! change a clock's drift) and its target; at the end of the fault window every node is
+//! brought back up and every link repaired (clocks keep their changes: they are not healed).
 
+use super::clocks::ClockEdit;
+use super::nodes::{drift_bucket, signed_bucket};
 use super::world::{Event, NodeState, World};
 use crate::decision::DecisionKind;
 
@@ -15,6 +18,8 @@ enum Action {
     Isolate,
     PartitionPair,
     RepairAll,
+    ClockStep,
+    ClockDrift,
 }
 
 impl World {
@@ -29,6 +34,13 @@ impl World {
         }
         if f.partition {
             actions.extend([Action::Isolate, Action::PartitionPair, Action::RepairAll]);
+        }
+        // New kinds go last, so that the others keep their decision values.
+        if f.clock && self.cfg.clock.offset_max_ns > 0 {
+            actions.push(Action::ClockStep);
+        }
+        if f.clock && self.cfg.clock.drift_max_ppm > 0 {
+            actions.push(Action::ClockDrift);
         }
         actions
     }
@@ -68,9 +80,11 @@ impl World {
             let target = self.decide(DecisionKind::FaultTarget, targets);
             let node = 1 + target.value as u32;
             let action = actions[choice - 1];
-            self.note(drawn, |w| {
-                format!("fault injected: {action:?} {}", w.nodes[node as usize].name)
-            });
+            if !matches!(action, Action::ClockStep | Action::ClockDrift) {
+                self.note(drawn, |w| {
+                    format!("fault injected: {action:?} {}", w.nodes[node as usize].name)
+                });
+            }
             self.note(target, |w| {
                 format!(
                     "the fault hit {} rather than {}",
@@ -109,8 +123,35 @@ impl World {
                     }
                 }
                 Action::RepairAll => self.repair_all(),
+                Action::ClockStep | Action::ClockDrift => {
+                    let edit = self.draw_clock_edit(action, node);
+                    self.note(drawn, |w| {
+                        let name = &w.nodes[node as usize].name;
+                        format!("fault injected: {}", edit.describe(name))
+                    });
+                    self.edit_clock(node, edit);
+                }
             }
         }
+    }
+
+    /// A clock fault's size, drawn: a step of the wall clock by up to the configured offset, or
+    /// a new drift of up to the configured drift (0: no step; the true rate).
+    fn draw_clock_edit(&mut self, action: Action, node: u32) -> ClockEdit {
+        let c = &self.cfg.clock;
+        let buckets = u64::from(c.buckets.max(1));
+        let (offset_max, drift_max) = (c.offset_max_ns as i64, i64::from(c.drift_max_ppm));
+        let (drawn, edit) = if action == Action::ClockStep {
+            let drawn = self.decide(DecisionKind::ClockOffset, 2 * buckets + 1);
+            let by = signed_bucket(drawn.value, offset_max, buckets);
+            (drawn, ClockEdit::Step(by))
+        } else {
+            let drawn = self.decide(DecisionKind::ClockDrift, 2 * buckets + 1);
+            let ppm = drift_bucket(drawn.value, drift_max, buckets);
+            (drawn, ClockEdit::Drift(ppm))
+        };
+        self.note(drawn, |w| edit.describe(&w.nodes[node as usize].name));
+        edit
     }
 
     /// The start of a liveness phase: the fault window closes now and every fault heals;

@@ -5,6 +5,7 @@
 //! finishes or the run fails. The result is a pure function of the configuration and the
 //! decision sequence.
 
+pub(crate) mod clocks;
 pub(crate) mod config;
 pub(crate) mod failure;
 mod faults;
@@ -92,14 +93,23 @@ impl Sim {
     }
 
     /// Adds a node whose start-up code `init` runs when the simulation starts and again after
-    /// each restart. Its clock offset and drift are drawn now when clock skew is enabled.
+    /// each restart. Its clock offset and drift are drawn now when clock skew is enabled. If
+    /// a node of that name was named with [`Sim::node_id`] and not yet added, it is that node.
     pub fn add_node<F, Fut>(&mut self, name: &str, init: F) -> NodeId
     where
         F: Fn() -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
     {
         let init: world::NodeInit = Rc::new(move || Box::pin(init()) as BoxFuture);
-        NodeId(self.world.add_node(name, Some(init)))
+        NodeId(self.world.add_named_node(name, init))
+    }
+
+    /// Names a node before it is added, so that peers can be given its id (and addresses)
+    /// first: `add_node` with the same name later gives it its start-up code. Naming twice
+    /// returns the same id. Its clock is drawn now, in naming order. A node named but never
+    /// added fails `run` with a message naming it.
+    pub fn node_id(&mut self, name: &str) -> NodeId {
+        NodeId(self.world.name_node(name))
     }
 
     /// The driver node.
@@ -113,6 +123,7 @@ impl Sim {
         main: impl Future<Output = T> + 'static,
     ) -> (RunReport, Option<T>) {
         world::install_panic_hook();
+        self.world.check_named_nodes();
         let output: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
         let slot = output.clone();
         let mut world = self.world;

@@ -1,6 +1,7 @@
 //! Nodes inside the executor: adding one (with its clock drawn), starting its start-up code,
 //! crash, restart, pause and resume. The public API is `weft::node`.
 
+use super::clocks::{describe_rate, NodeClock};
 use super::world::{salt, Node, NodeInit, NodeState, World, NONE};
 use super::{EventKind, ExitReason};
 use crate::decision::mix;
@@ -20,8 +21,9 @@ impl World {
             incarnation: 0,
             init,
             parked: Vec::new(),
-            clock_offset_ns: offset,
-            clock_drift_ppm: drift,
+            clock: NodeClock::new(offset, drift),
+            timers: Default::default(),
+            named_only: false,
             disk: Default::default(),
             next_port: 1 << 16,
         });
@@ -29,28 +31,53 @@ impl World {
         id
     }
 
+    /// The node called `name` if it was named ([`World::name_node`]) and not yet added: it
+    /// takes `init`; else a new node.
+    pub(crate) fn add_named_node(&mut self, name: &str, init: NodeInit) -> u32 {
+        let named = (self.nodes.iter()).position(|n| n.named_only && &*n.name == name);
+        match named {
+            Some(id) => {
+                let node = &mut self.nodes[id];
+                node.named_only = false;
+                node.init = Some(init);
+                id as u32
+            }
+            None => self.add_node(name, Some(init)),
+        }
+    }
+
+    /// A node's id before it is added: the node named `name` (named or added before), or a
+    /// new one without start-up code until `add_named_node` gives it some.
+    pub(crate) fn name_node(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.nodes.iter().position(|n| &*n.name == name) {
+            return id as u32;
+        }
+        let id = self.add_node(name, None);
+        self.nodes[id as usize].named_only = true;
+        id
+    }
+
+    /// Fails loudly if a node was named but never added.
+    pub(crate) fn check_named_nodes(&self) {
+        if let Some(node) = self.nodes.iter().find(|n| n.named_only) {
+            panic!(
+                "weft: node {:?} was named (Sim::node_id) but never added (Sim::add_node)",
+                node.name
+            );
+        }
+    }
+
     fn draw_clock(&mut self, name: &str) -> (i64, i64) {
         let c = &self.cfg.clock;
         let (offset_max, drift_max, buckets) = (
             c.offset_max_ns as i64,
             i64::from(c.drift_max_ppm),
-            i64::from(c.buckets.max(1)),
+            u64::from(c.buckets.max(1)),
         );
-        // 0: none; 1..=buckets: positive steps; buckets+1..=2*buckets: negative steps.
-        let signed = |v: u64, max: i64| -> i64 {
-            let v = v as i64;
-            if v == 0 {
-                0
-            } else if v <= buckets {
-                max * v / buckets
-            } else {
-                -(max * (v - buckets) / buckets)
-            }
-        };
         let mut offset = 0;
         if offset_max > 0 {
-            let drawn = self.decide(DecisionKind::ClockOffset, 2 * buckets as u64 + 1);
-            offset = signed(drawn.value, offset_max);
+            let drawn = self.decide(DecisionKind::ClockOffset, 2 * buckets + 1);
+            offset = signed_bucket(drawn.value, offset_max, buckets);
             self.note(drawn, |_| {
                 format!(
                     "{name}'s clock runs {} {} the true time",
@@ -61,14 +88,10 @@ impl World {
         }
         let mut drift = 0;
         if drift_max > 0 {
-            let drawn = self.decide(DecisionKind::ClockDrift, 2 * buckets as u64 + 1);
-            drift = signed(drawn.value, drift_max);
+            let drawn = self.decide(DecisionKind::ClockDrift, 2 * buckets + 1);
+            drift = drift_bucket(drawn.value, drift_max, buckets);
             self.note(drawn, |_| {
-                format!(
-                    "{name}'s clock {} by {}ppm",
-                    if drift > 0 { "gains" } else { "loses" },
-                    drift.unsigned_abs()
-                )
+                format!("{name}'s clock runs {}", describe_rate(drift))
             });
         }
         (offset, drift)
@@ -148,4 +171,22 @@ impl World {
             self.make_runnable(t);
         }
     }
+}
+
+/// The value of a clock decision among `2 * buckets + 1` options: 0 none; 1..=buckets
+/// positive steps up to `max`; buckets+1..=2*buckets negative steps down to `-max`.
+pub(crate) fn signed_bucket(value: u64, max: i64, buckets: u64) -> i64 {
+    let (v, buckets) = (value as i64, buckets as i64);
+    if v == 0 {
+        0
+    } else if v <= buckets {
+        max * v / buckets
+    } else {
+        -(max * (v - buckets) / buckets)
+    }
+}
+
+/// A drift decision's value, kept in the range a clock can run at (it moves forwards).
+pub(crate) fn drift_bucket(value: u64, max_ppm: i64, buckets: u64) -> i64 {
+    signed_bucket(value, max_ppm, buckets).clamp(-999_999, 1_000_000)
 }

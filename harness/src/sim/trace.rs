@@ -98,6 +98,9 @@ pub enum EventKind {
     DiskCrash,
     /// A fault point fired.
     Buggify,
+    /// A node's clock changed (`a`: 0 the wall clock stepped by `b` ns, 1 the drift became `b`
+    /// ppm; `b` as a two's-complement `i64`).
+    Clock,
 }
 
 /// One trace event.
@@ -201,6 +204,10 @@ pub(crate) fn describe(e: &TraceEvent, node: &str, task: &str) -> String {
             _ => format!("unsynced write torn in the crash ({} bytes kept)", e.b),
         },
         EventKind::Buggify => "fault point fired".to_string(),
+        EventKind::Clock => match e.a {
+            0 => format!("wall clock stepped by {}ns", e.b as i64),
+            _ => format!("clock drift set to {}ppm", e.b as i64),
+        },
     };
     let mut line = format!("step {:>5}", e.step);
     if !node.is_empty() {

@@ -174,8 +174,11 @@ pub(crate) struct Node {
     pub init: Option<NodeInit>,
     /// Tasks woken while the node was paused.
     pub parked: Vec<u32>,
-    pub clock_offset_ns: i64,
-    pub clock_drift_ppm: i64,
+    /// Its monotonic and wall clocks, and the timers that follow them.
+    pub clock: super::clocks::NodeClock,
+    pub timers: super::clocks::Timers,
+    /// Named by `Sim::node_id` and not yet added.
+    pub named_only: bool,
     pub disk: super::storage::DiskState,
     pub next_port: u32,
 }

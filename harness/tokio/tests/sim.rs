@@ -288,6 +288,37 @@ fn std_clocks_inside_the_simulation_are_simulated() {
     assert!(t.elapsed() >= Duration::from_millis(2));
 }
 
+/// On a node whose clock runs 10% fast, std's and tokio's clocks and tokio's timers follow the
+/// node's clock: a 110 ms sleep takes 100 ms of true time, and both `Instant`s and
+/// `SystemTime` see 110 ms pass.
+#[test]
+fn std_and_tokio_clocks_follow_a_drifting_node_clock() {
+    let mut s = sim(3, Config::default());
+    let fast = s.add_node("fast", || async {});
+    let (report, out) = s.run(async move {
+        weft::node::set_clock(fast, weft::node::ClockChange::Drift { ppm: 100_000 });
+        let on_node = weft::task::spawn_on(fast, "sleeper", async {
+            let (std_start, tokio_start) = (std::time::Instant::now(), tokio::time::Instant::now());
+            let wall = std::time::SystemTime::now();
+            let true_start = weft::time::true_now_ns();
+            tokio::time::sleep(Duration::from_millis(110)).await;
+            (
+                std_start.elapsed(),
+                tokio_start.elapsed(),
+                std::time::SystemTime::now().duration_since(wall).unwrap(),
+                weft::time::true_now_ns() - true_start,
+            )
+        });
+        on_node.await.unwrap()
+    });
+    assert!(report.outcome.failure().is_none(), "{:?}", report.outcome);
+    let (std_elapsed, tokio_elapsed, wall_elapsed, true_elapsed) = out.unwrap();
+    assert_eq!(std_elapsed, Duration::from_millis(110));
+    assert_eq!(tokio_elapsed, Duration::from_millis(110));
+    assert_eq!(wall_elapsed, Duration::from_millis(110));
+    assert_eq!(true_elapsed, 100_000_000, "110 ms on a clock 10% fast");
+}
+
 /// `getrandom(3)` inside a simulated task: the same bytes on every run, different bytes on
 /// each call, and no weft decision drawn (the decision stream is the same with and without it).
 #[test]

@@ -4,8 +4,9 @@
 //! linker binds the program's calls to these definitions instead of the C library's, so
 //! `std::time::Instant::now()` and `SystemTime::now()` (which call `clock_gettime`), and any
 //! crate calling the C library's `getrandom`, reach them. Called from a simulated task, they
-//! answer from the simulation: the monotonic clocks give simulated time, the real-time clocks
-//! the node's wall clock (with its skew), and random bytes come from the simulation's state
+//! answer from the simulation: the monotonic clocks give the node's monotonic clock (simulated
+//! time at the node's drift, as `weft::time::now_ns`), the real-time clocks the node's wall
+//! clock (with its offset, steps and drift), and random bytes come from the simulation's state
 //! (time, node, task), so a run gives the same bytes every time (they are not weft decisions:
 //! see `fill_simulated`).
 //! Anywhere else (outside a simulation, or weft's own code) they make the system call.

@@ -1,6 +1,7 @@
 //! Simulated time with tokio's API: `sleep`, `sleep_until`, `timeout`, `timeout_at`,
 //! `interval`, `interval_at` (with tokio's `MissedTickBehavior`, `Burst` by default) and
-//! [`Instant`], whose `now()` is the simulation's clock.
+//! [`Instant`], whose `now()` is the calling node's monotonic clock (`weft::time::now_ns`: it
+//! runs at the node's drift; on the driver node it is true simulated time).
 //!
 //! Not provided (fail to compile): `Instant::from_std`/`into_std` (a simulated instant has no
 //! OS counterpart), `pause`/`advance`/`resume` (simulated time already jumps to the next timer),
@@ -13,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 pub use std::time::Duration;
 
-/// A point in simulated monotonic time.
+/// A point on a node's simulated monotonic clock (compare instants of one node only).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Instant {
     ns: u64,
