@@ -6,7 +6,8 @@
 //! - Put and delete: the coordinating replica (this node when it is in the list, else the
 //!   first) makes the write's event and stores it; its result goes to the other N-1; answer
 //!   after W acknowledgements (PW of them from primaries). A delete writes a tombstone and,
-//!   after `delete_delay`, reaps it if every node of the list holds that same tombstone.
+//!   after `delete_delay` (and a few times more if not yet), reaps it if every node of the
+//!   list holds that same tombstone and no other node holds a hint it supersedes.
 //!
 //! Every failure of a write means its outcome is unknown, as for any real client.
 
@@ -246,39 +247,92 @@ async fn replicate(
     acked
 }
 
-/// After `delete_delay`: if every node of the sloppy preference list holds the same
-/// tombstone, tell them to reap it (fallbacks keep theirs until handed off).
+/// How many times a delete's coordinator tries to reap its tombstone, `delete_delay` apart.
+const REAP_ATTEMPTS: usize = 4;
+
+/// What one look at a tombstone's copies found.
+enum Reap {
+    /// Reaped on the primaries (or nothing left to do: a newer write, a ring too small).
+    Done,
+    /// Not yet: some copy is missing, some node did not answer, or a hint may be out there.
+    Later,
+}
+
+/// After `delete_delay`, and again up to [`REAP_ATTEMPTS`] times: reap the tombstone if every
+/// node of the sloppy preference list holds it and no other node may hold a hint it
+/// supersedes (fallbacks of the list keep theirs until handed off). A target that lacks the
+/// tombstone, while no copy is newer, gets it (as read repair would) before the next attempt.
 async fn reap_later(node: &Node, key: &str) {
-    time::sleep(node.config.timing.delete_delay).await;
-    let targets = node.targets(key);
-    if targets.len() < node.config.n_val.min(node.ring().members().len()) {
-        return;
-    }
-    let nodes: Vec<NodeId> = targets.iter().map(|t| t.node).collect();
-    let mut gather = Gather::scatter(
-        node,
-        &nodes,
-        &Msg::Fetch {
-            key: key.to_string(),
-        },
-    );
-    let mut copies: Vec<Option<Object>> = Vec::new();
-    while let Some((_, reply)) = gather.next().await {
-        if let Reply::Fetched(object) = reply {
-            copies.push(object);
+    for _ in 0..REAP_ATTEMPTS {
+        time::sleep(node.config.timing.delete_delay).await;
+        if let Reap::Done = try_reap(node, key).await {
+            return;
         }
     }
-    let Some(Some(tombstone)) = copies.first().cloned() else {
-        return;
+}
+
+/// One reap attempt (see [`reap_later`]).
+async fn try_reap(node: &Node, key: &str) -> Reap {
+    let targets = node.targets(key);
+    let ring = node.ring();
+    if targets.len() < node.config.n_val.min(ring.members().len()) {
+        return Reap::Later;
+    }
+    let nodes: Vec<NodeId> = targets.iter().map(|t| t.node).collect();
+    // Nodes neither in the list nor primaries may hold a hint from an earlier write: the
+    // tombstone must outlive it, or the hint, handed off after the reap, brings the deleted
+    // value back. Each must answer, with nothing or the same tombstone.
+    let primaries = ring.preflist_for(key, node.config.n_val);
+    let others: Vec<NodeId> = ring
+        .members()
+        .iter()
+        .copied()
+        .filter(|m| !nodes.contains(m) && !primaries.contains(m))
+        .collect();
+    let asked: Vec<NodeId> = nodes.iter().chain(&others).copied().collect();
+    let fetch = Msg::Fetch {
+        key: key.to_string(),
     };
-    let same = copies.iter().all(|c| c.as_ref() == Some(&tombstone));
-    if copies.len() < nodes.len() || !same || !tombstone.is_tombstone() {
-        return;
+    let mut gather = Gather::scatter(node, &asked, &fetch);
+    let mut copies: Vec<(NodeId, Option<Object>)> = Vec::new();
+    while let Some((from, reply)) = gather.next().await {
+        if let Reply::Fetched(object) = reply {
+            copies.push((from, object));
+        }
+    }
+    let Some(merged) = merge_all(&copies) else {
+        return Reap::Done;
+    };
+    if !merged.is_tombstone() {
+        return Reap::Done; // written again since the delete
+    }
+    let held = |n: &NodeId| copies.iter().find(|(from, _)| from == n).map(|(_, o)| o);
+    let lacking: Vec<NodeId> = nodes
+        .iter()
+        .copied()
+        .filter(|n| held(n) != Some(&Some(merged.clone())))
+        .collect();
+    let hints_clear = others
+        .iter()
+        .all(|n| matches!(held(n), Some(None)) || held(n) == Some(&Some(merged.clone())));
+    if !lacking.is_empty() {
+        let answered: Vec<NodeId> = lacking.into_iter().filter(|n| held(n).is_some()).collect();
+        let store = Msg::Store {
+            key: key.to_string(),
+            object: merged,
+        };
+        let mut gather = Gather::scatter(node, &answered, &store);
+        while gather.next().await.is_some() {}
+        return Reap::Later;
+    }
+    if !hints_clear {
+        return Reap::Later;
     }
     let msg = Msg::Reap {
         key: key.to_string(),
-        object: tombstone,
+        object: merged,
     };
     let mut gather = Gather::scatter(node, &nodes, &msg);
     while gather.next().await.is_some() {}
+    Reap::Done
 }
