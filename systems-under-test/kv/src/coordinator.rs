@@ -190,30 +190,30 @@ pub(crate) async fn put(node: Rc<Node>, request: Request<Msg, Reply>, write: Wri
                 return request.reply(Reply::Failed(KvError::Timeout));
             }
         };
-    let acked = replicate(&node, &request, &write, &targets, first, object).await;
-    if acked && write.value.is_none() {
-        let (node, key) = (node.clone(), write.key.clone());
-        weft::task::spawn(async move { reap_later(&node, &key).await });
-    }
+    replicate(&node, &request, &write, &targets, first, object).await;
 }
 
 /// Sends the coordinating replica's result to the other targets; answers the client after W
-/// acknowledgements (the first included), PW of them from primaries. Returns whether the
-/// write was acknowledged.
+/// acknowledgements (the first included), PW of them from primaries. An acknowledged delete
+/// starts its reaper then.
 async fn replicate(
-    node: &Node,
+    node: &Rc<Node>,
     request: &Request<Msg, Reply>,
     write: &Write,
     targets: &[Target],
     first: Target,
     object: Object,
-) -> bool {
+) {
     let (mut acks, mut primaries) = (1, usize::from(first.primary));
     let mut acked = false;
     let mut answer = |acks: usize, primaries: usize, early: bool| {
         if !acked && (early || (acks >= write.w && primaries >= write.pw)) {
             request.reply(Reply::Written);
             acked = true;
+            if write.value.is_none() {
+                let (node, key) = (node.clone(), write.key.clone());
+                weft::task::spawn_named("reaper", async move { reap_later(&node, &key).await });
+            }
         }
     };
     answer(acks, primaries, node.bug(Bug::AckBeforeQuorum));
@@ -244,7 +244,6 @@ async fn replicate(
             needed: write.w,
         }));
     }
-    acked
 }
 
 /// How many times a delete's coordinator tries to reap its tombstone, `delete_delay` apart.
@@ -260,8 +259,8 @@ enum Reap {
 
 /// After `delete_delay`, and again up to [`REAP_ATTEMPTS`] times: reap the tombstone if every
 /// node of the sloppy preference list holds it and no other node may hold a hint it
-/// supersedes (fallbacks of the list keep theirs until handed off). A target that lacks the
-/// tombstone, while no copy is newer, gets it (as read repair would) before the next attempt.
+/// supersedes (fallbacks of the list keep theirs until handed off). Targets that lack the
+/// tombstone, while no copy is newer, get it first (as read repair would).
 async fn reap_later(node: &Node, key: &str) {
     for _ in 0..REAP_ATTEMPTS {
         time::sleep(node.config.timing.delete_delay).await;
@@ -296,9 +295,13 @@ async fn try_reap(node: &Node, key: &str) -> Reap {
     let mut gather = Gather::scatter(node, &asked, &fetch);
     let mut copies: Vec<(NodeId, Option<Object>)> = Vec::new();
     while let Some((from, reply)) = gather.next().await {
+        node.trust(from);
         if let Reply::Fetched(object) = reply {
             copies.push((from, object));
         }
+    }
+    for silent in gather.silent() {
+        node.suspect(*silent);
     }
     let Some(merged) = merge_all(&copies) else {
         return Reap::Done;
@@ -315,18 +318,23 @@ async fn try_reap(node: &Node, key: &str) -> Reap {
     let hints_clear = others
         .iter()
         .all(|n| matches!(held(n), Some(None)) || held(n) == Some(&Some(merged.clone())));
-    if !lacking.is_empty() {
-        let answered: Vec<NodeId> = lacking.into_iter().filter(|n| held(n).is_some()).collect();
-        let store = Msg::Store {
-            key: key.to_string(),
-            object: merged,
-        };
-        let mut gather = Gather::scatter(node, &answered, &store);
-        while gather.next().await.is_some() {}
+    if !hints_clear || lacking.iter().any(|n| held(n).is_none()) {
         return Reap::Later;
     }
-    if !hints_clear {
-        return Reap::Later;
+    if !lacking.is_empty() {
+        // Read repair first: the reap goes on once every target stored the tombstone.
+        let store = Msg::Store {
+            key: key.to_string(),
+            object: merged.clone(),
+        };
+        let mut gather = Gather::scatter(node, &lacking, &store);
+        let mut stored = 0;
+        while let Some((_, reply)) = gather.next().await {
+            stored += usize::from(matches!(&reply, Reply::Stored(o) if *o == merged));
+        }
+        if stored < lacking.len() {
+            return Reap::Later;
+        }
     }
     let msg = Msg::Reap {
         key: key.to_string(),
