@@ -282,9 +282,9 @@ impl StateMachine for KvModel {
             gen.weighted(&[
                 (10, 0u8),
                 (3, 1),
-                (3, 2),
+                (4, 2),
                 (1, 3),
-                (2, 4),
+                (3, 4),
                 (1, 5),
                 (1, 6),
                 (1, 7),

@@ -204,6 +204,10 @@ impl KvSystem {
         // it suspected: every call that fails again renews it), as a failure detector that
         // marks a node down until it is seen again would.
         config.timing.suspect = Duration::from_secs(1);
+        // Tombstones are reaped 100 ms after the delete (retried up to four times), within
+        // the partitions of a case, so a delete's tombstone may be reaped on the primaries
+        // that saw it while a fallback holds it for a primary cut off.
+        config.timing.delete_delay = Duration::from_millis(100);
         KvSystem {
             nodes: weft_kv::add_cluster(sim, usize::from(NODES), config),
             book: Rc::new(RefCell::new(Book::default())),
