@@ -179,15 +179,42 @@ impl fmt::Debug for KvCmd {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KvResult;
 
+/// How the model's clients run their operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clients {
+    /// Adds and deletes run in the background and race each other, under every fault kind
+    /// (the `kv` scenario).
+    Concurrent,
+    /// One operation at a time: each add or delete starts after the previous one ended (was
+    /// acknowledged), on a network that delays, reorders and duplicates messages but never
+    /// loses them, with no crash or partition, and clocks skewed by up to 50 ms
+    /// ([`sequential`]). Every read then sees every acknowledged write, so a write can be lost
+    /// only to clock skew (the `kv-sequential` scenario).
+    Sequential,
+}
+
 /// The set-add model of the store.
 pub struct KvModel {
     bugs: Bugs,
+    clients: Clients,
 }
 
 impl KvModel {
-    /// The model, with `bugs` planted in every node.
+    /// The model, with `bugs` planted in every node, concurrent clients and every fault kind.
     pub fn new(bugs: Bugs) -> KvModel {
-        KvModel { bugs }
+        KvModel {
+            bugs,
+            clients: Clients::Concurrent,
+        }
+    }
+
+    /// The model with one operation at a time and clock skew as the only fault that can
+    /// change what a read returns ([`Clients::Sequential`]).
+    pub fn sequential(bugs: Bugs) -> KvModel {
+        KvModel {
+            bugs,
+            clients: Clients::Sequential,
+        }
     }
 }
 
@@ -202,6 +229,27 @@ pub fn chaos() -> Config {
     config
 }
 
+/// The sequential clients' simulation: messages delayed (0.1 to 5 ms), reordered and
+/// duplicated but never lost, no crash, pause or partition, no disk fault; each node's clock
+/// off by up to 50 ms (in 2 ms steps) and drifting by up to 200 ppm. No request times out and
+/// no node is ever suspected, so every sequential read meets the previous write's quorum.
+pub fn sequential() -> Config {
+    let chaos = chaos();
+    let mut config = Config {
+        net: chaos.net,
+        sim_time_max_ns: SIM_TIME_MAX_NS,
+        ..Config::default()
+    };
+    config.net.drop = false;
+    config.clock = weft::ClockConfig {
+        offset_max_ns: 50_000_000,
+        drift_max_ppm: 200,
+        buckets: 25,
+    };
+    config.disk.latency_ns = chaos.disk.latency_ns;
+    config
+}
+
 impl StateMachine for KvModel {
     type State = KvState;
     type Command = KvCmd;
@@ -209,11 +257,14 @@ impl StateMachine for KvModel {
     type System = KvSystem;
 
     fn config(&self) -> Config {
-        chaos()
+        match self.clients {
+            Clients::Concurrent => chaos(),
+            Clients::Sequential => sequential(),
+        }
     }
 
     fn setup(&self, sim: &mut Sim) -> KvSystem {
-        KvSystem::new(sim, self.bugs)
+        KvSystem::new(sim, self.bugs, self.clients)
     }
 
     fn init(&self) -> KvState {
@@ -222,17 +273,24 @@ impl StateMachine for KvModel {
 
     fn command(&self, state: &KvState, gen: &mut Gen) -> KvCmd {
         let node = gen.below(u64::from(NODES)) as u8;
-        let kind = gen.weighted(&[
-            (10, 0u8),
-            (3, 1),
-            (3, 2),
-            (1, 3),
-            (2, 4),
-            (1, 5),
-            (1, 6),
-            (1, 7),
-            (4, 8),
-        ]);
+        // Sequential clients: adds by read-modify-write, deletes and waits only (a blind add
+        // or a fault could hide an acknowledged write from the next read).
+        let sequential: &[(u32, u8)] = &[(10, 0u8), (3, 2), (4, 8)];
+        let kind = if self.clients == Clients::Sequential {
+            gen.weighted(sequential)
+        } else {
+            gen.weighted(&[
+                (10, 0u8),
+                (3, 1),
+                (4, 2),
+                (1, 3),
+                (3, 4),
+                (1, 5),
+                (1, 6),
+                (1, 7),
+                (4, 8),
+            ])
+        };
         let key = gen.below(u64::from(KEYS)) as u8;
         let element = state.next_element;
         match kind {

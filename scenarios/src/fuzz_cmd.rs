@@ -358,9 +358,9 @@ pub fn demo(args: DemoArgs) -> u8 {
             "a poolboy-like worker pool with a bug poolboy had (6a53f06): a checkin serves a waiter whose checkout already timed out",
         ),
         (
-            "kv",
+            "kv-sequential",
             Some("last-write-wins"),
-            "the Dynamo-style store in last-write-wins mode (Jepsen's Riak analysis): each key keeps the value with the latest wall-clock stamp",
+            "the Dynamo-style store in last-write-wins mode (Jepsen's Riak analysis): each key keeps the value with the latest wall-clock stamp; one client operation at a time, clocks skewed by up to 50 ms",
         ),
     ];
     let mut missed = Vec::new();

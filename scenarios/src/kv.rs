@@ -26,6 +26,16 @@ pub fn run(bugs: Bugs, source: Source, detail: Detail) -> Run {
     )
 }
 
+/// Runs one case of the `kv-sequential` scenario with `bugs`.
+pub fn run_sequential(bugs: Bugs, source: Source, detail: Detail) -> Run {
+    run_case(
+        &Rc::new(KvModel::sequential(bugs)),
+        &Shape::sequential(),
+        source,
+        detail,
+    )
+}
+
 /// The kv scenario.
 pub struct KvScenario;
 
@@ -44,5 +54,29 @@ impl Scenario for KvScenario {
 
     fn run(&self, setup: &Setup, source: Source) -> Run {
         run(bugs_of(setup), source, setup.detail)
+    }
+}
+
+/// The `kv-sequential` scenario: the same store and checks, but one operation at a time (each
+/// starts after the previous one was acknowledged) and no fault that can hide a write from a
+/// read (messages delayed, reordered and duplicated, never lost; no crash or partition), with
+/// clocks skewed by up to 50 ms. What `last-write-wins` loses here, it loses to clock skew.
+pub struct KvSequentialScenario;
+
+impl Scenario for KvSequentialScenario {
+    fn name(&self) -> &'static str {
+        "kv-sequential"
+    }
+
+    fn about(&self) -> &'static str {
+        "the Dynamo-style store with one client operation at a time, clock skew and no lost message"
+    }
+
+    fn bugs(&self) -> &'static [BugInfo] {
+        &weft_kv::bugs::KV_BUGS
+    }
+
+    fn run(&self, setup: &Setup, source: Source) -> Run {
+        run_sequential(bugs_of(setup), source, setup.detail)
     }
 }

@@ -23,6 +23,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &pool::PoolScenario,
         &pool_queue::PoolQueueScenario,
         &kv::KvScenario,
+        &kv::KvSequentialScenario,
         &kv_growth::KvGrowth,
         &raft::RaftScenario,
         &lease::LeaseScenario,

@@ -167,7 +167,8 @@ fn weft_demo_finds_and_explains_its_bugs() {
         .join("weft-failures/canary-seed0.weft-replay.json")
         .is_file());
     assert!(dir.join("weft-failures/pool-seed0.html").is_file());
-    assert!(dir.join("weft-failures/kv-seed0.html").is_file());
+    assert!(dir.join("weft-failures/kv-sequential-seed0.html").is_file());
+    assert!(text.contains("clocks: "), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

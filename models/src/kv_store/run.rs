@@ -1,6 +1,6 @@
 //! Running the set-add model's commands against a real cluster of the store.
 
-use super::{KvCmd, KvResult, KEYS, NODES};
+use super::{Clients, KvCmd, KvResult, KEYS, NODES};
 
 /// When the cluster is up and clients start (simulated time).
 const STARTUP_NS: u64 = 10_000_000;
@@ -138,6 +138,7 @@ struct Found {
 pub struct KvSystem {
     nodes: Vec<NodeId>,
     book: Rc<RefCell<Book>>,
+    clients: Clients,
 }
 
 fn key_name(key: u8) -> String {
@@ -193,7 +194,7 @@ async fn delete(kv: Kv, key: String) -> (Write, Outcome) {
 }
 
 impl KvSystem {
-    pub(super) fn new(sim: &mut Sim, bugs: Bugs) -> KvSystem {
+    pub(super) fn new(sim: &mut Sim, bugs: Bugs, clients: Clients) -> KvSystem {
         let mut config = KvConfig {
             bugs,
             ..KvConfig::default()
@@ -203,9 +204,14 @@ impl KvSystem {
         // it suspected: every call that fails again renews it), as a failure detector that
         // marks a node down until it is seen again would.
         config.timing.suspect = Duration::from_secs(1);
+        // Tombstones are reaped 100 ms after the delete (retried up to four times), within
+        // the partitions of a case, so a delete's tombstone may be reaped on the primaries
+        // that saw it while a fallback holds it for a primary cut off.
+        config.timing.delete_delay = Duration::from_millis(100);
         KvSystem {
             nodes: weft_kv::add_cluster(sim, usize::from(NODES), config),
             book: Rc::new(RefCell::new(Book::default())),
+            clients,
         }
     }
 
@@ -249,6 +255,10 @@ impl KvSystem {
                 net::split(&[&minority, &rest]);
                 heal_after(*ms);
             }
+        }
+        if self.clients == Clients::Sequential {
+            // The next command starts once this one's operation ended.
+            self.settle_ops().await;
         }
         KvResult
     }
@@ -346,14 +356,51 @@ impl KvSystem {
         if problems.is_empty() {
             return Ok(());
         }
+        let clocks = self.clocks().await;
         let book = self.book.borrow();
         let unknown = book.done.iter().filter(|d| d.outcome == Outcome::Unknown);
         Err(format!(
-            "{}; {}; {} writes of unknown outcome",
+            "{}; {}; {} writes of unknown outcome{clocks}",
             problems.join("; "),
             summary.join(", "),
             unknown.count()
         ))
+    }
+
+    /// How the nodes' wall clocks (what a last-write-wins write is stamped with) differ from
+    /// the first node's, as "; clocks: d's runs 2ms ahead of a's", or "" when they agree to
+    /// the millisecond.
+    async fn clocks(&self) -> String {
+        let mut offsets = Vec::new();
+        for node in &self.nodes {
+            let read = task::spawn_on(*node, "clock", async {
+                weft::time::wall_clock_ns() as i128 - i128::from(time::now_ns())
+            });
+            offsets.push((*node, read.await.ok()));
+        }
+        let Some((first, Some(base))) = offsets.first().copied() else {
+            return String::new();
+        };
+        let skewed: Vec<String> = offsets
+            .iter()
+            .filter_map(|(node, offset)| {
+                let ms = (offset.as_ref()? - base) as f64 / 1e6;
+                let way = if ms > 0.0 { "ahead of" } else { "behind" };
+                (ms.abs() >= 1.0).then(|| {
+                    format!(
+                        "{}'s runs {:.0}ms {way} {}'s",
+                        node::name(*node),
+                        ms.abs(),
+                        node::name(first)
+                    )
+                })
+            })
+            .collect();
+        if skewed.is_empty() {
+            String::new()
+        } else {
+            format!("; clocks: {}", skewed.join(", "))
+        }
     }
 
     /// What is wrong with `found`, the merged read of `key` at rest.

@@ -6,7 +6,8 @@
 //! - Put and delete: the coordinating replica (this node when it is in the list, else the
 //!   first) makes the write's event and stores it; its result goes to the other N-1; answer
 //!   after W acknowledgements (PW of them from primaries). A delete writes a tombstone and,
-//!   after `delete_delay`, reaps it if every node of the list holds that same tombstone.
+//!   after `delete_delay` (and a few times more if not yet), reaps it if every node of the
+//!   list holds that same tombstone and no other node holds a hint it supersedes.
 //!
 //! Every failure of a write means its outcome is unknown, as for any real client.
 
@@ -189,30 +190,30 @@ pub(crate) async fn put(node: Rc<Node>, request: Request<Msg, Reply>, write: Wri
                 return request.reply(Reply::Failed(KvError::Timeout));
             }
         };
-    let acked = replicate(&node, &request, &write, &targets, first, object).await;
-    if acked && write.value.is_none() {
-        let (node, key) = (node.clone(), write.key.clone());
-        weft::task::spawn(async move { reap_later(&node, &key).await });
-    }
+    replicate(&node, &request, &write, &targets, first, object).await;
 }
 
 /// Sends the coordinating replica's result to the other targets; answers the client after W
-/// acknowledgements (the first included), PW of them from primaries. Returns whether the
-/// write was acknowledged.
+/// acknowledgements (the first included), PW of them from primaries. An acknowledged delete
+/// starts its reaper then.
 async fn replicate(
-    node: &Node,
+    node: &Rc<Node>,
     request: &Request<Msg, Reply>,
     write: &Write,
     targets: &[Target],
     first: Target,
     object: Object,
-) -> bool {
+) {
     let (mut acks, mut primaries) = (1, usize::from(first.primary));
     let mut acked = false;
     let mut answer = |acks: usize, primaries: usize, early: bool| {
         if !acked && (early || (acks >= write.w && primaries >= write.pw)) {
             request.reply(Reply::Written);
             acked = true;
+            if write.value.is_none() {
+                let (node, key) = (node.clone(), write.key.clone());
+                weft::task::spawn_named("reaper", async move { reap_later(&node, &key).await });
+            }
         }
     };
     answer(acks, primaries, node.bug(Bug::AckBeforeQuorum));
@@ -243,42 +244,103 @@ async fn replicate(
             needed: write.w,
         }));
     }
-    acked
 }
 
-/// After `delete_delay`: if every node of the sloppy preference list holds the same
-/// tombstone, tell them to reap it (fallbacks keep theirs until handed off).
+/// How many times a delete's coordinator tries to reap its tombstone, `delete_delay` apart.
+const REAP_ATTEMPTS: usize = 4;
+
+/// What one look at a tombstone's copies found.
+enum Reap {
+    /// Reaped on the primaries (or nothing left to do: a newer write, a ring too small).
+    Done,
+    /// Not yet: some copy is missing, some node did not answer, or a hint may be out there.
+    Later,
+}
+
+/// After `delete_delay`, and again up to [`REAP_ATTEMPTS`] times: reap the tombstone if every
+/// node of the sloppy preference list holds it and no other node may hold a hint it
+/// supersedes (fallbacks of the list keep theirs until handed off). Targets that lack the
+/// tombstone, while no copy is newer, get it first (as read repair would).
 async fn reap_later(node: &Node, key: &str) {
-    time::sleep(node.config.timing.delete_delay).await;
-    let targets = node.targets(key);
-    if targets.len() < node.config.n_val.min(node.ring().members().len()) {
-        return;
-    }
-    let nodes: Vec<NodeId> = targets.iter().map(|t| t.node).collect();
-    let mut gather = Gather::scatter(
-        node,
-        &nodes,
-        &Msg::Fetch {
-            key: key.to_string(),
-        },
-    );
-    let mut copies: Vec<Option<Object>> = Vec::new();
-    while let Some((_, reply)) = gather.next().await {
-        if let Reply::Fetched(object) = reply {
-            copies.push(object);
+    for _ in 0..REAP_ATTEMPTS {
+        time::sleep(node.config.timing.delete_delay).await;
+        if let Reap::Done = try_reap(node, key).await {
+            return;
         }
     }
-    let Some(Some(tombstone)) = copies.first().cloned() else {
-        return;
+}
+
+/// One reap attempt (see [`reap_later`]).
+async fn try_reap(node: &Node, key: &str) -> Reap {
+    let targets = node.targets(key);
+    let ring = node.ring();
+    if targets.len() < node.config.n_val.min(ring.members().len()) {
+        return Reap::Later;
+    }
+    let nodes: Vec<NodeId> = targets.iter().map(|t| t.node).collect();
+    // Nodes neither in the list nor primaries may hold a hint from an earlier write: the
+    // tombstone must outlive it, or the hint, handed off after the reap, brings the deleted
+    // value back. Each must answer, with nothing or the same tombstone.
+    let primaries = ring.preflist_for(key, node.config.n_val);
+    let others: Vec<NodeId> = ring
+        .members()
+        .iter()
+        .copied()
+        .filter(|m| !nodes.contains(m) && !primaries.contains(m))
+        .collect();
+    let asked: Vec<NodeId> = nodes.iter().chain(&others).copied().collect();
+    let fetch = Msg::Fetch {
+        key: key.to_string(),
     };
-    let same = copies.iter().all(|c| c.as_ref() == Some(&tombstone));
-    if copies.len() < nodes.len() || !same || !tombstone.is_tombstone() {
-        return;
+    let mut gather = Gather::scatter(node, &asked, &fetch);
+    let mut copies: Vec<(NodeId, Option<Object>)> = Vec::new();
+    while let Some((from, reply)) = gather.next().await {
+        node.trust(from);
+        if let Reply::Fetched(object) = reply {
+            copies.push((from, object));
+        }
+    }
+    for silent in gather.silent() {
+        node.suspect(*silent);
+    }
+    let Some(merged) = merge_all(&copies) else {
+        return Reap::Done;
+    };
+    if !merged.is_tombstone() {
+        return Reap::Done; // written again since the delete
+    }
+    let held = |n: &NodeId| copies.iter().find(|(from, _)| from == n).map(|(_, o)| o);
+    let lacking: Vec<NodeId> = nodes
+        .iter()
+        .copied()
+        .filter(|n| held(n) != Some(&Some(merged.clone())))
+        .collect();
+    let hints_clear = others
+        .iter()
+        .all(|n| matches!(held(n), Some(None)) || held(n) == Some(&Some(merged.clone())));
+    if !hints_clear || lacking.iter().any(|n| held(n).is_none()) {
+        return Reap::Later;
+    }
+    if !lacking.is_empty() {
+        // Read repair first: the reap goes on once every target stored the tombstone.
+        let store = Msg::Store {
+            key: key.to_string(),
+            object: merged.clone(),
+        };
+        let mut gather = Gather::scatter(node, &lacking, &store);
+        let mut stored = 0;
+        while let Some((_, reply)) = gather.next().await {
+            stored += usize::from(matches!(&reply, Reply::Stored(o) if *o == merged));
+        }
+        if stored < lacking.len() {
+            return Reap::Later;
+        }
     }
     let msg = Msg::Reap {
         key: key.to_string(),
-        object: tombstone,
+        object: merged,
     };
     let mut gather = Gather::scatter(node, &nodes, &msg);
     while gather.next().await.is_some() {}
+    Reap::Done
 }

@@ -26,7 +26,8 @@
 //!   the merge; nodes periodically compare per-key hashes of the partitions they share and
 //!   exchange what differs, so replicas converge once faults heal.
 //! - **Deletes** write tombstones, reaped only when every node of the preference list holds
-//!   the same one (a fallback keeps its copy until handed off).
+//!   the same one (a fallback keeps its copy until handed off) and no other node holds a hint
+//!   the tombstone supersedes.
 //! - **Storage** ([`storage`]): an append-only log of checksummed frames per boot; recovery
 //!   discards torn tails.
 //! - **Planted bugs** ([`bugs`]) re-create real bugs of Riak and its kin; all off by default.

@@ -171,6 +171,33 @@ fn handoff_dropping_tombstones_brings_a_deleted_key_back() {
     assert_eq!(buggy, ["v"], "the deleted value is back");
 }
 
+/// The same loss when the delete's coordinator learns of the cut-off primary only from the
+/// delete itself: its reap gives the tombstone to the fallback standing in, then reaps it on
+/// the two primaries that saw it, all while the primary is still cut off.
+#[test]
+fn handoff_dropping_tombstones_after_a_reap_that_gave_the_fallback_its_tombstone() {
+    let tweak = |c: &mut KvConfig| {
+        c.timing.delete_delay = Duration::from_millis(100);
+        c.timing.suspect = Duration::from_secs(1);
+    };
+    let (correct, buggy) = both(5, Bug::HandoffDropsTombstones, tweak, |nodes| async move {
+        let (primaries, fallbacks) = placement(&nodes, "k");
+        let kv = Kv::connect(primaries[1]);
+        kv.put("k", "v", &Context::default()).await.unwrap();
+        wait(10).await;
+        net::isolate(primaries[2]);
+        let read = kv.get("k").await.unwrap();
+        kv.delete("k", &read.context).await.unwrap();
+        wait(500).await; // reaped on the primaries that saw it; the fallback keeps its copy
+        let held = copies(&[primaries[0], primaries[1], fallbacks[0]], "k").await;
+        net::repair_all();
+        wait(2_000).await;
+        (held, strings(&kv.get("k").await.unwrap().values))
+    });
+    assert!(correct.1.is_empty(), "the delete holds: {correct:?}");
+    assert_eq!(buggy.1, ["v"], "the deleted value is back: {buggy:?}");
+}
+
 #[test]
 fn actor_reuse_after_disk_loss_drops_a_concurrent_write() {
     let (correct, buggy) = both(

@@ -181,6 +181,37 @@ fn deletes_are_reaped_once_every_replica_has_the_tombstone() {
     });
 }
 
+/// A fallback holds a hint of an earlier write and is cut off; the primary it stands in for
+/// returns, the key is deleted with a context that covers the hinted value, and every
+/// primary holds the tombstone. Reaping it then would leave the hint to bring the deleted
+/// value back once handed off: the reap waits for every node that may hold a hint.
+#[test]
+fn a_tombstone_outlives_a_hint_it_supersedes() {
+    run(5, KvConfig::default(), |nodes| async move {
+        let (primaries, fallbacks) = placement(&nodes, "k");
+        let kv = Kv::connect(primaries[0]);
+        net::isolate(primaries[2]);
+        let read = kv.get("k").await.unwrap();
+        wait(200).await; // the coordinator passes over the isolated primary
+        kv.put("k", "v", &read.context).await.unwrap();
+        assert!(copies(&[fallbacks[0]], "k").await[0].is_some(), "a hint");
+        net::repair_all();
+        net::isolate(fallbacks[0]); // the hint cannot be handed off
+        wait(400).await; // the primary is no longer suspected
+        let read = kv.get("k").await.unwrap();
+        assert_eq!(strings(&read.values), ["v"]);
+        kv.delete("k", &read.context).await.unwrap();
+        wait(1_000).await; // past the reap's delay
+        net::repair_all();
+        wait(2_000).await; // the hint is handed off
+        let after = kv.get("k").await.unwrap();
+        assert!(
+            after.values.is_empty(),
+            "the deleted value is back: {after:?}"
+        );
+    });
+}
+
 #[test]
 fn a_node_that_lost_its_disk_takes_a_new_actor() {
     run(3, KvConfig::default(), |nodes| async move {
