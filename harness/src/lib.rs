@@ -69,7 +69,8 @@ pub mod internals {
         run_case_mixed, scenario, shrink, Run, RunFn,
     };
     pub use crate::sim::{
-        format_ns, init_subscriber, BlockedTask, EventKind, Note, SimTimer, TraceEvent,
+        format_ns, init_subscriber, with_trace_hash_version, BlockedTask, EventKind, Note,
+        SimTimer, TraceEvent, TRACE_HASH_VERSION,
     };
 }
 

@@ -86,6 +86,11 @@ fn fail(message: impl std::fmt::Display) -> u8 {
 /// as `/dev/zero`), and input that does not end within `wait` (a FIFO nobody writes to: the
 /// reading thread is left blocked and dies with the process).
 fn read_input(path: &Path, max_bytes: u64, wait: Duration) -> Result<String, String> {
+    // A regular file cannot block: read it on this thread (a thread of its own costs more
+    // than reading a small history, and under load it waits to be scheduled).
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return read_limited(path, max_bytes);
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     let owned = path.to_path_buf();
     std::thread::spawn(move || {

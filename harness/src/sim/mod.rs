@@ -17,7 +17,9 @@ pub(crate) mod world;
 pub use config::{ClockConfig, Config, Detail, DiskConfig, FaultConfig, NetConfig};
 pub use failure::{BlockedTask, Failure, FailureKind};
 pub(crate) use trace::describe;
-pub use trace::{init_subscriber, EventKind, SimTimer, TraceEvent};
+pub use trace::{
+    init_subscriber, with_trace_hash_version, EventKind, SimTimer, TraceEvent, TRACE_HASH_VERSION,
+};
 pub use world::{ExitReason, Note};
 
 use crate::decision::{mix, DecisionKind, DecisionLog};
@@ -143,8 +145,8 @@ struct Stop;
 
 fn drive() {
     let mut options: Vec<TaskId> = Vec::new();
+    let mut next = with(|w| w.next_step(&mut options));
     loop {
-        let next = with(|w| w.next_step(&mut options));
         let (task, mut future) = match next {
             Next::Poll(task, future) => (task, future),
             Next::Stop => return,
@@ -154,8 +156,18 @@ fn drive() {
         IN_POLL.with(|p| p.set(true));
         let result = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         IN_POLL.with(|p| p.set(false));
-        let dead = with(|w| w.after_poll(task, future, result));
+        // The next step is taken in the same borrow of the world, unless futures died: they
+        // are dropped first, outside the borrow (their destructors may call into weft).
+        let (dead, step) = with(|w| {
+            let dead = w.after_poll(task, future, result);
+            let step = dead.is_empty().then(|| w.next_step(&mut options));
+            (dead, step)
+        });
         drop(dead);
+        next = match step {
+            Some(step) => step,
+            None => with(|w| w.next_step(&mut options)),
+        };
     }
 }
 
@@ -439,7 +451,7 @@ impl World {
         while let Some((_, event)) = self.pop_event(self.now) {
             match event {
                 Event::Wake(waker) => waker.wake(),
-                Event::Deliver(envelope) => deliveries.push(*envelope),
+                Event::Deliver(envelope) => deliveries.push(envelope),
                 Event::FaultTick => self.fault_tick(),
                 Event::Heal => self.heal_all(),
             }

@@ -69,14 +69,56 @@ pub(crate) struct NetState {
     bound: BTreeMap<Addr, u32>,
     mailboxes: Vec<Mailbox>,
     free: Vec<u32>,
-    /// Delivery time of the last message on each FIFO link still in flight.
+    /// Delivery time of the last message on each FIFO link still in flight; [`NO_MESSAGE`]
+    /// once it was delivered (the entry is kept: removing and re-inserting the only entry of a
+    /// `BTreeMap` frees and allocates a node at every message of a ping-pong).
     link_last: BTreeMap<(Addr, Addr), u64>,
+    /// Entries of `link_last` at [`NO_MESSAGE`], purged when they outnumber the others.
+    link_idle: usize,
     next_message: u64,
     /// Whether the message being sent is a reply to a request (for its description).
     replying: bool,
 }
 
+/// A link with no message in flight, in `NetState::link_last`.
+const NO_MESSAGE: u64 = u64::MAX;
+
 impl NetState {
+    /// Delivery time of the last message in flight on the FIFO link `(from, to)`.
+    fn link_last(&self, from: Addr, to: Addr) -> Option<u64> {
+        match self.link_last.get(&(from, to)) {
+            Some(&at) if at != NO_MESSAGE => Some(at),
+            _ => None,
+        }
+    }
+
+    fn set_link_last(&mut self, from: Addr, to: Addr, at: u64) {
+        match self.link_last.get_mut(&(from, to)) {
+            Some(last) => {
+                if *last == NO_MESSAGE {
+                    self.link_idle -= 1;
+                }
+                *last = at;
+            }
+            None => {
+                self.link_last.insert((from, to), at);
+            }
+        }
+    }
+
+    /// The link has no message in flight any more.
+    fn clear_link_last(&mut self, from: Addr, to: Addr) {
+        if let Some(last) = self.link_last.get_mut(&(from, to)) {
+            *last = NO_MESSAGE;
+            self.link_idle += 1;
+        }
+        // Links of ephemeral endpoints are used once: drop idle entries before they pile up.
+        if self.link_idle > 256 && self.link_idle * 2 > self.link_last.len() {
+            self.link_last.retain(|_, at| *at != NO_MESSAGE);
+            self.link_idle = 0;
+        }
+    }
+
     pub(crate) fn grow(&mut self, nodes: usize) {
         let mut blocked = vec![false; nodes * nodes];
         for from in 0..self.node_count {
@@ -299,13 +341,13 @@ impl World {
         let mut at = self.now + latency;
         if !overtake {
             // FIFO link: strictly after the previous message still in flight on it.
-            if let Some(&last) = self.net.link_last.get(&(from, to)) {
+            if let Some(last) = self.net.link_last(from, to) {
                 at = at.max(last + 1);
             }
-            self.net.link_last.insert((from, to), at);
+            self.net.set_link_last(from, to, at);
         }
         self.event(from.node.0, self.here().1, EventKind::Send, id, at);
-        let envelope = Box::new(Envelope {
+        let envelope = Envelope {
             id,
             from,
             to,
@@ -313,7 +355,7 @@ impl World {
             type_name,
             reply: self.net.replying,
             ident,
-        });
+        };
         self.schedule(at, Event::Deliver(envelope));
     }
 
@@ -364,24 +406,25 @@ impl World {
             type_name,
             ..
         } = envelope;
-        if self.net.link_last.get(&(from, to)) == Some(&self.now) {
-            self.net.link_last.remove(&(from, to));
+        if self.net.link_last(from, to) == Some(self.now) {
+            self.net.clear_link_last(from, to);
         }
         let node = to.node.0;
+        let bound = self.net.bound.get(&to).copied();
         let lost = if self.net.is_blocked(from.node, to.node) {
             Some(Lost::Partitioned)
         } else if self.nodes[node as usize].state == NodeState::Crashed {
             Some(Lost::NodeDown)
-        } else if !self.net.bound.contains_key(&to) {
+        } else if bound.is_none() {
             Some(Lost::NoEndpoint)
         } else {
             None
         };
-        if let Some(why) = lost {
+        let (Some(slot), None) = (bound, lost) else {
+            let why = lost.expect("a message not delivered was lost");
             self.event(node, NONE, EventKind::Lost, id, why.code());
             return;
-        }
-        let slot = self.net.bound[&to];
+        };
         let capacity = self.cfg.mailbox_capacity;
         let m = &mut self.net.mailboxes[slot as usize];
         if (*payload).type_id() != m.expects {
