@@ -8,6 +8,7 @@ use super::{EventKind, FailureKind};
 use crate::decision::DecisionKind;
 use crate::ids::{Addr, NodeId};
 use std::any::{Any, TypeId};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::task::Waker;
@@ -84,33 +85,37 @@ pub(crate) struct NetState {
 const NO_MESSAGE: u64 = u64::MAX;
 
 impl NetState {
-    /// Delivery time of the last message in flight on the FIFO link `(from, to)`.
-    fn link_last(&self, from: Addr, to: Addr) -> Option<u64> {
-        match self.link_last.get(&(from, to)) {
-            Some(&at) if at != NO_MESSAGE => Some(at),
-            _ => None,
-        }
-    }
-
-    fn set_link_last(&mut self, from: Addr, to: Addr, at: u64) {
-        match self.link_last.get_mut(&(from, to)) {
-            Some(last) => {
-                if *last == NO_MESSAGE {
+    /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
+    /// the last one still in flight there: its delivery time, now the link's last.
+    fn fifo_after_last(&mut self, from: Addr, to: Addr, at: u64) -> u64 {
+        match self.link_last.entry((from, to)) {
+            Entry::Vacant(entry) => {
+                entry.insert(at);
+                at
+            }
+            Entry::Occupied(mut entry) => {
+                let last = entry.get_mut();
+                let at = if *last == NO_MESSAGE {
                     self.link_idle -= 1;
-                }
+                    at
+                } else {
+                    at.max(*last + 1)
+                };
                 *last = at;
-            }
-            None => {
-                self.link_last.insert((from, to), at);
+                at
             }
         }
     }
 
-    /// The link has no message in flight any more.
-    fn clear_link_last(&mut self, from: Addr, to: Addr) {
-        if let Some(last) = self.link_last.get_mut(&(from, to)) {
-            *last = NO_MESSAGE;
-            self.link_idle += 1;
+    /// A message on `(from, to)` is delivered now: if it was the last in flight on its link,
+    /// the link has none any more.
+    fn delivered(&mut self, from: Addr, to: Addr, now: u64) {
+        match self.link_last.get_mut(&(from, to)) {
+            Some(last) if *last == now => {
+                *last = NO_MESSAGE;
+                self.link_idle += 1;
+            }
+            _ => return,
         }
         // Links of ephemeral endpoints are used once: drop idle entries before they pile up.
         if self.link_idle > 256 && self.link_idle * 2 > self.link_last.len() {
@@ -341,10 +346,7 @@ impl World {
         let mut at = self.now + latency;
         if !overtake {
             // FIFO link: strictly after the previous message still in flight on it.
-            if let Some(last) = self.net.link_last(from, to) {
-                at = at.max(last + 1);
-            }
-            self.net.set_link_last(from, to, at);
+            at = self.net.fifo_after_last(from, to, at);
         }
         self.event(from.node.0, self.here().1, EventKind::Send, id, at);
         let envelope = Envelope {
@@ -406,9 +408,7 @@ impl World {
             type_name,
             ..
         } = envelope;
-        if self.net.link_last(from, to) == Some(self.now) {
-            self.net.clear_link_last(from, to);
-        }
+        self.net.delivered(from, to, self.now);
         let node = to.node.0;
         let bound = self.net.bound.get(&to).copied();
         let lost = if self.net.is_blocked(from.node, to.node) {
