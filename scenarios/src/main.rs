@@ -12,7 +12,8 @@
 //! stack", and the main thread has no name in panic messages. Arguments, panics (exit code
 //! 101, as before) and the flushing of stdout at exit work as before.
 
-#![no_main]
+// Unit tests of this crate get the test harness's own `main`.
+#![cfg_attr(not(test), no_main)]
 
 mod args;
 mod bench;
@@ -81,6 +82,7 @@ fn quiet_on_closed_pipe() {
 
 /// The process entry point (see the module's documentation): runs the command, turns a
 /// panic into exit code 101 as Rust's runtime does, and flushes stdout.
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(
     _argc: std::ffi::c_int,
@@ -91,6 +93,7 @@ pub extern "C" fn main(
     std::ffi::c_int::from(code)
 }
 
+#[cfg_attr(test, allow(dead_code))]
 fn run() -> u8 {
     quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
