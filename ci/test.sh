@@ -5,10 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --release "$@"
 # The nightly job itself, with a budget of two seconds per scenario: on a correct tree the
-# bundled scenarios (without planted bugs) find nothing, so it must exit 0.
-SEED=1 JOBS=1 bash ci/nightly.sh 2s "$(mktemp -d)/nightly"
-# The peer benchmarks of issue 14 in quick mode: every workload must build, run and write every
-# table (figures not checked), to a temporary file rather than the committed BENCHMARKS.md.
-# The bench workspace shares the target directory of the tests above, so only the peers
-# (turmoil, shuttle, madsim) and the bench binaries are compiled here.
-bash bench/run.sh --quick --out "$(mktemp -d)/BENCHMARKS.md"
+# bundled scenarios (without planted bugs) find nothing, so it must exit 0. Without its peer
+# benchmarks (BENCH=0): see BENCHMARKS.md, "CI".
+SEED=1 JOBS=1 BENCH=0 bash ci/nightly.sh 2s "$(mktemp -d)/nightly"
