@@ -27,10 +27,10 @@ done
 
 started=$(date +%s)
 # The bench workspace builds into the project's own target directory, with the project's
-# lock file's versions (bench/Cargo.lock was made from it), so weft and its scenarios are
-# not built a second time: after the project's `cargo build/test --release`, only the bench
-# binaries and the peers are compiled. madsim needs `--cfg madsim` on every crate: its own
-# target directory.
+# lock file's versions (bench/Cargo.lock was made from it), meant to reuse the project's own
+# release build of weft and its scenarios. Not achieved yet: weft's crates are still compiled
+# again after `cargo test --release` (features or flags differ; see BENCHMARKS.md, "CI").
+# madsim needs `--cfg madsim` on every crate: its own target directory.
 target="${CARGO_TARGET_DIR:-$root/target}"
 export WEFT_BENCH_TARGET="$target"
 echo "== building weft's CLI" >&2

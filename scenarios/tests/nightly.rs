@@ -356,7 +356,10 @@ fn format_2_replay_files_replay_with_their_trace_hash_checked() {
         assert_eq!(recorded["format_version"], 2, "{name}");
         let replayed = common::replay_json(&file);
         assert_eq!(replayed["trace_hash"], recorded["trace_hash"], "{name}");
-        assert_eq!(replayed["failure_kind"], recorded["failure"]["kind"], "{name}");
+        assert_eq!(
+            replayed["failure_kind"], recorded["failure"]["kind"],
+            "{name}"
+        );
     }
 }
 
