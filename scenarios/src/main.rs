@@ -118,7 +118,7 @@ fn run() -> u8 {
             return 0;
         }
     };
-    let code = match cli.command {
+    match cli.command {
         Command::Demo(args) => fuzz_cmd::demo(args),
         Command::List(args) => commands::list(args),
         Command::Run(args) => commands::run(args),
@@ -131,6 +131,5 @@ fn run() -> u8 {
         Command::Bench(args) => bench::run(args),
         Command::BugTable(args) => bug_table_cmd::run(args),
         Command::CheckHistory(args) => check_history::run(args),
-    };
-    code
+    }
 }
