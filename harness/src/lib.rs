@@ -68,7 +68,10 @@ pub mod internals {
         campaign, check::failure_message, determinism, explain, explore, fuzz, replay, run_case,
         run_case_mixed, scenario, shrink, Run, RunFn,
     };
-    pub use crate::sim::{format_ns, BlockedTask, EventKind, Note, TraceEvent};
+    pub use crate::sim::{
+        format_ns, with_trace_hash_version, BlockedTask, EventKind, Note, TraceEvent,
+        TRACE_HASH_VERSION,
+    };
     #[cfg(feature = "tracing-subscriber")]
     pub use crate::sim::{init_subscriber, SimTimer};
 }

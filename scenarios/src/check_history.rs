@@ -8,7 +8,7 @@
 //! (`--max-memory`), and the parsers' nesting depth (128).
 
 use serde_json::{json, Value as Json};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use weft_lincheck::{html, CheckConfig, Format, History, Report, Value};
@@ -86,6 +86,13 @@ fn fail(message: impl std::fmt::Display) -> u8 {
 /// as `/dev/zero`), and input that does not end within `wait` (a FIFO nobody writes to: the
 /// reading thread is left blocked and dies with the process).
 fn read_input(path: &Path, max_bytes: u64, wait: Duration) -> Result<String, String> {
+    // A regular file cannot block: read it on this thread (a thread of its own costs more
+    // than reading a small history, and under load it waits to be scheduled).
+    if let Ok(meta) = std::fs::metadata(path).map(|m| (m.is_file(), m.len())) {
+        if meta.0 && meta.1 <= max_bytes {
+            return read_file(path, meta.1, max_bytes);
+        }
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     let owned = path.to_path_buf();
     std::thread::spawn(move || {
@@ -98,6 +105,28 @@ fn read_input(path: &Path, max_bytes: u64, wait: Duration) -> Result<String, Str
             wait.as_secs_f64()
         )),
     }
+}
+
+/// A regular file of `size` bytes: read at once into a buffer of its size (no zeroed chunk,
+/// no copy), with the same checks as [`read_limited`].
+fn read_file(path: &Path, size: u64, max_bytes: u64) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    let mut limited = file.take(max_bytes.saturating_add(1));
+    loop {
+        match limited.read_to_end(&mut bytes) {
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    if bytes.contains(&0) {
+        return Err("binary data (a NUL byte), not a history".to_string());
+    }
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!("larger than {} MiB (--max-input)", max_bytes >> 20));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))
 }
 
 fn read_limited(path: &Path, max_bytes: u64) -> Result<String, String> {
@@ -263,11 +292,14 @@ fn to_json(report: &Report, file: &str, format: Format, elapsed_ms: f64) -> Json
 }
 
 fn print_text(report: &Report, file: &str, elapsed_ms: f64) {
+    // One write for the whole verdict, not one per line.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let verdict = report.verdict.replace('-', " ");
     let reason = report
         .unknown_reason
         .map_or(String::new(), |r| format!(" ({r})"));
-    println!(
+    let _ = writeln!(
+        out,
         "{file}: {verdict}{reason} — model {}, {} operations, {} part{}, {elapsed_ms:.1} ms",
         report.model,
         report.ops.len(),
@@ -284,7 +316,8 @@ fn print_text(report: &Report, file: &str, elapsed_ms: f64) {
         .iter()
         .filter(|p| p.verdict == "not-linearizable")
     {
-        println!(
+        let _ = writeln!(
+            out,
             "  {}: not linearizable; the longest partial linearization places {} of {} operations",
             part.label,
             part.linearization.len(),
@@ -292,14 +325,15 @@ fn print_text(report: &Report, file: &str, elapsed_ms: f64) {
         );
         let skip = part.linearization.len().saturating_sub(5);
         if skip > 0 {
-            println!("    ... {skip} earlier steps");
+            let _ = writeln!(out, "    ... {skip} earlier steps");
         }
         for (k, s) in part.linearization.iter().enumerate().skip(skip) {
-            println!("    {:>4}. {}  => {}", k + 1, describe(s.op), s.state);
+            let _ = writeln!(out, "    {:>4}. {}  => {}", k + 1, describe(s.op), s.state);
         }
-        println!("    none of these can go next:");
+        let _ = writeln!(out, "    none of these can go next:");
         for &i in &part.unplaced {
-            println!("       ✗ {}", describe(i));
+            let _ = writeln!(out, "       ✗ {}", describe(i));
         }
     }
+    let _ = out.flush();
 }

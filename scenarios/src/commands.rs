@@ -334,7 +334,12 @@ pub fn replayed(path: &Path) -> Result<(ReplayFile, &'static dyn Scenario, Run),
         detail: Detail::Explain,
         ..setup
     };
-    let run = scenario.run(&setup, Source::replay(log));
+    // The file's trace hash is checked under the hash function that recorded it (parsing
+    // refused a version this weft does not know).
+    let run = weft::internals::with_trace_hash_version(file.trace_hash_version, || {
+        scenario.run(&setup, Source::replay(log))
+    })
+    .expect("the replay file's trace hash version was checked when it was read");
     let report = &run.report;
     if let Some(d) = &report.divergence {
         return Err(usage_error(format!(

@@ -286,7 +286,8 @@ fn swarm_profiles_are_stored_in_replay_files_and_printed_first_in_reports() {
     let dir = tempdir();
     let file = swarm_failure(&dir);
     let stored = read(&file);
-    assert_eq!(stored["format_version"], 2);
+    assert_eq!(stored["format_version"], 3);
+    assert_eq!(stored["trace_hash_version"], 2);
     assert!(stored["swarm"]["rates"]["drop"].is_number(), "{stored}");
     for args in [vec!["replay"], vec!["report"]] {
         let output = weft().args(&args).arg(&file).output().unwrap();
@@ -341,6 +342,25 @@ fn version_1_replay_files_still_replay() {
     std::fs::write(&file, v1.to_string()).unwrap();
     assert_eq!(common::replay_json(&file)["failure_kind"], "check");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Replay files written before trace hash function 2 (format 2, by the weft of commit 4bd30d3:
+/// a canary failure, a shrunk pool failure, a shrunk store failure) still replay strictly, and
+/// their recorded trace hash is checked, and matches, under hash function 1.
+#[test]
+fn format_2_replay_files_replay_with_their_trace_hash_checked() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    for name in ["canary", "pool", "kv"] {
+        let file = data.join(format!("{name}-hash1.weft-replay.json"));
+        let recorded = read(&file);
+        assert_eq!(recorded["format_version"], 2, "{name}");
+        let replayed = common::replay_json(&file);
+        assert_eq!(replayed["trace_hash"], recorded["trace_hash"], "{name}");
+        assert_eq!(
+            replayed["failure_kind"], recorded["failure"]["kind"],
+            "{name}"
+        );
+    }
 }
 
 /// Bad command lines: one line on stderr, exit code 2, never a panic.

@@ -20,7 +20,7 @@ pub use failure::{BlockedTask, Failure, FailureKind};
 pub(crate) use trace::describe;
 #[cfg(feature = "tracing-subscriber")]
 pub use trace::{init_subscriber, SimTimer};
-pub use trace::{EventKind, TraceEvent};
+pub use trace::{with_trace_hash_version, EventKind, TraceEvent, TRACE_HASH_VERSION};
 pub use world::{ExitReason, Note};
 
 use crate::decision::{mix, DecisionKind, DecisionLog};
@@ -156,8 +156,8 @@ struct Stop;
 
 fn drive() {
     let mut options: Vec<TaskId> = Vec::new();
+    let mut next = with(|w| w.next_step(&mut options));
     loop {
-        let next = with(|w| w.next_step(&mut options));
         let (task, mut future) = match next {
             Next::Poll(task, future) => (task, future),
             Next::Stop => return,
@@ -167,8 +167,18 @@ fn drive() {
         IN_POLL.with(|p| p.set(true));
         let result = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         IN_POLL.with(|p| p.set(false));
-        let dead = with(|w| w.after_poll(task, future, result));
+        // The next step is taken in the same borrow of the world, unless futures died: they
+        // are dropped first, outside the borrow (their destructors may call into weft).
+        let (dead, step) = with(|w| {
+            let dead = w.after_poll(task, future, result);
+            let step = dead.is_empty().then(|| w.next_step(&mut options));
+            (dead, step)
+        });
         drop(dead);
+        next = match step {
+            Some(step) => step,
+            None => with(|w| w.next_step(&mut options)),
+        };
     }
 }
 
@@ -452,7 +462,7 @@ impl World {
         while let Some((_, event)) = self.pop_event(self.now) {
             match event {
                 Event::Wake(waker) => waker.wake(),
-                Event::Deliver(envelope) => deliveries.push(*envelope),
+                Event::Deliver(envelope) => deliveries.push(envelope),
                 Event::FaultTick => self.fault_tick(),
                 Event::Heal => self.heal_all(),
             }

@@ -8,6 +8,7 @@ use super::{EventKind, FailureKind};
 use crate::decision::DecisionKind;
 use crate::ids::{Addr, NodeId};
 use std::any::{Any, TypeId};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::task::Waker;
@@ -69,14 +70,60 @@ pub(crate) struct NetState {
     bound: BTreeMap<Addr, u32>,
     mailboxes: Vec<Mailbox>,
     free: Vec<u32>,
-    /// Delivery time of the last message on each FIFO link still in flight.
+    /// Delivery time of the last message on each FIFO link still in flight; [`NO_MESSAGE`]
+    /// once it was delivered (the entry is kept: removing and re-inserting the only entry of a
+    /// `BTreeMap` frees and allocates a node at every message of a ping-pong).
     link_last: BTreeMap<(Addr, Addr), u64>,
+    /// Entries of `link_last` at [`NO_MESSAGE`], purged when they outnumber the others.
+    link_idle: usize,
     next_message: u64,
     /// Whether the message being sent is a reply to a request (for its description).
     replying: bool,
 }
 
+/// A link with no message in flight, in `NetState::link_last`.
+const NO_MESSAGE: u64 = u64::MAX;
+
 impl NetState {
+    /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
+    /// the last one still in flight there: its delivery time, now the link's last.
+    fn fifo_after_last(&mut self, from: Addr, to: Addr, at: u64) -> u64 {
+        match self.link_last.entry((from, to)) {
+            Entry::Vacant(entry) => {
+                entry.insert(at);
+                at
+            }
+            Entry::Occupied(mut entry) => {
+                let last = entry.get_mut();
+                let at = if *last == NO_MESSAGE {
+                    self.link_idle -= 1;
+                    at
+                } else {
+                    at.max(*last + 1)
+                };
+                *last = at;
+                at
+            }
+        }
+    }
+
+    /// A message on `(from, to)` is delivered now: if it was the last in flight on its link,
+    /// the link has none any more.
+    fn delivered(&mut self, from: Addr, to: Addr, now: u64) {
+        match self.link_last.get_mut(&(from, to)) {
+            Some(last) if *last == now => {
+                *last = NO_MESSAGE;
+                self.link_idle += 1;
+            }
+            _ => return,
+        }
+        // Links of ephemeral endpoints are used once: drop idle entries before they pile up.
+        if self.link_idle > 256 && self.link_idle * 2 > self.link_last.len() {
+            self.link_last.retain(|_, at| *at != NO_MESSAGE);
+            self.link_idle = 0;
+        }
+    }
+
     pub(crate) fn grow(&mut self, nodes: usize) {
         let mut blocked = vec![false; nodes * nodes];
         for from in 0..self.node_count {
@@ -299,13 +346,10 @@ impl World {
         let mut at = self.now + latency;
         if !overtake {
             // FIFO link: strictly after the previous message still in flight on it.
-            if let Some(&last) = self.net.link_last.get(&(from, to)) {
-                at = at.max(last + 1);
-            }
-            self.net.link_last.insert((from, to), at);
+            at = self.net.fifo_after_last(from, to, at);
         }
         self.event(from.node.0, self.here().1, EventKind::Send, id, at);
-        let envelope = Box::new(Envelope {
+        let envelope = Envelope {
             id,
             from,
             to,
@@ -314,7 +358,7 @@ impl World {
             reply: self.net.replying,
             ident,
             sender: self.here().1,
-        });
+        };
         self.schedule(at, Event::Deliver(envelope));
     }
 
@@ -385,24 +429,23 @@ impl World {
             type_name,
             ..
         } = envelope;
-        if self.net.link_last.get(&(from, to)) == Some(&self.now) {
-            self.net.link_last.remove(&(from, to));
-        }
+        self.net.delivered(from, to, self.now);
         let node = to.node.0;
+        let bound = self.net.bound.get(&to).copied();
         let lost = if self.net.is_blocked(from.node, to.node) {
             Some(Lost::Partitioned)
         } else if self.nodes[node as usize].state == NodeState::Crashed {
             Some(Lost::NodeDown)
-        } else if !self.net.bound.contains_key(&to) {
+        } else if bound.is_none() {
             Some(Lost::NoEndpoint)
         } else {
             None
         };
-        if let Some(why) = lost {
+        let (Some(slot), None) = (bound, lost) else {
+            let why = lost.expect("a message not delivered was lost");
             self.event(node, NONE, EventKind::Lost, id, why.code());
             return;
-        }
-        let slot = self.net.bound[&to];
+        };
         let capacity = self.cfg.mailbox_capacity;
         let m = &mut self.net.mailboxes[slot as usize];
         if (*payload).type_id() != m.expects {

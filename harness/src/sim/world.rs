@@ -80,7 +80,15 @@ pub(crate) fn uninstall() -> World {
 }
 
 pub(crate) fn drain_woken(into: &mut Vec<u32>) {
-    WOKEN.with(|w| into.append(&mut w.borrow_mut()));
+    WOKEN.with(|w| {
+        let mut woken = w.borrow_mut();
+        if into.is_empty() {
+            // The usual case: trade buffers instead of copying.
+            std::mem::swap(into, &mut *woken);
+        } else {
+            into.append(&mut woken);
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,7 +211,7 @@ pub(crate) struct Envelope {
 
 pub(crate) enum Event {
     Wake(Waker),
-    Deliver(Box<Envelope>),
+    Deliver(Envelope),
     FaultTick,
     Heal,
 }
