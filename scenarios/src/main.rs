@@ -3,17 +3,6 @@
 //! Exit codes, shared by every subcommand: 0 success (every property holds, the history is
 //! linearizable), 1 a property failed (not linearizable), 2 bad usage or bad input,
 //! 3 unknown (a checker bound was reached).
-//!
-//! The process starts at a C `main` ([`main`]), not through Rust's runtime start-up, which on
-//! Linux reads and parses `/proc/self/maps` to find the main thread's stack for its
-//! stack-overflow handler: a third of the CPU time of `weft check-history` on a small history
-//! (issue 14: the checker against Porcupine, process start-up included). What that gives up:
-//! a stack overflow ends the process with SIGSEGV instead of the message "has overflowed its
-//! stack", and the main thread has no name in panic messages. Arguments, panics (exit code
-//! 101, as before) and the flushing of stdout at exit work as before.
-
-// Unit tests of this crate get the test harness's own `main`.
-#![cfg_attr(not(test), no_main)]
 
 mod args;
 mod bench;
@@ -83,20 +72,10 @@ fn quiet_on_closed_pipe() {
     }
 }
 
-/// The process entry point (see the module's documentation): runs the command, turns a
-/// panic into exit code 101 as Rust's runtime does, and flushes stdout.
-#[cfg(not(test))]
-#[no_mangle]
-pub extern "C" fn main(
-    _argc: std::ffi::c_int,
-    _argv: *const *const std::ffi::c_char,
-) -> std::ffi::c_int {
-    let code = std::panic::catch_unwind(run).unwrap_or(101);
-    let _ = std::io::Write::flush(&mut std::io::stdout());
-    std::ffi::c_int::from(code)
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(run())
 }
 
-#[cfg_attr(test, allow(dead_code))]
 fn run() -> u8 {
     quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
