@@ -345,12 +345,14 @@ fn version_1_replay_files_still_replay() {
 }
 
 /// Replay files written before trace hash function 2 (format 2, by the weft of commit 4bd30d3:
-/// a canary failure, a shrunk pool failure, a shrunk store failure) still replay strictly, and
-/// their recorded trace hash is checked, and matches, under hash function 1.
+/// a canary failure, a shrunk pool failure) still replay strictly, and their recorded trace
+/// hash is checked, and matches, under hash function 1. (`kv-hash1` was written by the same
+/// weft, but the store's model has changed since, so it diverges at its generation decisions,
+/// as any replay file does once its scenario's code changes: kept as data, not replayed.)
 #[test]
 fn format_2_replay_files_replay_with_their_trace_hash_checked() {
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    for name in ["canary", "pool", "kv"] {
+    for name in ["canary", "pool"] {
         let file = data.join(format!("{name}-hash1.weft-replay.json"));
         let recorded = read(&file);
         assert_eq!(recorded["format_version"], 2, "{name}");
