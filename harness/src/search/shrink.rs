@@ -257,29 +257,12 @@ impl Shrinker<'_> {
                 deletions.extend(branch.iter().rev().map(|&span| (span, branch_end - 1)));
             }
             deletions.extend(s.prefix.iter().rev().map(|&span| (span, s.prefix_end)));
-            for ((start, end), end_flag) in deletions {
-                let mut g = generation.clone();
-                g[end_flag].value = 0;
-                g.drain(start..end);
-                candidates.push(g);
+            for deletion in deletions {
+                candidates.push(delete_sections(&generation, &[deletion]));
             }
             // Whole branches: removed (with the branch count lowered) when there are more than
             // two, else emptied.
-            for &((start, end), ref commands) in s.branches.iter().rev() {
-                let mut g = generation.clone();
-                match s.branch_count_at {
-                    Some(at) if g[at].value > 0 && s.branches.len() > 2 => {
-                        g.drain(start..end);
-                        g[at].value -= 1;
-                    }
-                    _ if commands.is_empty() => continue,
-                    _ => {
-                        g[end - 1].value = 0;
-                        g.drain(commands[0].0..commands[commands.len() - 1].1);
-                    }
-                }
-                candidates.push(g);
-            }
+            candidates.extend(branch_removals(&generation, &s));
             // The first command of a branch moved to the end of the prefix.
             for &((_, branch_end), ref commands) in &s.branches {
                 let Some(&(start, end)) = commands.first() else {
@@ -294,19 +277,7 @@ impl Shrinker<'_> {
             }
             // Two clients' commands exchanged (canonical order: the client that acts first
             // is client 1), with the execution decisions as they are and all at default.
-            let mut swaps: Vec<Vec<Decision>> = Vec::new();
-            for pair in s.branches.windows(2) {
-                let (((a0, a1), _), ((b0, b1), _)) = (&pair[0], &pair[1]);
-                let g = &generation;
-                let swapped: Vec<Decision> = (g[..*a0].iter())
-                    .chain(&g[*b0..*b1])
-                    .chain(&g[*a1..*b0])
-                    .chain(&g[*a0..*a1])
-                    .chain(&g[*b1..])
-                    .copied()
-                    .collect();
-                swaps.push(swapped);
-            }
+            let swaps = branch_swaps(&generation, &s);
             let zeroed: Vec<Decision> = (execution.iter())
                 .map(|d| Decision::new(d.kind, d.bound, 0))
                 .collect();
@@ -517,23 +488,10 @@ impl Shrinker<'_> {
         }
         let (generation, execution) = split(&self.current.report.log);
         let flags = self.flag_positions();
-        // Deletions: every end flag set first (flags lie outside spans), then the spans
-        // drained, later ones first, so that no index moves before it is used.
-        let delete = |g: &mut Vec<Decision>, sections: &mut [(Span, usize)]| {
-            for &(_, flag) in sections.iter() {
-                g[flag].value = 0;
-            }
-            sections.sort_by_key(|&((start, _), _)| std::cmp::Reverse(start));
-            for &((start, end), _) in sections.iter() {
-                g.drain(start..end);
-            }
-        };
         let mut candidates: Vec<Vec<Decision>> = Vec::new();
         for (i, &a) in sections.iter().enumerate() {
             for &b in &sections[i + 1..] {
-                let mut g = generation.clone();
-                delete(&mut g, &mut [a, b]);
-                candidates.push(g);
+                candidates.push(delete_sections(&generation, &[a, b]));
             }
         }
         for &section in &sections {
@@ -547,8 +505,7 @@ impl Shrinker<'_> {
                 for value in (0..d.bound).filter(|&v| v != d.value) {
                     let mut g = generation.clone();
                     g[j].value = value;
-                    delete(&mut g, &mut [section]);
-                    candidates.push(g);
+                    candidates.push(delete_sections(&g, &[section]));
                 }
             }
         }
@@ -589,40 +546,16 @@ impl Shrinker<'_> {
         let n = (nondefault.len() as u32).min(SCHEDULE_SEARCH_PREEMPTIONS_MAX);
         // (generation, most preemptions worth trying): the case itself only with fewer.
         let mut cases: Vec<(Vec<Decision>, u32)> = vec![(generation.clone(), n - 1)];
-        let delete = |sections: &[(Span, usize)]| {
-            let mut g = generation.clone();
-            let mut sections = sections.to_vec();
-            for &(_, flag) in &sections {
-                g[flag].value = 0;
-            }
-            sections.sort_by_key(|&((start, _), _)| std::cmp::Reverse(start));
-            for &((start, end), _) in &sections {
-                g.drain(start..end);
-            }
-            g
-        };
         for &section in sections.iter().rev() {
-            cases.push((delete(&[section]), n));
+            cases.push((delete_sections(&generation, &[section]), n));
         }
         for (i, &a) in sections.iter().enumerate() {
             for &b in &sections[i + 1..] {
-                cases.push((delete(&[a, b]), n));
+                cases.push((delete_sections(&generation, &[a, b]), n));
             }
         }
-        for pair in s.branches.windows(2) {
-            let (((a0, a1), _), ((b0, b1), _)) = (&pair[0], &pair[1]);
-            let g = &generation;
-            let swapped: Vec<Decision> = (g[..*a0].iter())
-                .chain(&g[*b0..*b1])
-                .chain(&g[*a1..*b0])
-                .chain(&g[*a0..*a1])
-                .chain(&g[*b1..])
-                .copied()
-                .collect();
-            cases.push((swapped, n));
-        }
-        for g in branch_removals(&generation, &s)
-            .into_iter()
+        for g in (branch_swaps(&generation, &s).into_iter())
+            .chain(branch_removals(&generation, &s))
             .chain(moves(&generation, &s))
         {
             cases.push((g, n));
@@ -919,6 +852,41 @@ fn moved(execution: &[Decision], seen: &[Decision]) -> Vec<Vec<Decision>> {
 }
 
 /// Every command's span with the end flag of its section (to be set to 0 when it is deleted).
+/// `generation` with the command sections deleted: every end flag set to 0 first (a section
+/// that was full drew its end flag without reading it; once shorter it would read it; flags
+/// lie outside spans), then the spans drained, later ones first, so that no index moves
+/// before it is used.
+fn delete_sections(generation: &[Decision], sections: &[(Span, usize)]) -> Vec<Decision> {
+    let mut g = generation.to_vec();
+    let mut sections = sections.to_vec();
+    for &(_, flag) in &sections {
+        g[flag].value = 0;
+    }
+    sections.sort_by_key(|&((start, _), _)| std::cmp::Reverse(start));
+    for &((start, end), _) in &sections {
+        g.drain(start..end);
+    }
+    g
+}
+
+/// Each two neighbouring clients' commands exchanged (canonical order: the client that acts
+/// first is client 1).
+fn branch_swaps(generation: &[Decision], s: &Structure) -> Vec<Vec<Decision>> {
+    (s.branches.windows(2))
+        .map(|pair| {
+            let (((a0, a1), _), ((b0, b1), _)) = (&pair[0], &pair[1]);
+            let g = generation;
+            (g[..*a0].iter())
+                .chain(&g[*b0..*b1])
+                .chain(&g[*a1..*b0])
+                .chain(&g[*a0..*a1])
+                .chain(&g[*b1..])
+                .copied()
+                .collect()
+        })
+        .collect()
+}
+
 /// Each branch removed (the branch count lowered), when there are more than two; else each
 /// non-empty branch emptied.
 fn branch_removals(generation: &[Decision], s: &Structure) -> Vec<Vec<Decision>> {
