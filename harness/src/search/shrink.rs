@@ -544,34 +544,11 @@ impl Shrinker<'_> {
         // The search takes only scheduling choices (every other decision at its default), so
         // a found run has as many non-default decisions as preemptions.
         let n = (nondefault.len() as u32).min(SCHEDULE_SEARCH_PREEMPTIONS_MAX);
-        // (generation, most preemptions worth trying): the case itself only with fewer.
-        let mut cases: Vec<(Vec<Decision>, u32)> = vec![(generation.clone(), n - 1)];
-        for &section in sections.iter().rev() {
-            cases.push((delete_sections(&generation, &[section]), n));
-        }
-        for (i, &a) in sections.iter().enumerate() {
-            for &b in &sections[i + 1..] {
-                cases.push((delete_sections(&generation, &[a, b]), n));
-            }
-        }
-        for g in (branch_swaps(&generation, &s).into_iter())
-            .chain(branch_removals(&generation, &s))
-            .chain(moves(&generation, &s))
-        {
-            cases.push((g, n));
-        }
         let flags = self.flag_positions();
-        for (j, d) in generation.iter().enumerate() {
-            if flags.contains(&j) || d.bound > LOWER_ALL_BELOW || d.value == 0 {
-                continue;
-            }
-            for value in 0..d.value {
-                let mut g = generation.clone();
-                g[j].value = value;
-                cases.push((g, n));
-            }
-        }
-        cases.extend(exchanges(&generation, &flags).into_iter().map(|g| (g, n)));
+        // (generation, most preemptions worth trying): the case itself only with fewer.
+        let cases = edited_cases(&generation, &s, sections, &flags)
+            .into_iter()
+            .map(|(g, itself)| (g, if itself { n - 1 } else { n }));
         let kind = self.kind;
         let same =
             |r: &Run| (r.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
@@ -958,6 +935,43 @@ fn exchanges(generation: &[Decision], flags: &[usize]) -> Vec<Vec<Decision>> {
         }
     }
     out
+}
+
+/// The case itself (marked `true`) and every case one edit away, in the order the schedule
+/// and timing searches try them: one command deleted (last first), two deleted, two clients
+/// exchanged, a client removed, a command moved to another client, one argument lowered, two
+/// arguments exchanged.
+fn edited_cases(
+    generation: &[Decision],
+    s: &Structure,
+    sections: &[(Span, usize)],
+    flags: &[usize],
+) -> Vec<(Vec<Decision>, bool)> {
+    let mut cases: Vec<(Vec<Decision>, bool)> = vec![(generation.to_vec(), true)];
+    for &section in sections.iter().rev() {
+        cases.push((delete_sections(generation, &[section]), false));
+    }
+    for (i, &a) in sections.iter().enumerate() {
+        for &b in &sections[i + 1..] {
+            cases.push((delete_sections(generation, &[a, b]), false));
+        }
+    }
+    let structural = (branch_swaps(generation, s).into_iter())
+        .chain(branch_removals(generation, s))
+        .chain(moves(generation, s));
+    cases.extend(structural.map(|g| (g, false)));
+    for (j, d) in generation.iter().enumerate() {
+        if flags.contains(&j) || d.bound > LOWER_ALL_BELOW || d.value == 0 {
+            continue;
+        }
+        for value in 0..d.value {
+            let mut g = generation.to_vec();
+            g[j].value = value;
+            cases.push((g, false));
+        }
+    }
+    cases.extend(exchanges(generation, flags).into_iter().map(|g| (g, false)));
+    cases
 }
 
 fn command_sections(s: &Structure) -> Vec<(Span, usize)> {

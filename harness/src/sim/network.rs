@@ -5,7 +5,7 @@
 use super::trace::Lost;
 use super::world::{Envelope, Event, NodeState, Wait, World, NONE};
 use super::{EventKind, FailureKind};
-use crate::decision::DecisionKind;
+use crate::decision::{mix, DecisionKind};
 use crate::ids::{Addr, NodeId};
 use std::any::{Any, TypeId};
 use std::collections::btree_map::Entry;
@@ -242,11 +242,55 @@ impl World {
     ) {
         let id = self.net.next_message;
         self.net.next_message += 1;
-        let ident = if self.addressed {
-            self.next_subject(super::world::salt::MESSAGE)
+        if self.addressed {
+            // The message's draws (drop, duplicate, latency, reorder) are addressed by the
+            // message, not by how many things its sender did before.
+            let ident = self.message_subject(to);
+            let saved = self.draw_ctx.replace((ident, 0));
+            self.send_as(id, ident, from, to, payload, type_name);
+            self.draw_ctx = saved;
         } else {
-            0
+            self.send_as(id, 0, from, to, payload, type_name);
+        }
+    }
+
+    /// A stable identity for the next message to `to` (in addressed runs): its sender's
+    /// identity, its receiver's (the task that bound `to`, else the address) and how many
+    /// messages that pair exchanged before. A server's reply to one client keeps its
+    /// address when another client's commands are deleted.
+    fn message_subject(&mut self, to: Addr) -> u64 {
+        use super::world::salt;
+        let sender = if let Some((subject, _)) = self.draw_ctx {
+            subject
+        } else if self.current != NONE {
+            self.tasks[self.current as usize].ident
+        } else {
+            salt::LOOSE
         };
+        let owner = self
+            .net
+            .bound
+            .get(&to)
+            .map(|&slot| self.net.mailboxes[slot as usize].owner)
+            .filter(|&owner| owner != NONE);
+        let receiver = match owner {
+            Some(owner) => self.tasks[owner as usize].ident,
+            None => mix(salt::ADDR, u64::from(to.node.0) << 32 | u64::from(to.port)),
+        };
+        let count = self.link_sends.entry((sender, receiver)).or_insert(0);
+        *count += 1;
+        mix(mix(salt::MESSAGE, mix(sender, receiver)), u64::from(*count))
+    }
+
+    fn send_as(
+        &mut self,
+        id: u64,
+        ident: u64,
+        from: Addr,
+        to: Addr,
+        payload: Box<dyn Payload>,
+        type_name: &'static str,
+    ) {
         let (node, task) = (from.node.0, self.here().1);
         if self.notes.is_some() && task != NONE {
             let text = self.describe(from, to, &*payload);

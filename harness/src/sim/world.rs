@@ -13,7 +13,7 @@ use crate::source::{Site, Source};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -322,6 +322,10 @@ pub(crate) struct World {
     pub spawn_ident: Option<u64>,
     /// Draws and spawns with no task and no context (counted, so they stay distinct).
     pub loose: u32,
+    /// In addressed runs, how many messages each (sender, receiver) pair of identities has
+    /// sent: a message is addressed by its link and its number on it, so deleting one
+    /// client's command does not move the addresses of another client's messages.
+    pub link_sends: BTreeMap<(u64, u64), u32>,
 }
 
 /// Salts of the address hashes, one per kind of subject.
@@ -336,6 +340,7 @@ pub(crate) mod salt {
     pub const TICK: u64 = 8;
     pub const CLOCK: u64 = 9;
     pub const CRASH: u64 = 10;
+    pub const ADDR: u64 = 11;
 }
 
 impl World {
@@ -374,6 +379,7 @@ impl World {
             draw_ctx: None,
             spawn_ident: None,
             loose: 0,
+            link_sends: BTreeMap::new(),
         }
         .addressing()
     }
