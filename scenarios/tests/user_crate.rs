@@ -191,6 +191,19 @@ fn bug_table_measures_the_users_planted_bug() {
     assert_eq!(row["pct"]["found"], 2, "{row}");
 }
 
+/// README's "Your own system in the weft tool" shows the fixture's bin, as it is.
+#[test]
+fn the_readme_shows_the_fixtures_bin() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let bin = std::fs::read_to_string(fixture().join("src/bin/register-weft.rs")).unwrap();
+    assert!(
+        readme.contains(&format!("```text\n{bin}```")),
+        "README's bin differs from {}",
+        fixture().join("src/bin/register-weft.rs").display()
+    );
+}
+
 /// The fixture's lock file pins the workspace's versions: a dependency at another version would
 /// be compiled again (and fetched) on every run of this test.
 #[test]
@@ -212,6 +225,20 @@ fn the_fixture_locks_the_workspace_versions() {
     let workspace = packages(&root.join("Cargo.lock"));
     let fixture = packages(&fixture().join("Cargo.lock"));
     assert!(fixture.len() > 20, "{fixture:?}");
+    // weft-cli knows the engine only: a user's crate builds none of the bundled systems.
+    for (name, _) in &fixture {
+        let bundled = [
+            "weft-models",
+            "weft-scenarios",
+            "weft-pool",
+            "weft-kv",
+            "weft-raft-kv",
+        ];
+        assert!(
+            !bundled.contains(&name.as_str()) && name != "weft-lease" && name != "raft",
+            "a user's crate depends on {name}"
+        );
+    }
     for package in fixture {
         if package.0 == "weft-user-fixture" {
             continue;
