@@ -219,3 +219,79 @@ fn quiet_on_closed_pipe() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model with one command that always holds: enough to register and fuzz.
+    struct Nothing;
+
+    impl weft::StateMachine for Nothing {
+        type State = ();
+        type Command = ();
+        type Result = ();
+        type System = ();
+        fn setup(&self, _: &mut weft::Sim) {}
+        fn init(&self) {}
+        fn command(&self, _: &(), _: &mut weft::Gen) {}
+        fn next_state(&self, _: &(), _: &(), _: weft::Var) {}
+        fn postcondition(&self, _: &(), _: &(), _: &(), _: &weft::Vars<()>) -> Result<(), String> {
+            Ok(())
+        }
+        async fn run(&self, _: &(), _: &(), _: &weft::Vars<()>) {}
+    }
+
+    const BUGS: &[PlantedBug] = &[PlantedBug {
+        name: "none-really",
+        origin: "a test",
+        about: "switches nothing",
+    }];
+
+    fn nothing(name: &'static str) -> ModelScenario<impl Fn(&Setup) -> Nothing + Sync> {
+        ModelScenario::new(name, "a model that always holds", |_| Nothing).bugs(BUGS)
+    }
+
+    fn check(registry: &Registry, args: &[&str], expected: u8) {
+        let line = [&["t"][..], args].concat();
+        assert_eq!(run(registry, line), expected, "{args:?}");
+    }
+
+    #[test]
+    fn a_wrong_registry_is_refused_with_exit_code_2() {
+        let twice = Registry::new()
+            .scenario(nothing("a"))
+            .scenario(nothing("a"));
+        assert_eq!(twice.problem().unwrap(), "two scenarios are named \"a\"");
+        check(&twice, &["list"], 2);
+        let blank = Registry::new().scenario(nothing("a b"));
+        assert!(blank.problem().unwrap().contains("blanks"));
+        check(&blank, &["list"], 2);
+        let empty = Registry::new().scenario(nothing(""));
+        assert!(empty.problem().is_some());
+    }
+
+    #[test]
+    fn commands_run_the_registrys_scenarios() {
+        let registry = Registry::new()
+            .tool("t")
+            .scenario(nothing("a"))
+            .scenario(nothing("b"));
+        assert_eq!(registry.scenarios().len(), 2);
+        assert_eq!(registry.find("b").unwrap().name(), "b");
+        assert!(registry.find("c").is_none());
+        check(&registry, &["list"], 0);
+        let fuzz = ["fuzz", "b", "--cases", "5", "--progress", "none"];
+        check(&registry, &fuzz, 0);
+        check(
+            &registry,
+            &[&fuzz[..], &["--bug", "none-really"]].concat(),
+            0,
+        );
+        check(&registry, &[&fuzz[..], &["--bug", "other"]].concat(), 2);
+        check(&registry, &["fuzz", "c"], 2);
+        check(&registry, &["determinism", "a", "--seeds", "3"], 0);
+        check(&registry, &["demo"], 2);
+        check(&registry, &["fuzz", "a", "--cases", "0"], 2);
+    }
+}
