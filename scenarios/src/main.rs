@@ -1,118 +1,94 @@
-//! The `weft` command-line tool.
+//! The `weft` command-line tool: the generic front end of `weft-cli` over the bundled
+//! scenarios, with the subcommands that need the bundled systems (`demo`, `bench`,
+//! `check-history`).
 //!
 //! Exit codes, shared by every subcommand: 0 success (every property holds, the history is
 //! linearizable), 1 a property failed (not linearizable), 2 bad usage or bad input,
 //! 3 unknown (a checker bound was reached).
 
-mod args;
 mod bench;
-mod bug_table_cmd;
 mod check_history;
-mod commands;
-mod explore_cmd;
-mod fuzz_cmd;
-mod merge_cmd;
-mod outdir;
-mod output;
-mod progress;
-mod race_table_cmd;
-mod report_cmd;
-mod trace_filter;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
+use weft_cli::{Extension, Registry};
 
-#[derive(Parser)]
-#[command(
-    name = "weft",
-    version,
-    about = "Deterministic simulation and model-based testing for distributed systems"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
+/// The bundled tool's own subcommands, placed in the help among the generic ones.
 #[derive(Subcommand)]
-enum Command {
+enum Bundled {
     /// The demo: find a bug in a bundled system, shrink it, explain it.
-    Demo(fuzz_cmd::DemoArgs),
-    /// List the bundled scenarios, one per line.
-    List(commands::ListArgs),
-    /// Run a scenario once from a seed.
-    Run(commands::RunArgs),
-    /// Replay a replay file exactly.
-    Replay(commands::ReplayArgs),
-    /// Run cases until one fails (or, with --keep-going, for a budget), shrink and explain.
-    Fuzz(fuzz_cmd::FuzzArgs),
-    /// Merge the output folders of several `weft fuzz --out` runs (shards) into one summary.
-    Merge(merge_cmd::Args),
-    /// Render a replay file's failure as text, JSON or a self-contained HTML page.
-    Report(report_cmd::Args),
-    /// Run seeds twice each and report the first divergence (nondeterminism in the code).
-    Determinism(commands::DeterminismArgs),
-    /// Run every interleaving of one case, depth first, within a preemption bound.
-    Explore(explore_cmd::Args),
+    #[command(display_order = 0)]
+    Demo(DemoArgs),
     /// Measure throughput (cases per second) and shrink times.
+    #[command(display_order = 9)]
     Bench(bench::BenchArgs),
-    /// Measure how fast each planted bug is found and what it shrinks to (the README's table).
-    BugTable(bug_table_cmd::Args),
-    /// Measure how fast each strategy finds the races of the scenarios that must fail.
-    RaceTable(race_table_cmd::Args),
     /// Check a recorded history for linearizability.
+    #[command(display_order = 12)]
     CheckHistory(check_history::Args),
 }
 
-/// A closed pipe (`weft replay FILE | head -1`) ends the process quietly, as for any Unix
-/// tool, instead of a panic in `println!`.
-fn quiet_on_closed_pipe() {
-    #[cfg(unix)]
-    // SAFETY: restores the default action of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+impl Extension for Bundled {
+    fn run(self, registry: &Registry) -> u8 {
+        match self {
+            Bundled::Demo(args) => demo(registry, args),
+            Bundled::Bench(args) => bench::run(args),
+            Bundled::CheckHistory(args) => check_history::run(args),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Seed of the search.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// The embedded default job: fuzz the canary, then the worker pool with a planted bug from
+/// poolboy's history; each failure is shrunk and explained. Exit 0 when both were found (the
+/// demo worked), 1 if not (the harness is broken).
+fn demo(registry: &Registry, args: DemoArgs) -> u8 {
+    let jobs = [
+        (
+            "canary",
+            None,
+            "the canary: a racy read-modify-write counter, two or three clients in parallel",
+        ),
+        (
+            "pool",
+            Some("serve-expired-waiter"),
+            "a poolboy-like worker pool with a bug poolboy had (6a53f06): a checkin serves a waiter whose checkout already timed out",
+        ),
+        (
+            "kv-sequential",
+            Some("last-write-wins"),
+            "the Dynamo-style store in last-write-wins mode (Jepsen's Riak analysis): each key keeps the value with the latest wall-clock stamp; one client operation at a time, clocks skewed by up to 50 ms",
+        ),
+    ];
+    let mut missed = Vec::new();
+    for (scenario, bug, about) in jobs {
+        println!("== weft demo: fuzzing {about}\n");
+        let seed = args.seed.to_string();
+        let mut fuzz = vec!["weft", "fuzz", scenario, "--cases", "2000", "--seed", &seed];
+        fuzz.extend(["--strategy", "random", "--progress", "none"]);
+        if let Some(bug) = bug {
+            fuzz.extend(["--bug", bug]);
+        }
+        if weft_cli::run(registry, fuzz) != 1 {
+            missed.push(scenario);
+        }
+    }
+    if missed.is_empty() {
+        println!("The demo found, shrank and explained its three bugs. `weft list` shows every scenario and planted bug.");
+        0
+    } else {
+        eprintln!(
+            "weft demo: NOT found in {}: the harness is broken",
+            missed.join(", ")
+        );
+        1
     }
 }
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(run())
-}
-
-fn run() -> u8 {
-    quiet_on_closed_pipe();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) if err.use_stderr() => {
-            // One line: what is wrong (clap's first line), and where to look.
-            let text = err.render().to_string();
-            let what: Vec<&str> = (text.lines())
-                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
-                .collect();
-            let line = what.join(" ");
-            eprintln!(
-                "weft: {} (see weft --help)",
-                line.trim_start_matches("error: ")
-            );
-            return 2;
-        }
-        Err(err) => {
-            let _ = err.print();
-            return 0;
-        }
-    };
-    match cli.command {
-        Command::Demo(args) => fuzz_cmd::demo(args),
-        Command::List(args) => commands::list(args),
-        Command::Run(args) => commands::run(args),
-        Command::Replay(args) => commands::replay(args),
-        Command::Fuzz(args) => fuzz_cmd::run(args),
-        Command::Merge(args) => merge_cmd::run(args),
-        Command::Report(args) => report_cmd::run(args),
-        Command::Determinism(args) => commands::determinism(args),
-        Command::Explore(args) => explore_cmd::run(args),
-        Command::Bench(args) => bench::run(args),
-        Command::BugTable(args) => bug_table_cmd::run(args),
-        Command::RaceTable(args) => race_table_cmd::run(args),
-        Command::CheckHistory(args) => check_history::run(args),
-    }
+    weft_cli::main_with::<Bundled>(weft_scenarios::registry())
 }

@@ -5,6 +5,7 @@ use crate::commands::{scenario, setup, usage_error, StrategyArgs};
 use crate::outdir::{self, Summary};
 use crate::output::Output;
 use crate::progress;
+use crate::Registry;
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,17 +95,17 @@ fn stop_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
-pub fn run(args: FuzzArgs) -> u8 {
-    match run_checked(args) {
+pub fn run(registry: &Registry, args: FuzzArgs) -> u8 {
+    match run_checked(registry, args) {
         Ok(code) => code,
         Err(code) => code,
     }
 }
 
-fn run_checked(args: FuzzArgs) -> Result<u8, u8> {
-    let scenario = scenario(&args.scenario)?;
+fn run_checked(registry: &Registry, args: FuzzArgs) -> Result<u8, u8> {
+    let scenario = scenario(registry, &args.scenario)?;
     let base = setup(scenario, &args.bugs)?;
-    let cfg = fuzz_config(&args, scenario.name(), &base);
+    let cfg = fuzz_config(registry, &args, scenario.name(), &base);
     let out = Output::prepare(&args, &cfg).map_err(usage_error)?;
     let run = |source: Source, detail: Detail| {
         let setup = Setup {
@@ -182,7 +183,7 @@ fn ended_text(ended: Ended) -> &'static str {
 }
 
 /// The search `args` ask for, of the scenario `name` set up as `base`.
-fn fuzz_config(args: &FuzzArgs, name: &str, base: &Setup) -> FuzzConfig {
+fn fuzz_config(registry: &Registry, args: &FuzzArgs, name: &str, base: &Setup) -> FuzzConfig {
     let replay_file = args.replay_out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "weft-failures/{name}-seed{}.weft-replay.json",
@@ -198,6 +199,7 @@ fn fuzz_config(args: &FuzzArgs, name: &str, base: &Setup) -> FuzzConfig {
             ..ShrinkConfig::default()
         },
         replay_file: Some(replay_file),
+        replay_command: format!("{} replay {{}}", registry.tool_command()),
         ..FuzzConfig::new(name, args.gen.seed, args.cases)
     }
 }
@@ -333,71 +335,4 @@ fn summary_json(
         "counterexample": found.map(|f| f.counterexample.to_string()),
         "summary": summary,
     })
-}
-
-#[derive(clap::Args)]
-pub struct DemoArgs {
-    /// Seed of the search.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-}
-
-/// The embedded default job: fuzz the canary, then the worker pool with a planted bug from
-/// poolboy's history; each failure is shrunk and explained. Exit 0 when both were found (the
-/// demo worked), 1 if not (the harness is broken).
-pub fn demo(args: DemoArgs) -> u8 {
-    let jobs = [
-        (
-            "canary",
-            None,
-            "the canary: a racy read-modify-write counter, two or three clients in parallel",
-        ),
-        (
-            "pool",
-            Some("serve-expired-waiter"),
-            "a poolboy-like worker pool with a bug poolboy had (6a53f06): a checkin serves a waiter whose checkout already timed out",
-        ),
-        (
-            "kv-sequential",
-            Some("last-write-wins"),
-            "the Dynamo-style store in last-write-wins mode (Jepsen's Riak analysis): each key keeps the value with the latest wall-clock stamp; one client operation at a time, clocks skewed by up to 50 ms",
-        ),
-    ];
-    let mut missed = Vec::new();
-    for (scenario, bug, about) in jobs {
-        println!("== weft demo: fuzzing {about}\n");
-        let code = run(FuzzArgs {
-            scenario: scenario.to_string(),
-            bugs: bug.map(str::to_string).into_iter().collect(),
-            cases: 2000,
-            time: None,
-            gen: StrategyArgs {
-                seed: args.seed,
-                strategy: Some("random".to_string()),
-                depth: 3,
-            },
-            shrink_time: 60,
-            json: false,
-            replay_out: None,
-            out: None,
-            keep_going: false,
-            resume: false,
-            jobs: 1,
-            shard: Shard::ALL,
-            progress: progress::Mode::None,
-        });
-        if code != 1 {
-            missed.push(scenario);
-        }
-    }
-    if missed.is_empty() {
-        println!("The demo found, shrank and explained its three bugs. `weft list` shows every scenario and planted bug.");
-        0
-    } else {
-        eprintln!(
-            "weft demo: NOT found in {}: the harness is broken",
-            missed.join(", ")
-        );
-        1
-    }
 }

@@ -1,7 +1,8 @@
 //! `weft bug-table`: every planted bug, searched for with several seeds and both strategies.
 
+use crate::bug_table::{distinct_forms, found, markdown, measure, median_cases, Search};
+use crate::Registry;
 use serde_json::json;
-use weft_scenarios::bug_table::{distinct_forms, found, markdown, measure, median_cases};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,21 +22,17 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(args: Args) -> u8 {
+pub fn run(registry: &Registry, args: Args) -> u8 {
     for name in &args.scenarios {
-        if weft_scenarios::find(name).is_none() {
+        if registry.find(name).is_none() {
             eprintln!("weft: unknown scenario {name:?}");
             return 2;
         }
     }
-    let scenarios: Vec<_> = if args.scenarios.is_empty() {
-        weft_scenarios::all()
-    } else {
-        args.scenarios
-            .iter()
-            .filter_map(|n| weft_scenarios::find(n))
-            .collect()
-    };
+    // In the registry's order, each once.
+    let scenarios: Vec<_> = (registry.scenarios().iter().copied())
+        .filter(|s| args.scenarios.is_empty() || args.scenarios.iter().any(|n| n == s.name()))
+        .collect();
     for prefix in &args.only {
         let known = scenarios
             .iter()
@@ -45,10 +42,10 @@ pub fn run(args: Args) -> u8 {
             return 2;
         }
     }
-    let rows = measure(&args.scenarios, &args.only, args.seeds, args.cases);
+    let rows = measure(&scenarios, &args.only, args.seeds, args.cases);
     if args.json {
         for row in &rows {
-            let searches = |s: &[weft_scenarios::bug_table::Search]| {
+            let searches = |s: &[Search]| {
                 s.iter()
                     .map(|s| {
                         json!({

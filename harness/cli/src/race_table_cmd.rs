@@ -1,10 +1,11 @@
 //! `weft race-table`: the races of the scenarios that must fail, searched for with every
 //! strategy over many seeds.
 
+use crate::bug_table::{distinct_forms, found, median_cases};
+use crate::race_table::{markdown, measure, scenarios};
+use crate::Registry;
 use serde_json::json;
 use weft::strategy::StrategyKind;
-use weft_scenarios::bug_table::{distinct_forms, found, median_cases};
-use weft_scenarios::race_table::{markdown, measure, scenarios};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,9 +25,9 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(args: Args) -> u8 {
+pub fn run(registry: &Registry, args: Args) -> u8 {
     for name in &args.scenarios {
-        match weft_scenarios::find(name) {
+        match registry.find(name) {
             None => {
                 eprintln!("weft: unknown scenario {name:?}");
                 return 2;
@@ -54,7 +55,7 @@ pub fn run(args: Args) -> u8 {
         strategies = StrategyKind::ALL.to_vec();
     }
     let rows = measure(
-        &scenarios(&args.scenarios),
+        &scenarios(registry.scenarios(), &args.scenarios),
         &strategies,
         args.seeds,
         args.cases,

@@ -2,6 +2,7 @@
 //! the run (so the page has the message sequence chart of the real run).
 
 use crate::commands::{replayed, usage_error};
+use crate::Registry;
 use serde_json::json;
 use std::path::PathBuf;
 use weft::internals::explain::Counterexample;
@@ -30,8 +31,8 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> u8 {
-    let (file, scenario, run) = match replayed(&args.file) {
+pub fn run(registry: &Registry, args: Args) -> u8 {
+    let (file, scenario, run) = match replayed(registry, &args.file) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -41,7 +42,7 @@ pub fn run(args: Args) -> u8 {
             args.file.display()
         ));
     }
-    let how = format!("weft replay {}", args.file.display());
+    let how = registry.replay_command(&args.file);
     let counterexample = Counterexample::new(&run, Some(how)).with_profile(file.swarm.clone());
     let text = match args.format {
         Format::Text => counterexample.to_string(),

@@ -1,5 +1,6 @@
 //! `weft list`, `run`, `replay` and `determinism`.
 
+use crate::Registry;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use weft::internals::explain::Counterexample;
@@ -26,8 +27,8 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-pub fn list(args: ListArgs) -> u8 {
-    for s in weft_scenarios::all() {
+pub fn list(registry: &Registry, args: ListArgs) -> u8 {
+    for s in registry.scenarios() {
         if args.json {
             let bugs: Vec<&str> = s.bugs().iter().map(|b| b.name).collect();
             let line = json!({"name": s.name(), "about": s.about(), "must_fail": s.must_fail(), "bugs": bugs});
@@ -45,9 +46,9 @@ pub fn list(args: ListArgs) -> u8 {
 }
 
 /// Looks a scenario up, or explains which ones exist.
-pub fn scenario(name: &str) -> Result<&'static dyn Scenario, u8> {
-    weft_scenarios::find(name).ok_or_else(|| {
-        let known: Vec<&str> = weft_scenarios::all().iter().map(|s| s.name()).collect();
+pub fn scenario(registry: &Registry, name: &str) -> Result<&'static dyn Scenario, u8> {
+    registry.find(name).ok_or_else(|| {
+        let known: Vec<&str> = registry.scenarios().iter().map(|s| s.name()).collect();
         usage_error(format!(
             "unknown scenario {name:?}; known scenarios: {}",
             known.join(", ")
@@ -126,8 +127,8 @@ pub struct RunArgs {
     pub replay_out: Option<PathBuf>,
 }
 
-pub fn run(args: RunArgs) -> u8 {
-    let scenario = match scenario(&args.scenario) {
+pub fn run(registry: &Registry, args: RunArgs) -> u8 {
+    let scenario = match scenario(registry, &args.scenario) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -162,9 +163,7 @@ pub fn run(args: RunArgs) -> u8 {
             Err(e) => eprintln!("weft: {e}"),
         }
     }
-    let how = replay_file
-        .as_ref()
-        .map(|p| format!("weft replay {}", p.display()));
+    let how = replay_file.as_ref().map(|p| registry.replay_command(p));
     print_report(
         scenario.name(),
         Some(args.gen.seed),
@@ -248,17 +247,17 @@ pub struct ReplayArgs {
     pub task: Option<String>,
 }
 
-pub fn replay(args: ReplayArgs) -> u8 {
+pub fn replay(registry: &Registry, args: ReplayArgs) -> u8 {
     let filter = crate::trace_filter::Filter {
         node: args.node.clone(),
         task: args.task.clone(),
     };
     crate::trace_filter::init(args.trace, filter);
-    let (file, scenario, run) = match replayed(&args.file) {
+    let (file, scenario, run) = match replayed(registry, &args.file) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let how = format!("weft replay {}", args.file.display());
+    let how = registry.replay_command(&args.file);
     print_report(
         scenario.name(),
         file.seed,
@@ -273,6 +272,7 @@ pub fn replay(args: ReplayArgs) -> u8 {
 /// Prints a failing run found by `weft explore`: as [`print_report`], or with `as_json` one
 /// JSON object holding `summary`, the counterexample and the replay file.
 pub fn print_report_for(
+    registry: &Registry,
     name: &str,
     seed: Option<u64>,
     run: &Run,
@@ -280,7 +280,7 @@ pub fn print_report_for(
     as_json: bool,
     summary: Option<serde_json::Value>,
 ) -> u8 {
-    let how = replay_file.map(|p| format!("weft replay {}", p.display()));
+    let how = replay_file.map(|p| registry.replay_command(p));
     if !as_json {
         return print_report(name, seed, run, replay_file, how, None, false);
     }
@@ -296,14 +296,16 @@ pub fn print_report_for(
 /// The scenario, setup and decisions a replay file recorded (not replayed); any problem is a
 /// one-line error and exit code 2.
 pub fn replayed_setup(
+    registry: &Registry,
     path: &Path,
 ) -> Result<(&'static dyn Scenario, Setup, weft::decision::DecisionLog), u8> {
-    let (_, scenario, setup, log) = recorded(path)?;
+    let (_, scenario, setup, log) = recorded(registry, path)?;
     Ok((scenario, setup, log))
 }
 
 /// A replay file with its scenario, setup and decisions.
 fn recorded(
+    registry: &Registry,
     path: &Path,
 ) -> Result<
     (
@@ -315,7 +317,7 @@ fn recorded(
     u8,
 > {
     let file = ReplayFile::load(path).map_err(usage_error)?;
-    let scenario = scenario(&file.scenario)?;
+    let scenario = scenario(registry, &file.scenario)?;
     let recorded: Setup = serde_json::from_value(file.config.clone()).map_err(|e| {
         usage_error(format!(
             "replay file's scenario configuration is invalid: {e}"
@@ -328,8 +330,11 @@ fn recorded(
 
 /// Loads a replay file and replays it exactly, with the trace and notes kept; any problem is
 /// a one-line error and exit code 2.
-pub fn replayed(path: &Path) -> Result<(ReplayFile, &'static dyn Scenario, Run), u8> {
-    let (file, scenario, setup, log) = recorded(path)?;
+pub fn replayed(
+    registry: &Registry,
+    path: &Path,
+) -> Result<(ReplayFile, &'static dyn Scenario, Run), u8> {
+    let (file, scenario, setup, log) = recorded(registry, path)?;
     let setup = Setup {
         detail: Detail::Explain,
         ..setup
@@ -374,8 +379,8 @@ pub struct DeterminismArgs {
     pub json: bool,
 }
 
-pub fn determinism(args: DeterminismArgs) -> u8 {
-    let scenario = match scenario(&args.scenario) {
+pub fn determinism(registry: &Registry, args: DeterminismArgs) -> u8 {
+    let scenario = match scenario(registry, &args.scenario) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -1,4 +1,4 @@
-//! The planted-bug table: how fast each planted bug of the bundled scenarios is found, with the
+//! The planted-bug table: how fast each planted bug of a registry's scenarios is found, with the
 //! random and the PCT strategy over several seeds, and what it shrinks to. `weft bug-table`
 //! prints it; the README's table comes from it, and the slow tests check the acceptance
 //! bounds with it.
@@ -193,15 +193,16 @@ impl Row {
     }
 }
 
-/// Measures every planted bug of the bundled scenarios named in `scenarios` (all when empty)
-/// whose name starts with one of `only` (all when empty): `seeds` seeds (0, 1, ...) with each
-/// strategy, `cases` cases at most.
-pub fn measure(scenarios: &[String], only: &[String], seeds: u64, cases: u64) -> Vec<Row> {
+/// Measures every planted bug of `scenarios` whose name starts with one of `only` (all when
+/// empty): `seeds` seeds (0, 1, ...) with each strategy, `cases` cases at most.
+pub fn measure(
+    scenarios: &[&'static dyn Scenario],
+    only: &[String],
+    seeds: u64,
+    cases: u64,
+) -> Vec<Row> {
     let mut rows = Vec::new();
-    for scenario in crate::all() {
-        if !scenarios.is_empty() && !scenarios.iter().any(|s| s == scenario.name()) {
-            continue;
-        }
+    for &scenario in scenarios {
         for bug in scenario.bugs() {
             if !only.is_empty() && !only.iter().any(|o| bug.name.starts_with(o.as_str())) {
                 continue;
@@ -266,10 +267,4 @@ pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
         seeds.saturating_sub(1)
     ));
     out
-}
-
-/// Whether the bug named `name` (of either scenario) needs concurrency, as the issue's
-/// catalogue marks it; the others must be found within 2,000 cases.
-pub fn needs_concurrency(name: &str) -> bool {
-    weft_pool::Bug::from_name(name).is_some_and(weft_pool::Bug::needs_concurrency)
 }

@@ -132,7 +132,7 @@ pub fn form_of(counterexample: &str) -> String {
         .lines()
         .filter(|l| !l.starts_with("Swarm profile:"))
         .collect();
-    weft_scenarios::bug_table::shrunk_form(text.join("\n").trim_start())
+    crate::bug_table::shrunk_form(text.join("\n").trim_start())
 }
 
 /// Writes `value` as pretty JSON to `path` atomically (a temporary file renamed into place).
