@@ -353,31 +353,8 @@ impl StateMachine for PoolModel {
             K::KillWorker => PoolCmd::KillWorker(pick(&out)),
             K::KillIdle => PoolCmd::KillIdleWorker,
             K::Spurious => PoolCmd::SpuriousExit,
-            K::Holder => {
-                // The holders used before, and the first one never used.
-                let live = |h: &u8| state.dead_holders & (1 << h) == 0;
-                let used = |h: &u8| state.used_holders & (1 << h) != 0;
-                let mut holders: Vec<u8> = (0..HOLDERS).filter(|h| live(h) && used(h)).collect();
-                holders.extend((0..HOLDERS).find(|h| live(h) && !used(h)));
-                holders.sort_unstable();
-                PoolCmd::HolderCheckout(
-                    holders
-                        .get(arg % holders.len().max(1))
-                        .copied()
-                        .unwrap_or(u8::MAX),
-                )
-            }
-            K::KillHolder => {
-                let holding: Vec<u8> = (0..HOLDERS)
-                    .filter(|&h| state.dead_holders & (1 << h) == 0 && state.holds(h) > 0)
-                    .collect();
-                PoolCmd::KillHolder(
-                    holding
-                        .get(arg % holding.len().max(1))
-                        .copied()
-                        .unwrap_or(u8::MAX),
-                )
-            }
+            K::Holder => PoolCmd::HolderCheckout(holder_to_use(state, arg)),
+            K::KillHolder => PoolCmd::KillHolder(holder_to_kill(state, arg)),
             K::Stale => PoolCmd::CheckinStale(pick(&state.gone)),
             K::Foreign => PoolCmd::CheckinForeign,
             K::Stop => PoolCmd::Stop,
@@ -665,4 +642,31 @@ pub fn network() -> Config {
         },
         ..Config::default()
     }
+}
+
+/// The holder a holder checkout with argument `arg` uses: one of the holders used before, or
+/// the first one never used (so holders are numbered in order of first use); `u8::MAX`
+/// (failing the precondition) when every holder is dead.
+fn holder_to_use(state: &ModelState, arg: usize) -> u8 {
+    let live = |h: &u8| state.dead_holders & (1 << h) == 0;
+    let used = |h: &u8| state.used_holders & (1 << h) != 0;
+    let mut holders: Vec<u8> = (0..HOLDERS).filter(|h| live(h) && used(h)).collect();
+    holders.extend((0..HOLDERS).find(|h| live(h) && !used(h)));
+    holders.sort_unstable();
+    holders
+        .get(arg % holders.len().max(1))
+        .copied()
+        .unwrap_or(u8::MAX)
+}
+
+/// The live holder holding workers that a kill with argument `arg` picks; `u8::MAX` (failing
+/// the precondition) when none holds any.
+fn holder_to_kill(state: &ModelState, arg: usize) -> u8 {
+    let holding: Vec<u8> = (0..HOLDERS)
+        .filter(|&h| state.dead_holders & (1 << h) == 0 && state.holds(h) > 0)
+        .collect();
+    holding
+        .get(arg % holding.len().max(1))
+        .copied()
+        .unwrap_or(u8::MAX)
 }
