@@ -403,11 +403,21 @@ impl World {
         };
         self.trace.record(e);
         if tracing::enabled!(target: "weft", tracing::Level::TRACE) {
-            let node = node.and_then(|n| self.nodes.get(n.index()));
-            let node = node.map_or("", |n| &n.name);
-            let task = task.map_or_else(String::new, |task| self.task_label(task));
-            tracing::trace!(target: "weft", "{}", super::trace::describe(&e, node, &task));
+            self.trace_line(&e);
         }
+    }
+
+    /// Emits a trace event as a readable line through `tracing`. Out of line: the executor
+    /// records an event at every step and rarely prints one.
+    #[cold]
+    #[inline(never)]
+    fn trace_line(&self, e: &TraceEvent) {
+        let node = e.node.and_then(|n| self.nodes.get(n.index()));
+        let node = node.map_or("", |n| &n.name);
+        let task = e
+            .task
+            .map_or_else(String::new, |task| self.task_label(task));
+        tracing::trace!(target: "weft", "{}", super::trace::describe(e, node, &task));
     }
 
     /// Draws a value and traces it.
