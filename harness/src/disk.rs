@@ -3,16 +3,17 @@
 //! is on; otherwise unsynced writes are lost). Operations may fail when disk errors are on.
 
 use crate::decision::DecisionKind;
+use crate::ids::NodeId;
 pub use crate::sim::storage::DiskError;
 use crate::sim::world::{with, World};
 use crate::sim::EventKind;
 use std::time::Duration;
 
 async fn operation<R>(
-    f: impl FnOnce(&mut World, u32) -> Result<R, DiskError>,
+    f: impl FnOnce(&mut World, NodeId) -> Result<R, DiskError>,
 ) -> Result<R, DiskError> {
     let (result, latency) = with(|w| {
-        let node = w.current_node();
+        let (node, task) = (w.current_node(), w.current_task());
         let drawn = w
             .cfg
             .disk
@@ -23,12 +24,12 @@ async fn operation<R>(
             w.note(drawn.expect("drawn when failed"), |w| {
                 format!(
                     "a disk operation of {} failed (injected error)",
-                    w.task_name(w.current)
+                    w.task_name(task)
                 )
             });
         }
         let result = if failed {
-            w.event(node, w.current, EventKind::Disk, 3, 0);
+            w.event(Some(node), Some(task), EventKind::Disk, 3, 0);
             Err(DiskError::Io)
         } else {
             f(w, node)
@@ -46,8 +47,8 @@ async fn operation<R>(
 /// Writes `data` at `offset` of `path` (creating it). Not durable until [`fsync`].
 pub async fn write(path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
     operation(|w, node| {
-        w.event(node, w.current, EventKind::Disk, 0, data.len() as u64);
-        w.nodes[node as usize].disk.write(path, offset, data);
+        w.event(Some(node), w.current, EventKind::Disk, 0, data.len() as u64);
+        w.nodes[node.index()].disk.write(path, offset, data);
         Ok(())
     })
     .await
@@ -56,8 +57,8 @@ pub async fn write(path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError
 /// Appends `data` to `path` and returns the offset it was written at.
 pub async fn append(path: &str, data: &[u8]) -> Result<u64, DiskError> {
     operation(|w, node| {
-        w.event(node, w.current, EventKind::Disk, 0, data.len() as u64);
-        Ok(w.nodes[node as usize].disk.append(path, data))
+        w.event(Some(node), w.current, EventKind::Disk, 0, data.len() as u64);
+        Ok(w.nodes[node.index()].disk.append(path, data))
     })
     .await
 }
@@ -65,8 +66,8 @@ pub async fn append(path: &str, data: &[u8]) -> Result<u64, DiskError> {
 /// Makes every write to `path` durable.
 pub async fn fsync(path: &str) -> Result<(), DiskError> {
     operation(|w, node| {
-        w.event(node, w.current, EventKind::Disk, 1, 0);
-        w.nodes[node as usize].disk.fsync(path)
+        w.event(Some(node), w.current, EventKind::Disk, 1, 0);
+        w.nodes[node.index()].disk.fsync(path)
     })
     .await
 }
@@ -74,8 +75,8 @@ pub async fn fsync(path: &str) -> Result<(), DiskError> {
 /// Reads the whole of `path` as the node currently sees it.
 pub async fn read(path: &str) -> Result<Vec<u8>, DiskError> {
     operation(|w, node| {
-        let data = w.nodes[node as usize].disk.read(path)?;
-        w.event(node, w.current, EventKind::Disk, 2, data.len() as u64);
+        let data = w.nodes[node.index()].disk.read(path)?;
+        w.event(Some(node), w.current, EventKind::Disk, 2, data.len() as u64);
         Ok(data)
     })
     .await
@@ -85,6 +86,6 @@ pub async fn read(path: &str) -> Result<Vec<u8>, DiskError> {
 pub fn list() -> Vec<String> {
     with(|w| {
         let node = w.current_node();
-        w.nodes[node as usize].disk.list()
+        w.nodes[node.index()].disk.list()
     })
 }

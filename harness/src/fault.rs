@@ -25,8 +25,9 @@ pub fn buggify(name: &str) -> bool {
         let fired = drawn.value == 1;
         if fired {
             w.note(drawn, |w| {
-                let (_, task) = w.here();
-                format!("fault point {name:?} fired in {}", w.task_name(task))
+                let task = w.here().1;
+                let task = task.map_or_else(|| "no task".to_string(), |t| w.task_name(t));
+                format!("fault point {name:?} fired in {task}")
             });
             let (node, task) = w.here();
             w.event(node, task, EventKind::Buggify, name.len() as u64, 0);

@@ -40,7 +40,7 @@ impl<M> Endpoint<M> {
 impl<M: Clone + std::fmt::Debug + 'static> Endpoint<M> {
     /// Binds `port` on the calling node. Ports from 65536 up are used for ephemeral endpoints.
     pub fn bind(port: u32) -> Result<Endpoint<M>, NetError> {
-        let addr = with(|w| Addr::new(NodeId(w.current_node()), port));
+        let addr = with(|w| Addr::new(w.current_node(), port));
         with(|w| w.bind::<M>(addr)).map(|(slot, generation)| Endpoint::new(addr, slot, generation))
     }
 
@@ -48,9 +48,9 @@ impl<M: Clone + std::fmt::Debug + 'static> Endpoint<M> {
     pub fn ephemeral() -> Endpoint<M> {
         let (addr, (slot, generation)) = with(|w| {
             let node = w.current_node();
-            let port = w.nodes[node as usize].next_port;
-            w.nodes[node as usize].next_port += 1;
-            let addr = Addr::new(NodeId(node), port);
+            let port = w.nodes[node.index()].next_port;
+            w.nodes[node.index()].next_port += 1;
+            let addr = Addr::new(node, port);
             (addr, w.bind::<M>(addr).expect("ephemeral ports are unique"))
         });
         Endpoint::new(addr, slot, generation)
@@ -113,7 +113,7 @@ impl<M: Clone + std::fmt::Debug + 'static> Future for Recv<'_, M> {
 pub fn send<T: Clone + std::fmt::Debug + 'static>(to: Addr, message: T) {
     with(|w| {
         let from = Addr {
-            node: NodeId(w.current_node()),
+            node: w.current_node(),
             port: 0,
         };
         w.send(from, to, Box::new(message), std::any::type_name::<T>());
@@ -207,7 +207,7 @@ pub async fn call<Q: Clone + std::fmt::Debug + 'static, R: Clone + std::fmt::Deb
 }
 
 fn set_link(from: NodeId, to: NodeId, blocked: bool) {
-    with(|w| w.set_link(from.0, to.0, blocked));
+    with(|w| w.set_link(from, to, blocked));
 }
 
 /// Blocks both directions between `a` and `b`.
@@ -226,7 +226,7 @@ pub fn isolate(node: NodeId) {
     let n = crate::node::count();
     for other in 0..n {
         if other != node.index() {
-            partition(node, NodeId(other as u32));
+            partition(node, NodeId::from_index(other));
         }
     }
 }

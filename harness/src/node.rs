@@ -8,7 +8,7 @@ use crate::sim::world::{with, Deferred, NodeState};
 
 /// The node the calling task runs on.
 pub fn current() -> NodeId {
-    with(|w| NodeId(w.current_node()))
+    with(|w| w.current_node())
 }
 
 /// The name a node was added with.
@@ -26,26 +26,26 @@ pub fn count() -> usize {
 /// node). The driver node cannot crash.
 pub fn crash(node: NodeId) {
     with(|w| {
-        assert!(node.0 != 0, "weft: the driver node cannot crash");
+        assert!(node != NodeId::DRIVER, "weft: the driver node cannot crash");
         if w.nodes[node.index()].state != NodeState::Crashed {
-            w.deferred.push_back(Deferred::Crash(node.0));
+            w.deferred.push_back(Deferred::Crash(node));
         }
     });
 }
 
 /// Restarts a crashed node: its start-up code runs again. No effect on a running node.
 pub fn restart(node: NodeId) {
-    with(|w| w.restart_node(node.0));
+    with(|w| w.restart_node(node));
 }
 
 /// Pauses a node: none of its tasks run until it resumes; messages to it queue up.
 pub fn pause(node: NodeId) {
-    with(|w| w.pause_node(node.0));
+    with(|w| w.pause_node(node));
 }
 
 /// Resumes a paused node.
 pub fn resume(node: NodeId) {
-    with(|w| w.resume_node(node.0));
+    with(|w| w.resume_node(node));
 }
 
 /// Whether a node is up (neither crashed nor paused).
@@ -98,7 +98,7 @@ pub struct ClockState {
 /// ```
 pub fn set_clock(node: NodeId, change: ClockChange) {
     assert!(
-        node.0 != 0,
+        node != NodeId::DRIVER,
         "weft: the driver node's clock keeps true time and cannot be changed"
     );
     let edit = match change {
@@ -110,7 +110,7 @@ pub fn set_clock(node: NodeId, change: ClockChange) {
             ClockEdit::Drift(ppm)
         }
     };
-    with(|w| w.edit_clock(node.0, edit));
+    with(|w| w.edit_clock(node, edit));
 }
 
 /// A node's clock offset and drift now.

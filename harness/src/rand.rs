@@ -10,11 +10,9 @@ pub fn below(bound: u64) -> u64 {
         let drawn = w.decide(DecisionKind::Rand, bound);
         let value = drawn.value;
         w.note(drawn, |w| {
-            let (_, task) = w.here();
-            format!(
-                "{} drew random value {value} (of 0..{bound})",
-                w.task_name(task)
-            )
+            let task = w.here().1;
+            let task = task.map_or_else(|| "no task".to_string(), |t| w.task_name(t));
+            format!("{task} drew random value {value} (of 0..{bound})")
         });
         value
     })

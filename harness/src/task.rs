@@ -7,7 +7,7 @@
 
 use crate::ids::TaskId;
 use crate::ids::{Addr, NodeId};
-use crate::sim::world::{with, BoxFuture, Deferred, ExitCell, Wait, World, NONE};
+use crate::sim::world::{with, BoxFuture, Deferred, ExitCell, Wait, World};
 pub use crate::sim::ExitReason;
 use std::cell::RefCell;
 use std::fmt;
@@ -50,30 +50,26 @@ fn spawn_inner<T: 'static>(
         *slot.borrow_mut() = Some(value);
     });
     let spawned = with(|w| {
-        let node = node.map_or_else(|| w.current_node(), |n| n.0);
-        w.spawn_task(node, name.map(String::into_boxed_str), wrapped)
+        let node = node.unwrap_or_else(|| w.current_node());
+        let spawned = w.spawn_task(node, name.map(String::into_boxed_str), wrapped);
+        spawned.ok_or_else(|| TaskId::from_index(w.tasks.len()))
     });
-    let (id, exit) = match spawned {
-        Some(x) => x,
-        // The task limit was hit: the run has failed; hand back a handle to a dead task.
-        None => (NONE, Rc::new(ExitCell::default())),
-    };
-    if id == NONE {
-        *exit.reason.borrow_mut() = Some(ExitReason::Killed);
-    }
-    JoinHandle {
-        id: TaskId(id),
-        exit,
-        output,
+    match spawned {
+        Ok((id, exit)) => JoinHandle { id, exit, output },
+        // The task limit was hit: the run has failed. The handle is to a task that is dead
+        // from the start; its id is the one it would have had, which no task takes (every
+        // later spawn hits the limit too).
+        Err(id) => {
+            let exit = Rc::new(ExitCell::default());
+            *exit.reason.borrow_mut() = Some(ExitReason::Killed);
+            JoinHandle { id, exit, output }
+        }
     }
 }
 
 /// The calling task.
 pub fn current() -> TaskId {
-    with(|w| {
-        assert!(w.current != NONE, "weft: task::current() outside a task");
-        TaskId(w.current)
-    })
+    with(|w| w.current.expect("weft: task::current() outside a task"))
 }
 
 /// Whether a task is still running.
@@ -83,7 +79,7 @@ pub fn is_alive(task: TaskId) -> bool {
 
 /// The node a task runs on.
 pub fn node_of(task: TaskId) -> NodeId {
-    with(|w| NodeId(w.tasks[task.index()].node))
+    with(|w| w.tasks[task.index()].node)
 }
 
 /// Kills a task, as Erlang's `exit(Pid, kill)`. Takes effect when the caller yields (at once
@@ -92,7 +88,7 @@ pub fn kill(task: TaskId) {
     with(|w| {
         if w.tasks.get(task.index()).is_some_and(|t| t.alive) {
             w.deferred
-                .push_back(Deferred::Kill(task.0, ExitReason::Killed));
+                .push_back(Deferred::Kill(task, ExitReason::Killed));
         }
     });
 }
@@ -146,9 +142,7 @@ impl<T> JoinHandle<T> {
 
     /// Stops the task (it ends as killed).
     pub fn abort(&self) {
-        if self.id.0 != NONE {
-            kill(self.id);
-        }
+        kill(self.id);
     }
 
     /// Whether the task has ended.
@@ -168,7 +162,7 @@ impl<T> Future for JoinHandle<T> {
             return Poll::Ready(Err(JoinError(reason)));
         }
         self.exit.waiters.borrow_mut().push(cx.waker().clone());
-        let id = self.id.0;
+        let id = self.id;
         with(|w| w.set_wait(Wait::Join(id)));
         Poll::Pending
     }
@@ -197,7 +191,7 @@ impl Future for Monitor {
             return Poll::Ready(reason);
         }
         exit.waiters.borrow_mut().push(cx.waker().clone());
-        let id = self.task.0;
+        let id = self.task;
         with(|w| w.set_wait(Wait::Join(id)));
         Poll::Pending
     }
@@ -211,23 +205,23 @@ pub fn monitor_notify<M: Clone + std::fmt::Debug + 'static>(
     to: Addr,
     make: impl FnOnce(ExitReason) -> M + 'static,
 ) {
-    with(|w| on_exit(w, task.0, to, make));
+    with(|w| on_exit(w, task, to, make));
 }
 
 fn on_exit<M: Clone + std::fmt::Debug + 'static>(
     w: &mut World,
-    task: u32,
+    task: TaskId,
     to: Addr,
     make: impl FnOnce(ExitReason) -> M + 'static,
 ) {
     {
-        let Some(t) = w.tasks.get_mut(task as usize) else {
-            let from = Addr::new(NodeId(0), 0);
+        let Some(t) = w.tasks.get_mut(task.index()) else {
+            let from = Addr::new(NodeId::DRIVER, 0);
             let message = make(ExitReason::NoSuchTask);
             w.send(from, to, Box::new(message), std::any::type_name::<M>());
             return;
         };
-        let from = Addr::new(NodeId(t.node), 0);
+        let from = Addr::new(t.node, 0);
         if t.alive {
             t.on_exit
                 .push(Box::new(move |w: &mut World, reason: &ExitReason| {

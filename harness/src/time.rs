@@ -15,8 +15,9 @@
 //! clock runs at another rate, as two machines' `CLOCK_MONOTONIC` readings do not compare; a
 //! [`Sleep`] follows the clock of the node on which it was created.
 
+use crate::ids::NodeId;
 use crate::sim::clocks::TimerKey;
-use crate::sim::world::{try_with, with, Wait, NONE};
+use crate::sim::world::{try_with, with, Wait};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -71,7 +72,7 @@ const EPOCH: i64 = 1_700_000_000_000_000_000;
 pub fn wall_clock_ns() -> u64 {
     with(|w| {
         let node = w.current_node();
-        w.nodes[node as usize].clock.wall_at(w.now, EPOCH)
+        w.nodes[node.index()].clock.wall_at(w.now, EPOCH)
     })
 }
 
@@ -81,9 +82,8 @@ pub fn wall_clock_ns() -> u64 {
 /// weft-tokio's `clock_gettime` (`CLOCK_MONOTONIC` is the first, `CLOCK_REALTIME` the second).
 pub fn try_clocks() -> Option<(u64, u64)> {
     try_with(|w| {
-        let node = w.here().0;
-        (node != NONE).then(|| {
-            let clock = &w.nodes[node as usize].clock;
+        w.here().0.map(|node| {
+            let clock = &w.nodes[node.index()].clock;
             (clock.local_at(w.now), clock.wall_at(w.now, EPOCH))
         })
     })
@@ -119,7 +119,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// Future returned by [`sleep`]: waits for a deadline on the clock of the node it was created
 /// on.
 pub struct Sleep {
-    node: u32,
+    node: NodeId,
     deadline: u64,
     timer: Option<TimerKey>,
 }
@@ -137,7 +137,7 @@ impl Future for Sleep {
                 return (true, None);
             }
             let timer = w.timer_arm(node, timer, deadline, cx.waker());
-            let at = w.nodes[node as usize].clock.true_at(deadline, w.now);
+            let at = w.nodes[node.index()].clock.true_at(deadline, w.now);
             w.set_wait(Wait::Sleep(at));
             (false, timer)
         });

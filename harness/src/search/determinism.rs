@@ -2,6 +2,7 @@
 //! wall clock, OS randomness or a randomly seeded hash map shows up here as a divergence, named
 //! by step, node and task.
 
+use crate::ids::{NodeId, TaskId};
 use crate::sim::{describe, RunReport, TraceEvent};
 use std::fmt;
 
@@ -79,11 +80,12 @@ pub fn compare(a: &RunReport, b: &RunReport) -> Option<Nondeterminism> {
     let first = ta.get(event).copied();
     let second = tb.get(event).copied();
     let at = first.or(second);
-    let name = |names: &Vec<String>, index: u32| names.get(index as usize).cloned();
+    let name =
+        |names: &Vec<String>, index: Option<usize>| index.and_then(|i| names.get(i).cloned());
     let text = |run: &RunReport, e: Option<TraceEvent>| {
         e.map_or("(its trace had ended)".to_string(), |e| {
-            let node = name(&run.node_names, e.node).unwrap_or_default();
-            let task = name(&run.task_names, e.task).unwrap_or_default();
+            let node = name(&run.node_names, e.node.map(NodeId::index)).unwrap_or_default();
+            let task = name(&run.task_names, e.task.map(TaskId::index)).unwrap_or_default();
             describe(&e, &node, &task)
         })
     };
@@ -92,8 +94,8 @@ pub fn compare(a: &RunReport, b: &RunReport) -> Option<Nondeterminism> {
         texts,
         event,
         step: at.map_or(a.steps, |e| e.step),
-        node: at.and_then(|e| name(&a.node_names, e.node)),
-        task: at.and_then(|e| name(&a.task_names, e.task)),
+        node: at.and_then(|e| name(&a.node_names, e.node.map(NodeId::index))),
+        task: at.and_then(|e| name(&a.task_names, e.task.map(TaskId::index))),
         first,
         second,
         decision,

@@ -133,7 +133,7 @@ impl Counterexample {
         Ok(())
     }
 
-    /// The HTML report ([`super::html::page`]): the failure first, then the profile, this
+    /// The HTML report (`html::page`): the failure first, then the profile, this
     /// text, the message sequence chart of `report` (the run replayed with its trace) and the
     /// clients' history.
     pub fn to_html(&self, title: &str, report: &crate::sim::RunReport) -> String {

@@ -51,7 +51,7 @@ pub fn explore(
 
 /// As [`explore`], counting as failures the runs `failing` accepts (the shrinker's: the same
 /// kind of failure as the one it shrinks).
-pub fn explore_until(
+pub(crate) fn explore_until(
     run: &dyn Fn(Source) -> Run,
     generation: &[Decision],
     cfg: &ExploreConfig,

@@ -58,7 +58,7 @@ pub struct FuzzConfig {
     /// PCT bug depth.
     pub pct_depth: u32,
     /// PCT's estimate of a run's length in scheduling decisions; `None`: learned before the
-    /// search from a few pilot runs ([`learn_pct_steps`]).
+    /// search from a few pilot runs (`learn_pct_steps`).
     pub pct_steps: Option<u64>,
     /// Fault rates of the strategies.
     pub rates: Rates,
@@ -134,7 +134,7 @@ pub struct Origin {
 }
 
 /// The swarm profile of the case whose seed is `case_seed`, if the search draws one.
-pub fn profile_of(cfg: &FuzzConfig, case_seed: u64) -> Option<SwarmProfile> {
+pub(crate) fn profile_of(cfg: &FuzzConfig, case_seed: u64) -> Option<SwarmProfile> {
     match cfg.factory {
         Some(_) => None,
         None => cfg.strategy.profile(case_seed, &cfg.rates),
@@ -223,7 +223,7 @@ pub fn explain(run_fn: &RunFn<'_>, run: &Run, replay: Option<String>) -> (Counte
 /// The one way a failure becomes a [`Found`]: save the failing run's replay file at once;
 /// unless `strategy` is `None` (the run is reported as recorded), shrink it and save the shrunk
 /// run; explain it; write the HTML report and history beside the replay file.
-pub fn report_failure(
+pub(crate) fn report_failure(
     run_fn: &RunFn<'_>,
     cfg: &FuzzConfig,
     failing: Run,
@@ -253,7 +253,7 @@ pub enum Shrinking {
 /// The second half of [`report_failure`], for a failure whose replay file as found is already
 /// saved (or not wanted): shrink it (or not), save the reported run to `cfg.replay_file`,
 /// explain it, and write the HTML report and history beside it.
-pub fn shrink_and_explain(
+pub(crate) fn shrink_and_explain(
     run_fn: &RunFn<'_>,
     cfg: &FuzzConfig,
     failing: Run,
@@ -304,7 +304,7 @@ const PCT_PILOTS: u64 = 8;
 /// with the random strategy, seeded from the search's seed alone, so that a case stays a pure
 /// function of (seed, index) on any thread or shard. PCT draws its change points below it; a
 /// fixed guess far above the real length would put most of them after the run has ended.
-pub fn learn_pct_steps(run: &RunFn<'_>, cfg: &FuzzConfig) -> u64 {
+pub(crate) fn learn_pct_steps(run: &RunFn<'_>, cfg: &FuzzConfig) -> u64 {
     (0..PCT_PILOTS)
         .map(|k| {
             let seed = case_seed(cfg.seed ^ 0x5049_4c4f_5453, k); // "PILOTS"
@@ -340,7 +340,7 @@ pub fn strategy_name(cfg: &FuzzConfig) -> &'static str {
 /// The origin of case `k` (0-based) of `shard`: its 1-based index within the shard and the
 /// seed of its strategy, which depends only on the search's seed and the case's index in the
 /// whole search.
-pub fn origin_of(cfg: &FuzzConfig, shard: Shard, k: u64) -> Origin {
+pub(crate) fn origin_of(cfg: &FuzzConfig, shard: Shard, k: u64) -> Origin {
     Origin {
         cases_to_failure: k + 1,
         case_seed: case_seed(cfg.seed, shard.index + k * shard.count),
@@ -348,7 +348,7 @@ pub fn origin_of(cfg: &FuzzConfig, shard: Shard, k: u64) -> Origin {
 }
 
 /// Runs case `k` of `shard` (`cfg` [`settled`]).
-pub fn case_run(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64) -> Run {
+pub(crate) fn case_run(run: &RunFn<'_>, cfg: &FuzzConfig, shard: Shard, k: u64) -> Run {
     let seed = origin_of(cfg, shard, k).case_seed;
     let strategy = match &cfg.factory {
         Some(factory) => (factory.make)(seed),

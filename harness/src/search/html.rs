@@ -11,6 +11,7 @@
 //! `data-weft-error` on a script error) and counts the lifelines (`data-weft-lifelines`).
 
 use super::explain::Counterexample;
+use crate::ids::NodeId;
 use crate::sim::{format_ns, EventKind, RunReport, TraceEvent};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -39,16 +40,16 @@ pub fn escape(text: &str) -> String {
 /// A message: sent from a node at a row; delivered (or lost) at a node at a row.
 struct Message {
     id: u64,
-    from: u32,
+    from: NodeId,
     sent: usize,
     /// Deliveries or losses: node, row, lost.
-    ends: Vec<(u32, usize, bool)>,
+    ends: Vec<(NodeId, usize, bool)>,
     dropped: bool,
 }
 
 /// A shaded window on a lifeline, from one row to another (`None`: to the end).
 struct Window {
-    node: u32,
+    node: NodeId,
     start: usize,
     end: Option<usize>,
     class: &'static str,
@@ -91,6 +92,10 @@ impl Chart {
         };
         let mut by_id: BTreeMap<u64, usize> = BTreeMap::new();
         for e in trace.iter().filter(|e| shown(e.kind)) {
+            // Every event the chart shows happens on a node.
+            let Some(node) = e.node else {
+                continue;
+            };
             if e.kind == EventKind::Send && chart.messages.len() >= MESSAGES_MAX {
                 chart.truncated = true;
                 break;
@@ -102,7 +107,7 @@ impl Chart {
                     by_id.insert(e.a, chart.messages.len());
                     chart.messages.push(Message {
                         id: e.a,
-                        from: e.node,
+                        from: node,
                         sent: row,
                         ends: Vec::new(),
                         dropped: e.b == u64::MAX,
@@ -111,16 +116,16 @@ impl Chart {
                 EventKind::Deliver | EventKind::Lost => {
                     if let Some(&m) = by_id.get(&e.a) {
                         let lost = e.kind == EventKind::Lost;
-                        chart.messages[m].ends.push((e.node, row, lost));
+                        chart.messages[m].ends.push((node, row, lost));
                     }
                 }
-                _ => chart.window_event(report, e, row),
+                _ => chart.window_event(report, e, node, row),
             }
         }
         chart
     }
 
-    fn window_event(&mut self, report: &RunReport, e: &TraceEvent, row: usize) {
+    fn window_event(&mut self, report: &RunReport, e: &TraceEvent, node: NodeId, row: usize) {
         let name = |n: u64| {
             report
                 .node_names
@@ -129,7 +134,7 @@ impl Chart {
                 .unwrap_or_default()
         };
         let open = |class, label: String| Window {
-            node: e.node,
+            node,
             start: row,
             end: None,
             class,
@@ -148,7 +153,7 @@ impl Chart {
             _ => return,
         };
         let open_window = self.windows.iter_mut().rev().find(|w| {
-            w.node == e.node && w.class == class && w.end.is_none() && w.label.contains(&label)
+            w.node == node && w.class == class && w.end.is_none() && w.label.contains(&label)
         });
         if let Some(w) = open_window {
             w.end = Some(row);
@@ -161,8 +166,8 @@ impl Chart {
     }
 }
 
-fn x_of(node: u32) -> usize {
-    LEFT + LANE / 2 + node as usize * LANE
+fn x_of(node: NodeId) -> usize {
+    LEFT + LANE / 2 + node.index() * LANE
 }
 
 fn y_of(row: usize) -> usize {
@@ -224,7 +229,7 @@ fn draw_windows(chart: &Chart, height: usize, out: &mut String) {
             w.class,
             LANE - 16,
             bottom.saturating_sub(top).max(4),
-            escape(&chart.nodes.get(w.node as usize).cloned().unwrap_or_default()),
+            escape(&chart.nodes.get(w.node.index()).cloned().unwrap_or_default()),
             escape(&w.label),
             x + 2,
             top + 12,
@@ -235,7 +240,7 @@ fn draw_windows(chart: &Chart, height: usize, out: &mut String) {
 
 fn draw_lifelines(report: &RunReport, chart: &Chart, height: usize, out: &mut String) {
     for (i, name) in chart.nodes.iter().enumerate() {
-        let x = x_of(i as u32);
+        let x = x_of(NodeId::from_index(i));
         let skew: Vec<&str> = report
             .notes
             .iter()

@@ -12,7 +12,8 @@
 //! they can be found again (the event queue itself knows nothing of clocks).
 
 use super::trace::EventKind;
-use super::world::{Event, EventKey, World, NONE};
+use super::world::{Event, EventKey, World};
+use crate::ids::NodeId;
 use std::task::Waker;
 
 /// Parts per million.
@@ -209,16 +210,13 @@ pub(crate) fn describe_rate(ppm: i64) -> String {
 
 impl World {
     /// The node whose clock the calling code reads: the running task's, else the driver's.
-    pub fn clock_node(&self) -> u32 {
-        match self.here().0 {
-            NONE => 0,
-            node => node,
-        }
+    pub fn clock_node(&self) -> NodeId {
+        self.here().0.unwrap_or(NodeId::DRIVER)
     }
 
     /// `node`'s monotonic clock now.
-    pub fn local_now(&self, node: u32) -> u64 {
-        self.nodes[node as usize].clock.local_at(self.now)
+    pub fn local_now(&self, node: NodeId) -> u64 {
+        self.nodes[node.index()].clock.local_at(self.now)
     }
 
     /// Arms a timer of `node` for the local `deadline` that wakes `waker`: rearms `key` if it
@@ -226,13 +224,13 @@ impl World {
     /// (the run fails).
     pub fn timer_arm(
         &mut self,
-        node: u32,
+        node: NodeId,
         key: Option<TimerKey>,
         deadline: u64,
         waker: &Waker,
     ) -> Option<TimerKey> {
         if let Some(key) = key {
-            let pending = match self.nodes[node as usize].timers.get(key) {
+            let pending = match self.nodes[node.index()].timers.get(key) {
                 Some(slot) if slot.local == deadline => slot.event,
                 _ => None,
             };
@@ -241,18 +239,18 @@ impl World {
             }
             self.timer_cancel(node, key);
         }
-        let at = self.nodes[node as usize].clock.true_at(deadline, self.now);
+        let at = self.nodes[node.index()].clock.true_at(deadline, self.now);
         let event = self.schedule(at, Event::Wake(waker.clone()))?;
         Some(
-            self.nodes[node as usize]
+            self.nodes[node.index()]
                 .timers
                 .insert(deadline, Some(event)),
         )
     }
 
     /// Cancels a timer of `node` (no effect if it is gone).
-    pub fn timer_cancel(&mut self, node: u32, key: TimerKey) {
-        let Some(n) = self.nodes.get_mut(node as usize) else {
+    pub fn timer_cancel(&mut self, node: NodeId, key: TimerKey) {
+        let Some(n) = self.nodes.get_mut(node.index()) else {
             return;
         };
         if let Some(event) = n.timers.remove(key) {
@@ -262,12 +260,15 @@ impl World {
 
     /// Applies `edit` to `node`'s clocks now, traced; a drift change reschedules the node's
     /// pending timers by the new rate.
-    pub(crate) fn edit_clock(&mut self, node: u32, edit: ClockEdit) {
-        assert!(node != 0, "weft: the driver node's clock keeps true time");
+    pub(crate) fn edit_clock(&mut self, node: NodeId, edit: ClockEdit) {
+        assert!(
+            node != NodeId::DRIVER,
+            "weft: the driver node's clock keeps true time"
+        );
         let (a, b) = edit.code();
-        self.event(node, NONE, EventKind::Clock, a, b);
+        self.event(Some(node), None, EventKind::Clock, a, b);
         let now = self.now;
-        let clock = &mut self.nodes[node as usize].clock;
+        let clock = &mut self.nodes[node.index()].clock;
         match edit {
             ClockEdit::Step(by) => clock.offset_ns = clock.offset_ns.saturating_add(by),
             ClockEdit::Drift(ppm) => {
@@ -279,10 +280,10 @@ impl World {
 
     /// Moves every pending wake-up of `node`'s timers to the true instant at which the node's
     /// clock now reaches its deadline, in slot order.
-    fn reschedule_timers(&mut self, node: u32) {
-        let count = self.nodes[node as usize].timers.slots.len();
+    fn reschedule_timers(&mut self, node: NodeId) {
+        let count = self.nodes[node.index()].timers.slots.len();
         for slot in 0..count {
-            let n = &self.nodes[node as usize];
+            let n = &self.nodes[node.index()];
             let s = &n.timers.slots[slot];
             let (true, Some(event)) = (s.live, s.event) else {
                 continue;
@@ -293,7 +294,7 @@ impl World {
                 continue;
             };
             let moved = self.schedule(at, Event::Wake(waker));
-            self.nodes[node as usize].timers.slots[slot].event = moved;
+            self.nodes[node.index()].timers.slots[slot].event = moved;
         }
     }
 }

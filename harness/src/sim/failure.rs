@@ -1,5 +1,6 @@
 //! Named failure kinds, each reported with node, task and simulated time.
 
+use crate::ids::TaskId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -75,7 +76,7 @@ impl fmt::Display for FailureKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockedTask {
     /// Task id.
-    pub task: u32,
+    pub task: TaskId,
     /// Task name.
     pub name: String,
     /// Node name.
@@ -131,7 +132,7 @@ impl fmt::Display for BlockedTask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "task {} '{}' on {} waits on {}",
+            "{} '{}' on {} waits on {}",
             self.task, self.name, self.node, self.waiting_on
         )
     }

@@ -7,6 +7,7 @@ use super::clocks::ClockEdit;
 use super::nodes::{drift_bucket, signed_bucket};
 use super::world::{Event, NodeState, World};
 use crate::decision::DecisionKind;
+use crate::ids::NodeId;
 
 /// Background fault actions, in decision order (value = index + 1; 0 is no fault).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,22 +79,23 @@ impl World {
             // Targets are the nodes other than the driver.
             let targets = self.nodes.len() as u64 - 1;
             let target = self.decide(DecisionKind::FaultTarget, targets);
-            let node = 1 + target.value as u32;
+            let node = NodeId::from_index(1 + target.value as usize);
             let action = actions[choice - 1];
             if !matches!(action, Action::ClockStep | Action::ClockDrift) {
                 self.note(drawn, |w| {
-                    format!("fault injected: {action:?} {}", w.nodes[node as usize].name)
+                    format!("fault injected: {action:?} {}", w.nodes[node.index()].name)
                 });
             }
             self.note(target, |w| {
                 format!(
                     "the fault hit {} rather than {}",
-                    w.nodes[node as usize].name, w.nodes[1].name
+                    w.nodes[node.index()].name,
+                    w.nodes[1].name
                 )
             });
             match actions[choice - 1] {
                 Action::Crash => {
-                    if self.nodes[node as usize].state != NodeState::Crashed {
+                    if self.nodes[node.index()].state != NodeState::Crashed {
                         self.crash_now(node);
                     }
                 }
@@ -101,7 +103,8 @@ impl World {
                 Action::Pause => self.pause_node(node),
                 Action::Resume => self.resume_node(node),
                 Action::Isolate => {
-                    for other in 0..self.nodes.len() as u32 {
+                    for other in 0..self.nodes.len() {
+                        let other = NodeId::from_index(other);
                         if other != node {
                             self.set_link(node, other, true);
                             self.set_link(other, node, true);
@@ -110,11 +113,12 @@ impl World {
                 }
                 Action::PartitionPair => {
                     let drawn = self.decide(DecisionKind::FaultTarget, self.nodes.len() as u64);
-                    let other = drawn.value as u32;
+                    let other = NodeId::from_index(drawn.value as usize);
                     self.note(drawn, |w| {
                         format!(
                             "the partition cut {} from {}",
-                            w.nodes[node as usize].name, w.nodes[other as usize].name
+                            w.nodes[node.index()].name,
+                            w.nodes[other.index()].name
                         )
                     });
                     if other != node {
@@ -126,7 +130,7 @@ impl World {
                 Action::ClockStep | Action::ClockDrift => {
                     let edit = self.draw_clock_edit(action, node);
                     self.note(drawn, |w| {
-                        let name = &w.nodes[node as usize].name;
+                        let name = &w.nodes[node.index()].name;
                         format!("fault injected: {}", edit.describe(name))
                     });
                     self.edit_clock(node, edit);
@@ -137,7 +141,7 @@ impl World {
 
     /// A clock fault's size, drawn: a step of the wall clock by up to the configured offset, or
     /// a new drift of up to the configured drift (0: no step; the true rate).
-    fn draw_clock_edit(&mut self, action: Action, node: u32) -> ClockEdit {
+    fn draw_clock_edit(&mut self, action: Action, node: NodeId) -> ClockEdit {
         let c = &self.cfg.clock;
         let buckets = u64::from(c.buckets.max(1));
         let (offset_max, drift_max) = (c.offset_max_ns as i64, i64::from(c.drift_max_ppm));
@@ -150,7 +154,7 @@ impl World {
             let ppm = drift_bucket(drawn.value, drift_max, buckets);
             (drawn, ClockEdit::Drift(ppm))
         };
-        self.note(drawn, |w| edit.describe(&w.nodes[node as usize].name));
+        self.note(drawn, |w| edit.describe(&w.nodes[node.index()].name));
         edit
     }
 
@@ -172,8 +176,9 @@ impl World {
     /// End of the fault window: every node up, every link repaired.
     pub(crate) fn heal_all(&mut self) {
         self.repair_all();
-        for node in 1..self.nodes.len() as u32 {
-            match self.nodes[node as usize].state {
+        for index in 1..self.nodes.len() {
+            let node = NodeId::from_index(index);
+            match self.nodes[index].state {
                 NodeState::Crashed => self.restart_node(node),
                 NodeState::Paused => self.resume_node(node),
                 NodeState::Up => {}

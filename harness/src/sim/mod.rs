@@ -32,7 +32,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use world::{salt, with, BoxFuture, Drawn, Event, Wait, World, IN_POLL, NONE};
+use world::{salt, with, BoxFuture, Drawn, Event, Wait, World, IN_POLL};
 
 /// Whether a run passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +101,7 @@ impl Sim {
         Fut: Future<Output = ()> + 'static,
     {
         let init: world::NodeInit = Rc::new(move || Box::pin(init()) as BoxFuture);
-        NodeId(self.world.add_named_node(name, init))
+        self.world.add_named_node(name, init)
     }
 
     /// Names a node before it is added, so that peers can be given its id (and addresses)
@@ -109,12 +109,12 @@ impl Sim {
     /// returns the same id. Its clock is drawn now, in naming order. A node named but never
     /// added fails `run` with a message naming it.
     pub fn node_id(&mut self, name: &str) -> NodeId {
-        NodeId(self.world.name_node(name))
+        self.world.name_node(name)
     }
 
     /// The driver node.
     pub fn driver(&self) -> NodeId {
-        NodeId(0)
+        NodeId::DRIVER
     }
 
     /// Runs `main` on the driver node until it returns or the run fails.
@@ -131,11 +131,13 @@ impl Sim {
             let value = main.await;
             *slot.borrow_mut() = Some(value);
         });
-        world.spawn_task(0, Some("main".into()), main);
-        for node in 1..world.nodes.len() as u32 {
-            let before = world.tasks.len() as u32;
-            world.start_node(node);
-            world.startup.extend(before..world.tasks.len() as u32);
+        world.spawn_task(NodeId::DRIVER, Some("main".into()), main);
+        for node in 1..world.nodes.len() {
+            let before = world.tasks.len();
+            world.start_node(NodeId::from_index(node));
+            world
+                .startup
+                .extend((before..world.tasks.len()).map(TaskId::from_index));
         }
         world.start_faults();
         world::install(world);
@@ -147,7 +149,7 @@ impl Sim {
 }
 
 enum Next {
-    Poll(u32, BoxFuture),
+    Poll(TaskId, BoxFuture),
     Stop,
 }
 
@@ -242,7 +244,7 @@ impl World {
             return Next::Stop;
         }
         while let Some(task) = self.startup.pop_front() {
-            if self.tasks[task as usize].queued {
+            if self.tasks[task.index()].queued {
                 return self.poll_task(task);
             }
         }
@@ -260,7 +262,7 @@ impl World {
         };
         for &(note, chosen, default) in &self.preemptions {
             let step = notes[note].step;
-            let next = |task: u32| {
+            let next = |task: TaskId| {
                 self.sends
                     .iter()
                     .find(|(at, t, _)| *at >= step && *t == task)
@@ -298,7 +300,7 @@ impl World {
             if self.finished() {
                 return Err(Stop);
             }
-            self.runnable.retain(|&t| self.tasks[t as usize].queued);
+            self.runnable.retain(|&t| self.tasks[t.index()].queued);
             if !self.runnable.is_empty() {
                 return Ok(());
             }
@@ -314,7 +316,7 @@ impl World {
                 Some(at) => {
                     self.now = at;
                     world::SIM_NOW.with(|n| n.set(at));
-                    self.event(NONE, NONE, EventKind::Time, at, 0);
+                    self.event(None, None, EventKind::Time, at, 0);
                 }
                 None => {
                     self.deadlock();
@@ -341,26 +343,19 @@ impl World {
     /// Picks the task to poll among the runnable ones: a decision, whose options are the
     /// default first (the task that ran last if it is runnable again, else the most recently
     /// woken), then the others, most recently woken first.
-    fn choose(&mut self, options: &mut Vec<TaskId>) -> u32 {
+    fn choose(&mut self, options: &mut Vec<TaskId>) -> TaskId {
         options.clear();
-        let last = self.last_polled;
-        let last_runnable = last != NONE && self.tasks[last as usize].queued;
-        if last_runnable {
-            options.push(TaskId(last));
+        let last = self.last_polled.filter(|t| self.tasks[t.index()].queued);
+        if let Some(last) = last {
+            options.push(last);
         }
-        options.extend(
-            self.runnable
-                .iter()
-                .rev()
-                .filter(|&&t| !(last_runnable && t == last))
-                .map(|&t| TaskId(t)),
-        );
+        options.extend(self.runnable.iter().rev().filter(|&&t| Some(t) != last));
         let index = if self.addressed {
-            let default = &self.tasks[options[0].0 as usize];
+            let default = &self.tasks[options[0].index()];
             let key = mix(mix(salt::SCHEDULE, default.ident), u64::from(default.polls));
             let mut idents = std::mem::take(&mut self.scratch_idents);
             idents.clear();
-            idents.extend(options.iter().map(|t| self.tasks[t.0 as usize].ident));
+            idents.extend(options.iter().map(|t| self.tasks[t.index()].ident));
             let index = self.source.task(
                 options,
                 Some(Site {
@@ -373,11 +368,12 @@ impl World {
         } else {
             self.source.task(options, None)
         };
-        let chosen = options[index].0;
+        let chosen = options[index];
         if options.len() > 1 {
             let kind = DecisionKind::Schedule;
-            self.event(NONE, chosen, EventKind::Decision, kind as u64, index as u64);
-            let default = options[0].0;
+            let value = index as u64;
+            self.event(None, Some(chosen), EventKind::Decision, kind as u64, value);
+            let default = options[0];
             let drawn = Drawn::at(kind, index as u64, self.source.taken() - 1);
             self.note(drawn, |w| {
                 format!(
@@ -398,35 +394,35 @@ impl World {
         chosen
     }
 
-    fn poll_task(&mut self, chosen: u32) -> Next {
+    fn poll_task(&mut self, chosen: TaskId) -> Next {
         let position = self
             .runnable
             .iter()
             .position(|&t| t == chosen)
             .expect("chosen task is runnable");
         self.runnable.remove(position);
-        let task = &mut self.tasks[chosen as usize];
+        let task = &mut self.tasks[chosen.index()];
         task.queued = false;
         task.polls += 1;
         task.wait = Wait::Unknown;
         let future = task.future.take().expect("runnable task has its future");
         let node = task.node;
-        self.current = chosen;
-        self.last_polled = chosen;
-        self.event(node, chosen, EventKind::Poll, 0, 0);
+        self.current = Some(chosen);
+        self.last_polled = Some(chosen);
+        self.event(Some(node), Some(chosen), EventKind::Poll, 0, 0);
         Next::Poll(chosen, future)
     }
 
     fn after_poll(
         &mut self,
-        task: u32,
+        task: TaskId,
         future: BoxFuture,
         result: std::thread::Result<Poll<()>>,
     ) -> Vec<BoxFuture> {
         match result {
             Ok(Poll::Pending) => {
-                if self.tasks[task as usize].alive {
-                    self.tasks[task as usize].future = Some(future);
+                if self.tasks[task.index()].alive {
+                    self.tasks[task.index()].future = Some(future);
                 } else {
                     self.graveyard.push(future);
                 }
@@ -440,7 +436,7 @@ impl World {
                 self.task_panicked(task, payload);
             }
         }
-        self.current = NONE;
+        self.current = None;
         self.settle();
         std::mem::take(&mut self.graveyard)
     }
@@ -507,18 +503,18 @@ impl World {
                 Wait::Unknown => "an unknown event (a future outside weft)".to_string(),
                 Wait::Sleep(until) => format!("a timer at {}", format_ns(*until)),
                 Wait::Recv(node, port) => {
-                    format!("a message on {}:{}", self.nodes[*node as usize].name, port)
+                    format!("a message on {}:{}", self.nodes[node.index()].name, port)
                 }
-                Wait::Join(task) => format!("task {task} to end"),
+                Wait::Join(task) => format!("{task} to end"),
             };
-            let node = &self.nodes[t.node as usize];
+            let node = &self.nodes[t.node.index()];
             let waiting_on = if node.state == world::NodeState::Paused {
                 format!("{waiting_on} (node paused)")
             } else {
                 waiting_on
             };
             blocked.push(BlockedTask {
-                task: i as u32,
+                task: TaskId::from_index(i),
                 name: t.name.as_deref().unwrap_or("").to_string(),
                 node: node.name.to_string(),
                 waiting_on,

@@ -3,10 +3,10 @@
 //! `weft::net`.
 
 use super::trace::Lost;
-use super::world::{Envelope, Event, NodeState, Wait, World, NONE};
+use super::world::{Envelope, Event, NodeState, Wait, World};
 use super::{EventKind, FailureKind};
 use crate::decision::{mix, DecisionKind};
-use crate::ids::{Addr, NodeId};
+use crate::ids::{Addr, NodeId, TaskId};
 use std::any::{Any, TypeId};
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
@@ -52,7 +52,8 @@ impl<T: Any + Clone + fmt::Debug> Payload for T {
 
 pub(crate) struct Mailbox {
     addr: Addr,
-    owner: u32,
+    /// The task that bound it (`None`: bound from outside any task).
+    owner: Option<TaskId>,
     generation: u32,
     open: bool,
     expects: TypeId,
@@ -190,12 +191,12 @@ impl World {
     }
 
     /// Closes every endpoint of a crashed node (their handles died with its tasks).
-    pub(crate) fn unbind_node(&mut self, node: u32) {
+    pub(crate) fn unbind_node(&mut self, node: NodeId) {
         let addrs: Vec<Addr> = self
             .net
             .bound
             .keys()
-            .filter(|a| a.node.0 == node)
+            .filter(|a| a.node == node)
             .copied()
             .collect();
         for addr in addrs {
@@ -226,7 +227,7 @@ impl World {
                 Some(w) if w.will_wake(waker) => {}
                 other => *other = Some(waker.clone()),
             }
-            let (node, port) = (m.addr.node.0, m.addr.port);
+            let (node, port) = (m.addr.node, m.addr.port);
             self.set_wait(Wait::Recv(node, port));
         }
         None
@@ -262,20 +263,19 @@ impl World {
         use super::world::salt;
         let sender = if let Some((subject, _)) = self.draw_ctx {
             subject
-        } else if self.current != NONE {
-            self.tasks[self.current as usize].ident
+        } else if let Some(current) = self.current {
+            self.tasks[current.index()].ident
         } else {
             salt::LOOSE
         };
-        let owner = self
-            .net
-            .bound
-            .get(&to)
-            .map(|&slot| self.net.mailboxes[slot as usize].owner)
-            .filter(|&owner| owner != NONE);
+        let owner =
+            (self.net.bound.get(&to)).and_then(|&slot| self.net.mailboxes[slot as usize].owner);
         let receiver = match owner {
-            Some(owner) => self.tasks[owner as usize].ident,
-            None => mix(salt::ADDR, u64::from(to.node.0) << 32 | u64::from(to.port)),
+            Some(owner) => self.tasks[owner.index()].ident,
+            None => mix(
+                salt::ADDR,
+                (to.node.index() as u64) << 32 | u64::from(to.port),
+            ),
         };
         let count = self.link_sends.entry((sender, receiver)).or_insert(0);
         *count += 1;
@@ -291,8 +291,8 @@ impl World {
         payload: Box<dyn Payload>,
         type_name: &'static str,
     ) {
-        let (node, task) = (from.node.0, self.here().1);
-        if self.notes.is_some() && task != NONE {
+        let (node, task) = (Some(from.node), self.here().1);
+        if let Some(task) = task.filter(|_| self.notes.is_some()) {
             let text = self.describe(from, to, &*payload);
             self.sends.push((self.step, task, text));
         }
@@ -392,7 +392,7 @@ impl World {
             // FIFO link: strictly after the previous message still in flight on it.
             at = self.net.fifo_after_last(from, to, at);
         }
-        self.event(from.node.0, self.here().1, EventKind::Send, id, at);
+        self.event(Some(from.node), self.here().1, EventKind::Send, id, at);
         let envelope = Envelope {
             id,
             from,
@@ -408,10 +408,12 @@ impl World {
 
     /// Who owns an address, for people: the task that bound it, else the node and port.
     pub(crate) fn addr_label(&self, addr: Addr) -> String {
-        match self.net.bound.get(&addr) {
-            Some(&slot) if self.net.mailboxes[slot as usize].owner != NONE => {
+        let owner =
+            (self.net.bound.get(&addr)).and_then(|&slot| self.net.mailboxes[slot as usize].owner);
+        match owner {
+            Some(owner) => {
                 // A server bound by its node's start-up code is named by its node.
-                let owner = self.task_name(self.net.mailboxes[slot as usize].owner);
+                let owner = self.task_name(owner);
                 match owner.strip_suffix(":init") {
                     Some(node) => node.to_string(),
                     None => owner,
@@ -431,7 +433,7 @@ impl World {
 
     fn describe_as(
         &self,
-        (from, sender): (Addr, u32),
+        (from, sender): (Addr, Option<TaskId>),
         to: Addr,
         payload: &dyn Payload,
         reply: bool,
@@ -448,13 +450,13 @@ impl World {
     /// Who sent a message, for people: the sending task when it is named and sends through its
     /// node's connection or an address another task bound (clients on one driver node are
     /// told apart: "client 1's checkout"), else the address's owner.
-    fn sender_label(&self, from: Addr, sender: u32) -> String {
+    fn sender_label(&self, from: Addr, sender: Option<TaskId>) -> String {
         let owner =
             (self.net.bound.get(&from)).map(|&slot| self.net.mailboxes[slot as usize].owner);
-        let named = (self.tasks.get(sender as usize)).is_some_and(|t| t.name.is_some());
-        match owner {
-            Some(owner) if named && owner != sender => self.task_name(sender),
-            None if named => self.task_name(sender),
+        let named = sender.filter(|s| self.tasks.get(s.index()).is_some_and(|t| t.name.is_some()));
+        match (owner, named) {
+            (Some(owner), Some(sender)) if owner != Some(sender) => self.task_name(sender),
+            (None, Some(sender)) => self.task_name(sender),
             _ => self.addr_label(from),
         }
     }
@@ -474,11 +476,11 @@ impl World {
             ..
         } = envelope;
         self.net.delivered(from, to, self.now);
-        let node = to.node.0;
+        let node = to.node;
         let bound = self.net.bound.get(&to).copied();
         let lost = if self.net.is_blocked(from.node, to.node) {
             Some(Lost::Partitioned)
-        } else if self.nodes[node as usize].state == NodeState::Crashed {
+        } else if self.nodes[node.index()].state == NodeState::Crashed {
             Some(Lost::NodeDown)
         } else if bound.is_none() {
             Some(Lost::NoEndpoint)
@@ -487,7 +489,7 @@ impl World {
         };
         let (Some(slot), None) = (bound, lost) else {
             let why = lost.expect("a message not delivered was lost");
-            self.event(node, NONE, EventKind::Lost, id, why.code());
+            self.event(Some(node), None, EventKind::Lost, id, why.code());
             return;
         };
         let capacity = self.cfg.mailbox_capacity;
@@ -510,29 +512,24 @@ impl World {
         if let Some(w) = m.waker.take() {
             w.wake();
         }
-        self.event(node, NONE, EventKind::Deliver, id, u64::from(to.port));
+        self.event(Some(node), None, EventKind::Deliver, id, u64::from(to.port));
     }
 
-    pub(crate) fn set_link(&mut self, from: u32, to: u32, blocked: bool) {
+    pub(crate) fn set_link(&mut self, from: NodeId, to: NodeId, blocked: bool) {
         let n = self.net.node_count;
-        let cell = &mut self.net.blocked[from as usize * n + to as usize];
+        let cell = &mut self.net.blocked[from.index() * n + to.index()];
         if *cell != blocked {
             *cell = blocked;
-            self.event(
-                from,
-                NONE,
-                EventKind::Link,
-                u64::from(to),
-                u64::from(blocked),
-            );
+            let (to, blocked) = (to.index() as u64, u64::from(blocked));
+            self.event(Some(from), None, EventKind::Link, to, blocked);
         }
     }
 
     pub(crate) fn repair_all(&mut self) {
-        let n = self.net.node_count as u32;
+        let n = self.net.node_count;
         for from in 0..n {
             for to in 0..n {
-                self.set_link(from, to, false);
+                self.set_link(NodeId::from_index(from), NodeId::from_index(to), false);
             }
         }
     }

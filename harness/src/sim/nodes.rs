@@ -2,18 +2,20 @@
 //! crash, restart, pause and resume. The public API is `weft::node`.
 
 use super::clocks::{describe_rate, NodeClock};
-use super::world::{salt, Node, NodeInit, NodeState, World, NONE};
+use super::world::{salt, Node, NodeInit, NodeState, World};
 use super::{EventKind, ExitReason};
 use crate::decision::mix;
 use crate::decision::DecisionKind;
+use crate::ids::{NodeId, TaskId};
 
 impl World {
-    pub(crate) fn add_node(&mut self, name: &str, init: Option<NodeInit>) -> u32 {
-        let id = self.nodes.len() as u32;
-        let (offset, drift) = if id == 0 {
+    pub(crate) fn add_node(&mut self, name: &str, init: Option<NodeInit>) -> NodeId {
+        let id = NodeId::from_index(self.nodes.len());
+        let (offset, drift) = if id == NodeId::DRIVER {
             (0, 0)
         } else {
-            self.with_draw_ctx(mix(salt::CLOCK, u64::from(id)), |w| w.draw_clock(name))
+            let subject = mix(salt::CLOCK, id.index() as u64);
+            self.with_draw_ctx(subject, |w| w.draw_clock(name))
         };
         self.nodes.push(Node {
             name: name.into(),
@@ -33,14 +35,14 @@ impl World {
 
     /// The node called `name` if it was named ([`World::name_node`]) and not yet added: it
     /// takes `init`; else a new node.
-    pub(crate) fn add_named_node(&mut self, name: &str, init: NodeInit) -> u32 {
+    pub(crate) fn add_named_node(&mut self, name: &str, init: NodeInit) -> NodeId {
         let named = (self.nodes.iter()).position(|n| n.named_only && &*n.name == name);
         match named {
             Some(id) => {
                 let node = &mut self.nodes[id];
                 node.named_only = false;
                 node.init = Some(init);
-                id as u32
+                NodeId::from_index(id)
             }
             None => self.add_node(name, Some(init)),
         }
@@ -48,12 +50,12 @@ impl World {
 
     /// A node's id before it is added: the node named `name` (named or added before), or a
     /// new one without start-up code until `add_named_node` gives it some.
-    pub(crate) fn name_node(&mut self, name: &str) -> u32 {
+    pub(crate) fn name_node(&mut self, name: &str) -> NodeId {
         if let Some(id) = self.nodes.iter().position(|n| &*n.name == name) {
-            return id as u32;
+            return NodeId::from_index(id);
         }
         let id = self.add_node(name, None);
-        self.nodes[id as usize].named_only = true;
+        self.nodes[id.index()].named_only = true;
         id
     }
 
@@ -97,77 +99,88 @@ impl World {
         (offset, drift)
     }
 
-    pub(crate) fn start_node(&mut self, node: u32) {
-        let Some(init) = self.nodes[node as usize].init.clone() else {
+    pub(crate) fn start_node(&mut self, node: NodeId) {
+        let Some(init) = self.nodes[node.index()].init.clone() else {
             return;
         };
-        let name = format!("{}:init", self.nodes[node as usize].name);
+        let name = format!("{}:init", self.nodes[node.index()].name);
         if self.addressed {
-            let incarnation = self.nodes[node as usize].incarnation;
-            let ident = mix(mix(salt::INIT, u64::from(node)), u64::from(incarnation));
+            let incarnation = self.nodes[node.index()].incarnation;
+            let ident = mix(mix(salt::INIT, node.index() as u64), u64::from(incarnation));
             self.spawn_ident = Some(ident);
         }
         self.spawn_task(node, Some(name.into()), init());
     }
 
-    pub(crate) fn crash_now(&mut self, node: u32) {
-        let n = &mut self.nodes[node as usize];
+    pub(crate) fn crash_now(&mut self, node: NodeId) {
+        let n = &mut self.nodes[node.index()];
         if n.state == NodeState::Crashed {
             return;
         }
         n.state = NodeState::Crashed;
         n.parked.clear();
-        self.event(node, NONE, EventKind::Crash, 0, 0);
-        for task in 0..self.tasks.len() as u32 {
-            if self.tasks[task as usize].alive && self.tasks[task as usize].node == node {
-                self.end_task(task, ExitReason::NodeCrashed);
+        self.event(Some(node), None, EventKind::Crash, 0, 0);
+        for index in 0..self.tasks.len() {
+            let task = &self.tasks[index];
+            if task.alive && task.node == node {
+                self.end_task(TaskId::from_index(index), ExitReason::NodeCrashed);
             }
         }
         self.unbind_node(node);
-        let incarnation = u64::from(self.nodes[node as usize].incarnation);
-        let subject = mix(mix(salt::CRASH, u64::from(node)), incarnation);
+        let incarnation = u64::from(self.nodes[node.index()].incarnation);
+        let subject = mix(mix(salt::CRASH, node.index() as u64), incarnation);
         self.with_draw_ctx(subject, |w| w.crash_disk(node));
     }
 
-    pub(crate) fn restart_node(&mut self, node: u32) {
-        let n = &mut self.nodes[node as usize];
+    pub(crate) fn restart_node(&mut self, node: NodeId) {
+        let n = &mut self.nodes[node.index()];
         if n.state != NodeState::Crashed {
             return;
         }
         n.state = NodeState::Up;
         n.incarnation += 1;
         let incarnation = n.incarnation;
-        self.event(node, NONE, EventKind::Restart, u64::from(incarnation), 0);
+        self.event(
+            Some(node),
+            None,
+            EventKind::Restart,
+            u64::from(incarnation),
+            0,
+        );
         self.start_node(node);
     }
 
-    pub(crate) fn pause_node(&mut self, node: u32) {
-        assert!(node != 0, "weft: the driver node cannot be paused");
-        if self.nodes[node as usize].state != NodeState::Up {
+    pub(crate) fn pause_node(&mut self, node: NodeId) {
+        assert!(
+            node != NodeId::DRIVER,
+            "weft: the driver node cannot be paused"
+        );
+        if self.nodes[node.index()].state != NodeState::Up {
             return;
         }
-        self.nodes[node as usize].state = NodeState::Paused;
-        self.event(node, NONE, EventKind::Pause, 0, 0);
+        self.nodes[node.index()].state = NodeState::Paused;
+        self.event(Some(node), None, EventKind::Pause, 0, 0);
         // Runnable tasks of the node wait until it resumes.
         let mut parked = Vec::new();
         for &t in &self.runnable {
-            if self.tasks[t as usize].node == node && self.tasks[t as usize].queued {
+            let task = &self.tasks[t.index()];
+            if task.node == node && task.queued {
                 parked.push(t);
             }
         }
         for &t in &parked {
-            self.tasks[t as usize].queued = false;
+            self.tasks[t.index()].queued = false;
         }
-        self.nodes[node as usize].parked.extend(parked);
+        self.nodes[node.index()].parked.extend(parked);
     }
 
-    pub(crate) fn resume_node(&mut self, node: u32) {
-        if self.nodes[node as usize].state != NodeState::Paused {
+    pub(crate) fn resume_node(&mut self, node: NodeId) {
+        if self.nodes[node.index()].state != NodeState::Paused {
             return;
         }
-        self.nodes[node as usize].state = NodeState::Up;
-        self.event(node, NONE, EventKind::Resume, 0, 0);
-        for t in std::mem::take(&mut self.nodes[node as usize].parked) {
+        self.nodes[node.index()].state = NodeState::Up;
+        self.event(Some(node), None, EventKind::Resume, 0, 0);
+        for t in std::mem::take(&mut self.nodes[node.index()].parked) {
             self.make_runnable(t);
         }
     }

@@ -1,9 +1,10 @@
 //! Each node's disk inside the executor: files with durable and current images, pending
 //! unsynced writes, and what a crash does to them. The public API is `weft::disk`.
 
-use super::world::{World, NONE};
+use super::world::World;
 use super::EventKind;
 use crate::decision::DecisionKind;
+use crate::ids::NodeId;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -87,8 +88,8 @@ fn apply(buffer: &mut Vec<u8>, offset: u64, data: &[u8]) {
 
 impl World {
     /// A crash: unsynced writes survive, are lost or are torn.
-    pub(crate) fn crash_disk(&mut self, node: u32) {
-        let mut files = std::mem::take(&mut self.nodes[node as usize].disk.files);
+    pub(crate) fn crash_disk(&mut self, node: NodeId) {
+        let mut files = std::mem::take(&mut self.nodes[node.index()].disk.files);
         for (path, file) in files.iter_mut() {
             let mut image = file.durable.clone();
             for (offset, data) in std::mem::take(&mut file.pending) {
@@ -98,14 +99,14 @@ impl World {
             file.durable.clone_from(&image);
             file.current = image;
         }
-        self.nodes[node as usize].disk.files = files;
+        self.nodes[node.index()].disk.files = files;
     }
 
     /// The fate of one unsynced write of `len` bytes to `path` in a crash: how many of its
     /// bytes survive. Without torn writes every unsynced write is lost, with no decision.
-    fn crash_write(&mut self, node: u32, path: &str, len: usize) -> usize {
+    fn crash_write(&mut self, node: NodeId, path: &str, len: usize) -> usize {
         if !self.cfg.disk.torn_writes {
-            self.event(node, NONE, EventKind::DiskCrash, 1, 0);
+            self.event(Some(node), None, EventKind::DiskCrash, 1, 0);
             return 0;
         }
         let fate = self.decide(DecisionKind::DiskTorn, 3);
@@ -117,8 +118,14 @@ impl World {
                 (torn.value as usize, Some(torn))
             }
         };
-        self.event(node, NONE, EventKind::DiskCrash, fate.value, kept as u64);
-        let name = self.nodes[node as usize].name.to_string();
+        self.event(
+            Some(node),
+            None,
+            EventKind::DiskCrash,
+            fate.value,
+            kept as u64,
+        );
+        let name = self.nodes[node.index()].name.to_string();
         self.note(fate, |_| {
             let what = if fate.value == 1 {
                 "lost".to_string()

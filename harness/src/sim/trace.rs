@@ -3,6 +3,7 @@
 //! time as the timestamp.
 
 use super::world::ExitReason;
+use crate::ids::{NodeId, TaskId};
 use serde::Serialize;
 
 // The detail codes of trace events: each encoded and decoded here, in one place.
@@ -65,7 +66,7 @@ impl Lost {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
-    /// A task was spawned (`a` = parent task or u32::MAX).
+    /// A task was spawned (`a` = parent task, or u32::MAX when spawned outside a task).
     Spawn,
     /// A task was polled.
     Poll,
@@ -110,10 +111,10 @@ pub struct TraceEvent {
     pub step: u64,
     /// Simulated time.
     pub time_ns: u64,
-    /// Node index (u32::MAX: none).
-    pub node: u32,
-    /// Task index (u32::MAX: none).
-    pub task: u32,
+    /// The node it happened on, if any.
+    pub node: Option<NodeId>,
+    /// The task that made it happen, if any.
+    pub task: Option<TaskId>,
     /// What happened.
     pub kind: EventKind,
     /// First detail.
@@ -180,7 +181,7 @@ impl Trace {
         let words = [
             e.step,
             e.time_ns,
-            u64::from(e.node) << 32 | u64::from(e.task),
+            who(e.node, e.task),
             e.kind as u64,
             e.a,
             e.b,
@@ -194,6 +195,13 @@ impl Trace {
             events.push(e);
         }
     }
+}
+
+/// The hashed word of an event's node and task: each index in 32 bits, u32::MAX for none
+/// (fixed: replay files store the hashes).
+#[inline]
+fn who(node: Option<NodeId>, task: Option<TaskId>) -> u64 {
+    u64::from(NodeId::code(node)) << 32 | u64::from(TaskId::code(task))
 }
 
 /// Hash function version 1 (see [`TRACE_HASH_VERSION`]).
@@ -257,7 +265,7 @@ pub(crate) fn describe(e: &TraceEvent, node: &str, task: &str) -> String {
         EventKind::Resume => "node resumed".to_string(),
         EventKind::Link => format!(
             "link n{} -> n{} {}",
-            e.node,
+            NodeId::code(e.node),
             e.a,
             if e.b == 1 { "blocked" } else { "repaired" }
         ),
@@ -351,8 +359,8 @@ mod tests {
             .map(|i| TraceEvent {
                 step: i / 3,
                 time_ns: i / 5 * 1_000_000,
-                node: (i % 3) as u32,
-                task: (i % 4) as u32,
+                node: Some(NodeId::from_index((i % 3) as usize)),
+                task: Some(TaskId::from_index((i % 4) as usize)),
                 kind: kinds[(i % 4) as usize],
                 a: i % 2,
                 b: i % 7,
@@ -387,8 +395,8 @@ mod tests {
                     match field {
                         0 => e.step ^= 1,
                         1 => e.time_ns ^= 1,
-                        2 => e.node ^= 1,
-                        3 => e.task ^= 1,
+                        2 => e.node = e.node.map(|n| NodeId::from_index(n.index() ^ 1)),
+                        3 => e.task = e.task.map(|t| TaskId::from_index(t.index() ^ 1)),
                         4 => e.kind = EventKind::Buggify,
                         5 => e.a ^= 1,
                         _ => e.b ^= 1,

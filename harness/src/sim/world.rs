@@ -9,6 +9,7 @@ use super::config::Config;
 use super::failure::{CheckFailed, Failure, FailureKind};
 use super::trace::{EventKind, Trace, TraceEvent};
 use crate::decision::{mix, mix_str, DecisionKind};
+use crate::ids::{NodeId, TaskId};
 use crate::source::{Site, Source};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -22,12 +23,9 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 pub(crate) type NodeInit = Rc<dyn Fn() -> BoxFuture>;
 
-/// Index value meaning "none" in compact fields.
-pub(crate) const NONE: u32 = u32::MAX;
-
 thread_local! {
     static WORLD: RefCell<Option<World>> = const { RefCell::new(None) };
-    static WOKEN: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    static WOKEN: RefCell<Vec<TaskId>> = const { RefCell::new(Vec::new()) };
     pub(crate) static IN_POLL: Cell<bool> = const { Cell::new(false) };
     /// Simulated time of the running simulation (u64::MAX: none), for log timestamps.
     pub(crate) static SIM_NOW: Cell<u64> = const { Cell::new(u64::MAX) };
@@ -79,7 +77,7 @@ pub(crate) fn uninstall() -> World {
     })
 }
 
-pub(crate) fn drain_woken(into: &mut Vec<u32>) {
+pub(crate) fn drain_woken(into: &mut Vec<TaskId>) {
     WOKEN.with(|w| {
         let mut woken = w.borrow_mut();
         if into.is_empty() {
@@ -98,7 +96,7 @@ fn waker_clone(data: *const ()) -> RawWaker {
     RawWaker::new(data, &VTABLE)
 }
 fn waker_wake(data: *const ()) {
-    let task = data as usize as u32;
+    let task = TaskId::from_index(data as usize);
     WOKEN.with(|w| w.borrow_mut().push(task));
 }
 fn waker_drop(_: *const ()) {}
@@ -106,9 +104,9 @@ fn waker_drop(_: *const ()) {}
 static VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake, waker_drop);
 
-pub(crate) fn task_waker(task: u32) -> Waker {
+pub(crate) fn task_waker(task: TaskId) -> Waker {
     // SAFETY: the vtable functions never dereference the data pointer; it is an integer.
-    unsafe { Waker::from_raw(RawWaker::new(task as usize as *const (), &VTABLE)) }
+    unsafe { Waker::from_raw(RawWaker::new(task.index() as *const (), &VTABLE)) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,14 +139,14 @@ pub(crate) struct ExitCell {
 pub(crate) enum Wait {
     Unknown,
     Sleep(u64),
-    Recv(u32, u32),
-    Join(u32),
+    Recv(NodeId, u32),
+    Join(TaskId),
 }
 
 pub(crate) type ExitHook = Box<dyn FnOnce(&mut World, &ExitReason)>;
 
 pub(crate) struct Task {
-    pub node: u32,
+    pub node: NodeId,
     pub name: Option<Box<str>>,
     /// In addressed runs: a stable identity (its parent's, its name, and how many tasks of
     /// that name the parent had spawned before), the number of times it was polled, and of
@@ -181,7 +179,7 @@ pub(crate) struct Node {
     pub incarnation: u32,
     pub init: Option<NodeInit>,
     /// Tasks woken while the node was paused.
-    pub parked: Vec<u32>,
+    pub parked: Vec<TaskId>,
     /// Its monotonic and wall clocks, and the timers that follow them.
     pub clock: super::clocks::NodeClock,
     pub timers: super::clocks::Timers,
@@ -205,8 +203,8 @@ pub(crate) struct Envelope {
     pub ident: u64,
     /// A reply to a request (for its description).
     pub reply: bool,
-    /// The task that sent it (`NONE` from outside a task), for its description.
-    pub sender: u32,
+    /// The task that sent it (`None` from outside a task), for its description.
+    pub sender: Option<TaskId>,
 }
 
 pub(crate) enum Event {
@@ -270,8 +268,8 @@ impl Drawn {
 }
 
 pub(crate) enum Deferred {
-    Kill(u32, ExitReason),
-    Crash(u32),
+    Kill(TaskId, ExitReason),
+    Crash(NodeId),
 }
 
 pub(crate) struct World {
@@ -282,9 +280,10 @@ pub(crate) struct World {
     pub step: u64,
     pub tasks: Vec<Task>,
     /// Runnable tasks in wake order (oldest first). May hold dead tasks; they are skipped.
-    pub runnable: Vec<u32>,
-    pub current: u32,
-    pub last_polled: u32,
+    pub runnable: Vec<TaskId>,
+    /// The task being polled, if any.
+    pub current: Option<TaskId>,
+    pub last_polled: Option<TaskId>,
     pub heap: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
     pub events: Vec<EventSlot>,
     pub free_events: Vec<u32>,
@@ -300,16 +299,16 @@ pub(crate) struct World {
     pub notes: Option<Vec<Note>>,
     /// In explained runs: every message sent (step, sending task, description), from which
     /// the preemptions' notes are written at the end of the run.
-    pub sends: Vec<(u64, u32, String)>,
+    pub sends: Vec<(u64, TaskId, String)>,
     /// In explained runs: each preemption's note, with the task that ran and the one it
     /// displaced.
-    pub preemptions: Vec<(usize, u32, u32)>,
+    pub preemptions: Vec<(usize, TaskId, TaskId)>,
     /// Start-up tasks polled once, in node order and without a decision, before anything else
     /// runs: servers bind their ports before clients start.
-    pub startup: VecDeque<u32>,
+    pub startup: VecDeque<TaskId>,
     /// The executor's scratch buffers, kept to avoid allocating at each step: tasks woken
     /// since the last step, and the messages due at the same instant.
-    pub scratch_woken: Vec<u32>,
+    pub scratch_woken: Vec<TaskId>,
     pub scratch_deliveries: Vec<Envelope>,
     pub scratch_idents: Vec<u64>,
     /// Whether decisions get addresses (the source replays a log): see
@@ -355,8 +354,8 @@ impl World {
             step: 0,
             tasks: Vec::new(),
             runnable: Vec::new(),
-            current: NONE,
-            last_polled: NONE,
+            current: None,
+            last_polled: None,
             heap: BinaryHeap::new(),
             events: Vec::new(),
             free_events: Vec::new(),
@@ -391,7 +390,14 @@ impl World {
 
     /// Records a trace event at the current step and time.
     #[inline]
-    pub fn event(&mut self, node: u32, task: u32, kind: EventKind, a: u64, b: u64) {
+    pub fn event(
+        &mut self,
+        node: Option<NodeId>,
+        task: Option<TaskId>,
+        kind: EventKind,
+        a: u64,
+        b: u64,
+    ) {
         let e = TraceEvent {
             step: self.step,
             time_ns: self.now,
@@ -403,13 +409,21 @@ impl World {
         };
         self.trace.record(e);
         if tracing::enabled!(target: "weft", tracing::Level::TRACE) {
-            let node = self.nodes.get(node as usize).map_or("", |n| &n.name);
-            let task = match kind {
-                _ if task == NONE => String::new(),
-                _ => self.task_label(task),
-            };
-            tracing::trace!(target: "weft", "{}", super::trace::describe(&e, node, &task));
+            self.trace_line(&e);
         }
+    }
+
+    /// Emits a trace event as a readable line through `tracing`. Out of line: the executor
+    /// records an event at every step and rarely prints one.
+    #[cold]
+    #[inline(never)]
+    fn trace_line(&self, e: &TraceEvent) {
+        let node = e.node.and_then(|n| self.nodes.get(n.index()));
+        let node = node.map_or("", |n| &n.name);
+        let task = e
+            .task
+            .map_or_else(String::new, |task| self.task_label(task));
+        tracing::trace!(target: "weft", "{}", super::trace::describe(e, node, &task));
     }
 
     /// Draws a value and traces it.
@@ -441,8 +455,8 @@ impl World {
         let (subject, ordinal) = if let Some((subject, n)) = &mut self.draw_ctx {
             *n += 1;
             (*subject, *n)
-        } else if self.current != NONE {
-            let t = &mut self.tasks[self.current as usize];
+        } else if let Some(current) = self.current {
+            let t = &mut self.tasks[current.index()];
             t.draws += 1;
             (t.ident, t.draws)
         } else {
@@ -506,43 +520,46 @@ impl World {
 
     /// A task's name for people: its name, or "task N"; when tasks of that name run on
     /// several nodes (every store node's "background"), with its node's ("a's background").
-    pub fn task_name(&self, task: u32) -> String {
-        let Some(t) = self.tasks.get(task as usize) else {
-            return format!("task {task}");
+    pub fn task_name(&self, task: TaskId) -> String {
+        let Some(t) = self.tasks.get(task.index()) else {
+            return task.to_string();
         };
         let Some(name) = t.name.as_deref() else {
-            return format!("task {task}");
+            return task.to_string();
         };
         let elsewhere =
             (self.tasks.iter()).any(|o| o.node != t.node && o.name.as_deref() == Some(name));
-        match self.nodes.get(t.node as usize) {
+        match self.nodes.get(t.node.index()) {
             Some(node) if elsewhere => format!("{}'s {name}", node.name),
             _ => name.to_string(),
         }
     }
 
-    /// The current node and task (NONE outside a poll).
-    pub fn here(&self) -> (u32, u32) {
-        if self.current == NONE {
-            (NONE, NONE)
-        } else {
-            (self.tasks[self.current as usize].node, self.current)
+    /// The current node and task (`None` outside a poll).
+    #[inline]
+    pub fn here(&self) -> (Option<NodeId>, Option<TaskId>) {
+        match self.current {
+            Some(task) => (Some(self.tasks[task.index()].node), Some(task)),
+            None => (None, None),
         }
+    }
+
+    /// The task being polled.
+    #[track_caller]
+    pub fn current_task(&self) -> TaskId {
+        self.current
+            .expect("weft: this call must come from a simulated task")
     }
 
     /// The node of the task being polled.
     #[track_caller]
-    pub fn current_node(&self) -> u32 {
-        assert!(
-            self.current != NONE,
-            "weft: this call must come from a simulated task"
-        );
-        self.tasks[self.current as usize].node
+    pub fn current_node(&self) -> NodeId {
+        self.tasks[self.current_task().index()].node
     }
 
     pub fn set_wait(&mut self, wait: Wait) {
-        if self.current != NONE {
-            self.tasks[self.current as usize].wait = wait;
+        if let Some(task) = self.current {
+            self.tasks[task.index()].wait = wait;
         }
     }
 
@@ -555,18 +572,19 @@ impl World {
         self.failure = Some(Failure {
             kind,
             message,
-            node: (node != NONE).then(|| self.nodes[node as usize].name.to_string()),
-            task: (task != NONE).then(|| self.task_label(task)),
+            node: node.map(|n| self.nodes[n.index()].name.to_string()),
+            task: task.map(|t| self.task_label(t)),
             time_ns: self.now,
             step: self.step,
             blocked: Vec::new(),
         });
     }
 
-    pub fn task_label(&self, task: u32) -> String {
-        match &self.tasks[task as usize].name {
-            Some(name) => format!("{task} ({name})"),
-            None => task.to_string(),
+    pub fn task_label(&self, task: TaskId) -> String {
+        let index = task.index();
+        match &self.tasks[index].name {
+            Some(name) => format!("{index} ({name})"),
+            None => index.to_string(),
         }
     }
 
@@ -673,10 +691,10 @@ impl World {
     /// Creates a task on `node`; it is runnable at once.
     pub fn spawn_task(
         &mut self,
-        node: u32,
+        node: NodeId,
         name: Option<Box<str>>,
         future: BoxFuture,
-    ) -> Option<(u32, Rc<ExitCell>)> {
+    ) -> Option<(TaskId, Rc<ExitCell>)> {
         if self.tasks.len() >= self.cfg.tasks_max {
             self.fail(
                 FailureKind::LimitExceeded,
@@ -685,7 +703,7 @@ impl World {
             self.graveyard.push(future);
             return None;
         }
-        let id = self.tasks.len() as u32;
+        let id = TaskId::from_index(self.tasks.len());
         let ident = if self.addressed {
             self.task_ident(name.as_deref())
         } else {
@@ -706,8 +724,8 @@ impl World {
             exit: exit.clone(),
             on_exit: Vec::new(),
         });
-        let parent = self.current;
-        self.event(node, id, EventKind::Spawn, u64::from(parent), 0);
+        let parent = TaskId::code(self.current);
+        self.event(Some(node), Some(id), EventKind::Spawn, u64::from(parent), 0);
         self.make_runnable(id);
         Some((id, exit))
     }
@@ -720,11 +738,11 @@ impl World {
             return ident;
         }
         let name = mix_str(0, name.unwrap_or(""));
-        if self.current == NONE {
+        let Some(current) = self.current else {
             self.loose += 1;
             return mix(mix(salt::ROOT, name), u64::from(self.loose));
-        }
-        let parent = &mut self.tasks[self.current as usize];
+        };
+        let parent = &mut self.tasks[current.index()];
         let count = match parent.children.iter_mut().find(|c| c.0 == name) {
             Some(c) => {
                 c.1 += 1;
@@ -739,14 +757,14 @@ impl World {
     }
 
     /// Marks a task runnable (once), unless its node is paused.
-    pub fn make_runnable(&mut self, task: u32) {
-        let Some(t) = self.tasks.get_mut(task as usize) else {
+    pub fn make_runnable(&mut self, task: TaskId) {
+        let Some(t) = self.tasks.get_mut(task.index()) else {
             return;
         };
         if !t.alive || t.queued {
             return;
         }
-        let node = &mut self.nodes[t.node as usize];
+        let node = &mut self.nodes[t.node.index()];
         if node.state == NodeState::Paused {
             if !node.parked.contains(&task) {
                 node.parked.push(task);
@@ -759,8 +777,8 @@ impl World {
 
     /// Ends a task: wakes joiners, runs exit hooks (monitors), and fails the run for a panic.
     /// The future, if any, goes to the graveyard, to be dropped outside the world borrow.
-    pub fn end_task(&mut self, task: u32, reason: ExitReason) {
-        let t = &mut self.tasks[task as usize];
+    pub fn end_task(&mut self, task: TaskId, reason: ExitReason) {
+        let t = &mut self.tasks[task.index()];
         if !t.alive {
             return;
         }
@@ -772,7 +790,7 @@ impl World {
         }
         let hooks = std::mem::take(&mut t.on_exit);
         let exit = t.exit.clone();
-        self.event(node, task, EventKind::Exit, reason.code(), 0);
+        self.event(Some(node), Some(task), EventKind::Exit, reason.code(), 0);
         *exit.reason.borrow_mut() = Some(reason.clone());
         for w in exit.waiters.borrow_mut().drain(..) {
             w.wake();
@@ -780,13 +798,13 @@ impl World {
         for hook in hooks {
             hook(self, &reason);
         }
-        if task == 0 {
+        if task == TaskId::MAIN {
             self.main_done = true;
         }
     }
 
     /// Turns a caught panic payload into a failure (or a check failure).
-    pub fn task_panicked(&mut self, task: u32, payload: Box<dyn Any + Send>) {
+    pub fn task_panicked(&mut self, task: TaskId, payload: Box<dyn Any + Send>) {
         let (message, check) = if let Some(c) = payload.downcast_ref::<CheckFailed>() {
             (c.1.clone(), Some(c.0))
         } else {
@@ -805,7 +823,7 @@ impl World {
         };
         let kind = check.unwrap_or(FailureKind::Panic);
         let saved = self.current;
-        self.current = task;
+        self.current = Some(task);
         self.fail(kind, message.clone());
         self.current = saved;
         self.end_task(task, ExitReason::Panicked(message));

@@ -109,7 +109,7 @@ mod tests {
     fn two_change_points_at_the_same_step_both_demote() {
         let mut pct = Pct::new(1, Rates::default(), 3, 10);
         pct.change_points = vec![2, 2];
-        let options = [TaskId(0), TaskId(1), TaskId(2)];
+        let options = [0, 1, 2].map(TaskId::from_index);
         let first = pct.next_task(&options);
         let second = pct.next_task(&options);
         assert!(

@@ -260,7 +260,7 @@ mod tests {
                     }
                 }
             }
-            let options = [TaskId(0), TaskId(1), TaskId(2)];
+            let options = [0, 1, 2].map(TaskId::from_index);
             assert!(s.next_task(&options) < 3);
         }
     }

@@ -323,102 +323,125 @@ impl Driver {
         self.endpoint.send(self.peer, segment);
     }
 
+    /// Handles a segment from the peer.
     fn receive(&mut self, from: Addr, segment: Segment) -> Step {
         if from != self.peer || segment.conn() != self.id {
             return Step::Continue; // a segment of another (older) connection
         }
-        let conn = self.conn.clone();
-        let mut c = lock(&conn);
         match segment {
             Segment::Syn { .. } | Segment::SynAck { .. } => Step::Continue,
             Segment::Rst { .. } => {
-                c.fail(io::ErrorKind::ConnectionReset);
+                lock(&self.conn).fail(io::ErrorKind::ConnectionReset);
                 Step::Exit
             }
-            Segment::Data { seq, bytes, .. } => {
-                let end = seq + bytes.len() as u64;
-                if seq <= c.recv_next && end > c.recv_next && !c.peer_fin {
-                    if c.handles == 0 {
-                        // Data for a socket that was closed: the kernel answers with RST.
-                        c.fail(io::ErrorKind::ConnectionReset);
-                        drop(c);
-                        self.send(Segment::Rst { conn: self.id });
-                        return Step::Exit;
-                    }
-                    let fresh = &bytes[(c.recv_next - seq) as usize..];
-                    // Take what fits; the rest comes again.
-                    let taken = fresh.len().min(c.window() as usize);
-                    if taken < fresh.len() {
-                        c.window_closed = true;
-                    }
-                    if taken > 0 {
-                        c.recv_buffer.extend(&fresh[..taken]);
-                        c.recv_next += taken as u64;
-                        if let Some(w) = c.read_waker.take() {
-                            w.wake();
-                        }
-                    }
-                }
-                let (ack, window) = (c.recv_next, c.window());
-                drop(c);
-                self.send(Segment::Ack {
-                    conn: self.id,
-                    ack,
-                    window,
-                });
-                Step::Continue
-            }
+            Segment::Data { seq, bytes, .. } => self.receive_data(seq, &bytes),
             Segment::Fin { seq, .. } => {
-                if seq == c.recv_next && !c.peer_fin {
-                    c.peer_fin = true;
-                    c.recv_next += 1;
-                    if let Some(w) = c.read_waker.take() {
-                        w.wake();
-                    }
-                }
-                let (ack, window) = (c.recv_next, c.window());
-                drop(c);
-                self.send(Segment::Ack {
-                    conn: self.id,
-                    ack,
-                    window,
-                });
+                self.receive_fin(seq);
                 Step::Continue
             }
             Segment::Ack { ack, window, .. } => {
-                let data_end = c.data_end();
-                let mut progress = false;
-                if ack > c.send_unacked {
-                    let n = (ack.min(data_end) - c.send_unacked) as usize;
-                    c.send_buffer.drain(..n);
-                    c.send_unacked += n as u64;
-                    c.send_next = c.send_next.max(c.send_unacked);
-                    progress = n > 0;
-                    if let Some(w) = c.write_waker.take() {
-                        w.wake();
-                    }
-                }
-                if c.fin_sent && !c.fin_acked && ack > data_end {
-                    c.fin_acked = true;
-                    progress = true;
-                }
-                if progress {
-                    self.retransmissions = 0;
-                    self.rto = RTO_MIN;
-                    self.retransmit_at = None;
-                }
-                if window == 0 {
-                    // The peer is alive and its buffer is full: keep probing, never give up.
-                    self.retransmissions = 0;
-                } else if self.peer_window_zero && c.send_unacked < c.send_next {
-                    // A window update: send again what was refused, now.
-                    c.send_next = c.send_unacked;
-                    self.retransmit_at = None;
-                }
-                self.peer_window_zero = window == 0;
+                self.receive_ack(ack, window);
                 Step::Continue
             }
         }
+    }
+
+    /// Data: takes what is new and fits the receive buffer, then acknowledges; data for a
+    /// socket that was closed resets the connection.
+    fn receive_data(&mut self, seq: u64, bytes: &[u8]) -> Step {
+        let conn = self.conn.clone();
+        let mut c = lock(&conn);
+        let end = seq + bytes.len() as u64;
+        if seq <= c.recv_next && end > c.recv_next && !c.peer_fin {
+            if c.handles == 0 {
+                // Data for a socket that was closed: the kernel answers with RST.
+                c.fail(io::ErrorKind::ConnectionReset);
+                drop(c);
+                self.send(Segment::Rst { conn: self.id });
+                return Step::Exit;
+            }
+            let fresh = &bytes[(c.recv_next - seq) as usize..];
+            // Take what fits; the rest comes again.
+            let taken = fresh.len().min(c.window() as usize);
+            if taken < fresh.len() {
+                c.window_closed = true;
+            }
+            if taken > 0 {
+                c.recv_buffer.extend(&fresh[..taken]);
+                c.recv_next += taken as u64;
+                if let Some(w) = c.read_waker.take() {
+                    w.wake();
+                }
+            }
+        }
+        drop(c);
+        self.acknowledge();
+        Step::Continue
+    }
+
+    /// FIN: the peer sends nothing more once everything before it arrived; acknowledged.
+    fn receive_fin(&mut self, seq: u64) {
+        {
+            let mut c = lock(&self.conn);
+            if seq == c.recv_next && !c.peer_fin {
+                c.peer_fin = true;
+                c.recv_next += 1;
+                if let Some(w) = c.read_waker.take() {
+                    w.wake();
+                }
+            }
+        }
+        self.acknowledge();
+    }
+
+    /// Sends an acknowledgement of everything received so far, with the window left.
+    fn acknowledge(&self) {
+        let (ack, window) = {
+            let c = lock(&self.conn);
+            (c.recv_next, c.window())
+        };
+        self.send(Segment::Ack {
+            conn: self.id,
+            ack,
+            window,
+        });
+    }
+
+    /// An acknowledgement: frees what it covers, resets the retransmission timer on progress,
+    /// and follows the peer's window (zero: probe on; reopened: send again what was refused).
+    fn receive_ack(&mut self, ack: u64, window: u64) {
+        let conn = self.conn.clone();
+        let mut c = lock(&conn);
+        let data_end = c.data_end();
+        let mut progress = false;
+        if ack > c.send_unacked {
+            let n = (ack.min(data_end) - c.send_unacked) as usize;
+            c.send_buffer.drain(..n);
+            c.send_unacked += n as u64;
+            c.send_next = c.send_next.max(c.send_unacked);
+            progress = n > 0;
+            if let Some(w) = c.write_waker.take() {
+                w.wake();
+            }
+        }
+        if c.fin_sent && !c.fin_acked && ack > data_end {
+            c.fin_acked = true;
+            progress = true;
+        }
+        if progress {
+            self.retransmissions = 0;
+            self.rto = RTO_MIN;
+            self.retransmit_at = None;
+        }
+        if window == 0 {
+            // The peer is alive and its buffer is full: keep probing, never give up.
+            self.retransmissions = 0;
+        } else if self.peer_window_zero && c.send_unacked < c.send_next {
+            // A window update: send again what was refused, now.
+            c.send_next = c.send_unacked;
+            self.retransmit_at = None;
+        }
+        self.peer_window_zero = window == 0;
     }
 
     /// Sends what is new: SYN-ACK when due, data, FIN after the data; RST on an abortive close.
