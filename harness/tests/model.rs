@@ -578,3 +578,58 @@ fn parallel_fuzzing_finds_the_same_failure_whatever_the_thread_count() {
     };
     assert_eq!(first(0).min(first(1)), whole.cases_to_failure - 1);
 }
+
+/// Mean commands per case over `cases` correct cases of `shape` (random strategy, seeds 0..).
+fn mean_commands(shape: &Shape, cases: u64) -> f64 {
+    let model = Rc::new(Kv { buggy: false });
+    let total: usize = (0..cases)
+        .map(|seed| {
+            let source =
+                Source::generate(StrategyKind::Random.build(seed, Rates::default(), 3, 200));
+            let run = run_case(&model, shape, source, Detail::Quiet);
+            assert!(run.report.outcome.failure().is_none(), "seed {seed}");
+            run.case.expect("a model case").commands
+        })
+        .sum();
+    total as f64 / cases as f64
+}
+
+#[test]
+fn length_mean_sets_the_expected_number_of_commands() {
+    // Unset, the flag stops with probability 1/10 (sections of at most 20 commands): the mean
+    // of a geometric length cut at 20, 9 * (1 - 0.9^20) = 7.9.
+    let default = mean_commands(&Shape::sequential(), 2_000);
+    assert!((7.4..8.4).contains(&default), "default shape: {default}");
+    // Set to 20 with room to spare, the mean is 20 (standard error about 0.45 here).
+    let long = Shape {
+        prefix_max: 1_000,
+        length_mean: Some(20),
+        ..Shape::sequential()
+    };
+    let mean = mean_commands(&long, 2_000);
+    assert!((18.5..21.5).contains(&mean), "length_mean 20: {mean}");
+    // The section's maximum still cuts it.
+    let capped = Shape {
+        prefix_max: 5,
+        length_mean: Some(20),
+        ..Shape::sequential()
+    };
+    let mean = mean_commands(&capped, 500);
+    assert!((4.0..=5.0).contains(&mean), "capped at 5: {mean}");
+}
+
+/// A shape's `length_mean` is left out of its JSON when unset, so replay files of the
+/// default shapes do not change, and read back as unset when absent.
+#[test]
+fn length_mean_is_optional_in_json() {
+    let json = serde_json::to_value(Shape::sequential()).unwrap();
+    assert!(json.get("length_mean").is_none(), "{json}");
+    let back: Shape = serde_json::from_value(json).unwrap();
+    assert_eq!(back, Shape::sequential());
+    let set = Shape {
+        length_mean: Some(33),
+        ..Shape::sequential()
+    };
+    let back: Shape = serde_json::from_value(serde_json::to_value(&set).unwrap()).unwrap();
+    assert_eq!(back, set);
+}

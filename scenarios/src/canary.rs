@@ -132,6 +132,7 @@ pub fn shape() -> Shape {
         branch_count_max: 3,
         branch_length_max: 4,
         interleavings_max: 10_000,
+        length_mean: None,
     }
 }
 

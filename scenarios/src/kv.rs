@@ -1,8 +1,8 @@
 //! The `kv` scenario: the bundled Dynamo-style store ([`weft_kv`]) against its set-add model
 //! ([`weft_models::kv_store`]): five nodes under every fault kind; no acknowledged element is
 //! lost, nothing never added appears, and replicas converge once faults heal. Sequential cases
-//! of up to 20 commands; the concurrency is in the adds, which run in the background and race
-//! each other through different coordinators.
+//! of about 20 client operations ([`shape`]); the concurrency is in the adds, which run in the
+//! background and race each other through different coordinators.
 
 use std::rc::Rc;
 use weft::internals::scenario::{PlantedBug as BugInfo, Scenario, Setup};
@@ -16,21 +16,37 @@ pub fn bugs_of(setup: &Setup) -> Bugs {
     Bugs::from_names(&setup.bugs).expect("bug names checked by the caller")
 }
 
+/// The shape of `kv` cases: sequential, about 33 commands, of which (by the model's weights,
+/// 17 of 28) about 20 are client operations (adds, blind adds, deletes) and the rest waits and
+/// faults; at most 100 commands.
+pub fn shape() -> Shape {
+    Shape {
+        prefix_max: 100,
+        length_mean: Some(33),
+        ..Shape::sequential()
+    }
+}
+
+/// The shape of `kv-sequential` cases: about 26 commands, of which (13 of 17) about 20 are
+/// adds and deletes and the rest waits; at most 100 commands.
+pub fn sequential_shape() -> Shape {
+    Shape {
+        prefix_max: 100,
+        length_mean: Some(26),
+        ..Shape::sequential()
+    }
+}
+
 /// Runs one case of the store against its model with `bugs`.
 pub fn run(bugs: Bugs, source: Source, detail: Detail) -> Run {
-    run_case(
-        &Rc::new(KvModel::new(bugs)),
-        &Shape::sequential(),
-        source,
-        detail,
-    )
+    run_case(&Rc::new(KvModel::new(bugs)), &shape(), source, detail)
 }
 
 /// Runs one case of the `kv-sequential` scenario with `bugs`.
 pub fn run_sequential(bugs: Bugs, source: Source, detail: Detail) -> Run {
     run_case(
         &Rc::new(KvModel::sequential(bugs)),
-        &Shape::sequential(),
+        &sequential_shape(),
         source,
         detail,
     )

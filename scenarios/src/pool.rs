@@ -28,6 +28,7 @@ pub fn parallel_shape() -> Shape {
         branch_count_max: 2,
         branch_length_max: 5,
         interleavings_max: 10_000,
+        length_mean: None,
     }
 }
 

@@ -27,6 +27,13 @@ pub struct Shape {
     /// Most interleavings visited when checking that preconditions hold in every
     /// interleaving; a command whose check would visit more is not generated.
     pub interleavings_max: usize,
+    /// The expected number of commands per section (the prefix, each branch) before the
+    /// section's maximum cuts it: each "one more command?" flag goes on with probability
+    /// `mean / (mean + 1)`. Unset (the default, and what existing replay files and
+    /// scenarios mean), the flag stops with probability `1 / max` for a section of at most
+    /// `max` commands, and at least `1 / 10`: sections of about `max - 1` commands, at most 9.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length_mean: Option<usize>,
 }
 
 /// Sequential or parallel test cases.
@@ -54,6 +61,7 @@ impl Shape {
             branch_count_max: 2,
             branch_length_max: 0,
             interleavings_max: 10_000,
+            length_mean: None,
         }
     }
 
@@ -65,6 +73,7 @@ impl Shape {
             branch_count_max: 2,
             branch_length_max: 4,
             interleavings_max: 10_000,
+            length_mean: None,
         }
     }
 
@@ -91,10 +100,15 @@ impl<C> TestCase<C> {
 }
 
 /// The "one more command?" flag: 0 stops (the default, so shrinking toward 0 shortens), any
-/// other value goes on. With `max` options the expected length is about `max - 1` (at most
-/// 10 options), so random cases are long enough to find bugs that need several commands.
-fn flag(gen: &mut Gen, max: usize) -> bool {
-    gen.below(max.clamp(2, 10) as u64) != 0
+/// other value goes on. By default it has `max` options (at most 10), so the expected length
+/// is about `max - 1` and random cases are long enough to find bugs that need several
+/// commands; with [`Shape::length_mean`] set to `mean`, it has `mean + 1` options.
+fn flag(gen: &mut Gen, max: usize, shape: &Shape) -> bool {
+    let options = match shape.length_mean {
+        Some(mean) => mean.saturating_add(1).max(2),
+        None => max.clamp(2, 10),
+    };
+    gen.below(options as u64) != 0
 }
 
 /// Generates a test case, drawing from `source`.
@@ -149,7 +163,7 @@ fn generate_prefix<M: StateMachine>(
         // Every section ends with a flag draw, even when full (then the flag is ignored), so
         // that deleting a command's decisions never shifts the decisions after the section.
         let start = gen.position();
-        let more = flag(gen, shape.prefix_max);
+        let more = flag(gen, shape.prefix_max, shape);
         if !more || prefix.len() >= shape.prefix_max {
             structure.prefix_end = start;
             return (prefix, state);
@@ -179,7 +193,7 @@ fn generate_branch<M: StateMachine>(
     let mut branch_state = state.clone();
     loop {
         let start = gen.position();
-        let more = flag(gen, shape.branch_length_max);
+        let more = flag(gen, shape.branch_length_max, shape);
         if !more || branch.len() >= shape.branch_length_max {
             return (branch, spans);
         }

@@ -289,20 +289,7 @@ async fn try_reap(node: &Node, key: &str) -> Reap {
         .filter(|m| !nodes.contains(m) && !primaries.contains(m))
         .collect();
     let asked: Vec<NodeId> = nodes.iter().chain(&others).copied().collect();
-    let fetch = Msg::Fetch {
-        key: key.to_string(),
-    };
-    let mut gather = Gather::scatter(node, &asked, &fetch);
-    let mut copies: Vec<(NodeId, Option<Object>)> = Vec::new();
-    while let Some((from, reply)) = gather.next().await {
-        node.trust(from);
-        if let Reply::Fetched(object) = reply {
-            copies.push((from, object));
-        }
-    }
-    for silent in gather.silent() {
-        node.suspect(*silent);
-    }
+    let copies = fetch_copies(node, key, &asked).await;
     let Some(merged) = merge_all(&copies) else {
         return Reap::Done;
     };
@@ -321,20 +308,9 @@ async fn try_reap(node: &Node, key: &str) -> Reap {
     if !hints_clear || lacking.iter().any(|n| held(n).is_none()) {
         return Reap::Later;
     }
-    if !lacking.is_empty() {
-        // Read repair first: the reap goes on once every target stored the tombstone.
-        let store = Msg::Store {
-            key: key.to_string(),
-            object: merged.clone(),
-        };
-        let mut gather = Gather::scatter(node, &lacking, &store);
-        let mut stored = 0;
-        while let Some((_, reply)) = gather.next().await {
-            stored += usize::from(matches!(&reply, Reply::Stored(o) if *o == merged));
-        }
-        if stored < lacking.len() {
-            return Reap::Later;
-        }
+    // Read repair first: the reap goes on once every target stored the tombstone.
+    if !lacking.is_empty() && !store_everywhere(node, key, &lacking, &merged).await {
+        return Reap::Later;
     }
     let msg = Msg::Reap {
         key: key.to_string(),
@@ -343,4 +319,38 @@ async fn try_reap(node: &Node, key: &str) -> Reap {
     let mut gather = Gather::scatter(node, &nodes, &msg);
     while gather.next().await.is_some() {}
     Reap::Done
+}
+
+/// Every copy of `key` that `asked` answered with (`None`: the node holds nothing); nodes that
+/// answered are trusted, silent ones suspected.
+async fn fetch_copies(node: &Node, key: &str, asked: &[NodeId]) -> Vec<(NodeId, Option<Object>)> {
+    let fetch = Msg::Fetch {
+        key: key.to_string(),
+    };
+    let mut gather = Gather::scatter(node, asked, &fetch);
+    let mut copies = Vec::new();
+    while let Some((from, reply)) = gather.next().await {
+        node.trust(from);
+        if let Reply::Fetched(object) = reply {
+            copies.push((from, object));
+        }
+    }
+    for silent in gather.silent() {
+        node.suspect(*silent);
+    }
+    copies
+}
+
+/// Stores `object` under `key` on every node of `targets`; whether each stored exactly it.
+async fn store_everywhere(node: &Node, key: &str, targets: &[NodeId], object: &Object) -> bool {
+    let store = Msg::Store {
+        key: key.to_string(),
+        object: object.clone(),
+    };
+    let mut gather = Gather::scatter(node, targets, &store);
+    let mut stored = 0;
+    while let Some((_, reply)) = gather.next().await {
+        stored += usize::from(matches!(&reply, Reply::Stored(o) if o == object));
+    }
+    stored == targets.len()
 }
