@@ -200,26 +200,40 @@ impl Shrinker<'_> {
         self.current.case.as_ref().map(|c| c.structure.clone())
     }
 
-    /// Tries a structural edit of the generation decisions, alone and then paired with
-    /// variants of the execution decisions. A deleted command takes its steps and messages
-    /// with it, and a long-lived task (a server) then counts its draws differently, so a
-    /// decision that mattered may now sit at another address: the variants move each
-    /// non-default decision onto a nearby decision of the same kind in the edited run (or,
-    /// for a recording without addresses, shift them all earlier by position).
-    fn attempt_with_variants(&mut self, generation: &[Decision], execution: &[Decision]) -> bool {
-        let probe = match self.attempt_or_probe(generation, execution) {
-            Ok(()) => return true,
-            Err(None) => return false,
-            Err(Some(probe)) => probe,
-        };
+    /// Tries each structural edit of the generation decisions with the execution decisions
+    /// as they are, then, if none was kept, each paired with variants of the execution
+    /// decisions. A deleted command takes its steps and messages with it, and a long-lived
+    /// task (a server) may then draw differently, so a decision that mattered may now sit at
+    /// another address: the variants move each non-default decision onto a nearby decision
+    /// of the same kind in the edited run (or, for a recording without addresses, shift them
+    /// all earlier by position). Plain edits first: a long case loses its many irrelevant
+    /// commands one candidate each, and the variants (up to 48 per edit) are paid only where
+    /// the failure needs them.
+    fn attempt_each_then_variants(
+        &mut self,
+        candidates: &[Vec<Decision>],
+        execution: &[Decision],
+    ) -> bool {
+        let mut probes = Vec::new();
+        for g in candidates {
+            match self.attempt_or_probe(g, execution) {
+                Ok(()) => return true,
+                Err(None) => return false,
+                Err(Some(probe)) => probes.push(split(&probe.report.log).1),
+            }
+        }
         let addressed = execution.iter().any(|d| d.address.key != 0);
-        let candidates = if addressed {
-            let (_, seen) = split(&probe.report.log);
-            moved(execution, &seen)
-        } else {
-            variants(execution)
-        };
-        self.try_each(generation, candidates)
+        for (g, seen) in candidates.iter().zip(probes) {
+            let variants = if addressed {
+                moved(execution, &seen)
+            } else {
+                variants(execution)
+            };
+            if self.try_each(g, variants) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Tries candidate execution sequences in order until one is kept.
@@ -281,9 +295,7 @@ impl Shrinker<'_> {
             let zeroed: Vec<Decision> = (execution.iter())
                 .map(|d| Decision::new(d.kind, d.bound, 0))
                 .collect();
-            if !candidates
-                .iter()
-                .any(|g| self.attempt_with_variants(g, &execution))
+            if !self.attempt_each_then_variants(&candidates, &execution)
                 && !swaps
                     .iter()
                     .any(|g| self.attempt(g, &execution) || self.attempt(g, &zeroed))
