@@ -174,7 +174,8 @@ impl std::hash::Hash for Decision {
 /// Positions shift whenever the shrinker deletes a command or zeroes a decision (a message
 /// not dropped makes a reply, which draws its own latency), so a recorded value replayed by
 /// position lands on another question. An address names the subject instead: a message's
-/// decisions by the task that sent it and how many draws that task had made; a preemption by
+/// decisions by its link (the sending task, the task that bound the destination) and how many
+/// messages that pair exchanged before; a preemption by
 /// the task that would have run and how many steps it had taken; a fault tick by its time; a
 /// node's clock by the node; a torn write by the node, its crash and the write's order. Replay
 /// with fallback matches recorded decisions to live ones by address (the n-th live draw of an
