@@ -243,16 +243,16 @@ impl World {
     ) {
         let id = self.net.next_message;
         self.net.next_message += 1;
-        if self.addressed {
-            // The message's draws (drop, duplicate, latency, reorder) are addressed by the
-            // message, not by how many things its sender did before.
-            let ident = self.message_subject(to);
-            let saved = self.draw_ctx.replace((ident, 0));
-            self.send_as(id, ident, from, to, payload, type_name);
-            self.draw_ctx = saved;
+        let ident = if self.addressed {
+            self.message_subject(to)
         } else {
-            self.send_as(id, 0, from, to, payload, type_name);
-        }
+            0
+        };
+        // The message's draws (drop, duplicate, latency, reorder) are addressed by the
+        // message, not by how many things its sender did before.
+        self.with_draw_ctx(ident, |w| {
+            w.send_as(id, ident, from, to, payload, type_name)
+        });
     }
 
     /// A stable identity for the next message to `to` (in addressed runs): its sender's
@@ -282,6 +282,7 @@ impl World {
         mix(mix(salt::MESSAGE, mix(sender, receiver)), u64::from(*count))
     }
 
+    /// Sends message `id`, whose stable identity is `ident` (0 outside addressed runs).
     fn send_as(
         &mut self,
         id: u64,
