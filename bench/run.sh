@@ -5,6 +5,7 @@
 #
 #   bash bench/run.sh            full run (about 20-30 minutes on 2 shared cores, builds excluded)
 #   bash bench/run.sh --quick    small counts, one round: every table, figures not comparable
+#                                (CI runs it: .ci/run)
 #   bash bench/run.sh --out F    write F instead of BENCHMARKS.md
 #
 # Needs cargo, Go (Debian: golang-go) and python3; perf, when present, profiles weft's short
@@ -26,19 +27,17 @@ while [ $# -gt 0 ]; do
 done
 
 started=$(date +%s)
-# The bench workspace builds into the project's own target directory, with the project's
-# lock file's versions (bench/Cargo.lock was made from it), meant to reuse the project's own
-# release build of weft and its scenarios. Not achieved yet: weft's crates are still compiled
-# again after `cargo test --release` (features or flags differ; see BENCHMARKS.md, "CI").
-# madsim needs `--cfg madsim` on every crate: its own target directory.
+# weft's workload (`bench/weft`, crate bench-weft) is a member of the main workspace: it builds
+# with the project's own lock, features and flags, so after the tests' release build
+# (`cargo test --workspace --release`: the same packages, so the same features) nothing is
+# compiled again. The peers' workloads (turmoil, shuttle) are a workspace of their own
+# (`bench/Cargo.toml`) built into the same target directory; madsim needs `--cfg madsim` on
+# every crate: its own target directory.
 target="${CARGO_TARGET_DIR:-$root/target}"
 export WEFT_BENCH_TARGET="$target"
-echo "== building weft's CLI" >&2
-(cd "$root" && CARGO_TARGET_DIR="$target" cargo build --release --quiet --bin weft)
-echo "== building the bench workspace (weft's workloads, then turmoil's and shuttle's)" >&2
-# Two builds: features are unified only among the packages of one build, so weft's crates
-# keep the features (and the artifacts) of the project's own build.
-(cd "$here" && CARGO_TARGET_DIR="$target" cargo build --release --quiet -p bench-weft)
+echo "== building weft's CLI and weft's workload" >&2
+(cd "$root" && CARGO_TARGET_DIR="$target" cargo build --release --quiet --workspace)
+echo "== building the peers' workloads (turmoil, shuttle)" >&2
 (cd "$here" && CARGO_TARGET_DIR="$target" cargo build --release --quiet -p bench-turmoil -p bench-shuttle)
 echo "== building madsim's workload (RUSTFLAGS=--cfg madsim, own target directory)" >&2
 (cd "$here/madsim" && RUSTFLAGS="--cfg madsim" cargo build --release --quiet)

@@ -53,8 +53,8 @@ echo "== summary ($out/summary.json)"
 merge=$?
 if [ "$merge" -gt 1 ]; then status=2; fi
 # The peer benchmarks of issue 14 in quick mode: every workload must build, run and write every
-# table (figures not checked). Nightly, not in ci/test.sh: building the peers from a cold cache
-# does not fit CI's budget (BENCHMARKS.md, "CI"). Needs Go (Debian: golang-go). BENCH=0 skips.
+# table (figures not checked). CI's own run is in .ci/run, after the tests; ci/test.sh's short
+# nightly run skips it (BENCH=0). Needs Go (Debian: golang-go).
 if [ "${BENCH:-1}" != 0 ]; then
     echo "== peer benchmarks, quick mode ($out/BENCHMARKS.quick.md)"
     bash bench/run.sh --quick --out "$out/BENCHMARKS.quick.md" || status=2
