@@ -169,11 +169,26 @@ impl Source {
 
     /// As [`Source::value`], drawn at `site` (when the run is addressed).
     pub(crate) fn value_at(&mut self, kind: DecisionKind, bound: u64, site: Option<Site>) -> u64 {
+        self.value_by(kind, bound, site, |strategy| {
+            strategy.next_value(kind, bound)
+        })
+    }
+
+    /// As [`Source::value_at`], asking a generating strategy through `ask`: one of its hooks
+    /// that is told more about the decision than its kind (a message's sender). Replays ignore
+    /// `ask`: the value is the recorded one, whatever strategy produced it.
+    pub(crate) fn value_by(
+        &mut self,
+        kind: DecisionKind,
+        bound: u64,
+        site: Option<Site>,
+        ask: impl FnOnce(&mut dyn Strategy) -> u64,
+    ) -> u64 {
         if bound < 2 {
             return 0;
         }
         let value = match &mut self.mode {
-            Mode::Generate(strategy) => strategy.next_value(kind, bound),
+            Mode::Generate(strategy) => ask(strategy.as_mut()),
             _ => self.replayed(kind, bound, site),
         };
         self.push(kind, bound, value, site);

@@ -8,6 +8,12 @@
 //! the push before the first pop's swap) and a long wait of one client while another makes
 //! about eight calls: uniformly random scheduling rarely starves a client that long, a
 //! priority-based scheduler (PCT) often does.
+//!
+//! `aba-net` is the same stack with a network that takes 1 to 50 ms per message: the race is
+//! then in the order messages arrive, not in which task runs next. The first pop's
+//! compare-and-set must take longer than the other client's seven calls, which uniformly random
+//! latencies rarely give; priorities over senders (PCTCP, [`weft::strategy::Pctcp`]) do when
+//! a change point starves the first client at that message.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -200,7 +206,13 @@ pub enum Command {
 }
 
 /// The model: a stack. A pop returns the top value, or nothing when empty; a push nothing.
-pub struct StackModel;
+pub struct StackModel {
+    /// Whether messages take 1 to 50 ms (`aba-net`) rather than no time (`aba`).
+    pub latency: bool,
+}
+
+/// The least and greatest latency of `aba-net`'s network, and its number of steps.
+const NET_LATENCY_NS: (u64, u64, u32) = (1_000_000, 50_000_000, 50);
 
 impl StateMachine for StackModel {
     type State = Vec<u64>;
@@ -209,8 +221,16 @@ impl StateMachine for StackModel {
     type System = Addr;
 
     fn config(&self) -> Config {
-        // No latency and no faults: the only decisions are which task runs next.
-        Config::default()
+        // No faults. Without latency the only decisions are which task runs next; with it,
+        // mostly how long each message takes.
+        let mut cfg = Config::default();
+        if self.latency {
+            let (min, max, buckets) = NET_LATENCY_NS;
+            cfg.net.latency_min_ns = min;
+            cfg.net.latency_max_ns = max;
+            cfg.net.latency_buckets = buckets;
+        }
+        cfg
     }
 
     fn setup(&self, sim: &mut Sim) -> Addr {
@@ -301,6 +321,29 @@ impl Scenario for Aba {
     }
 
     fn run(&self, setup: &Setup, source: Source) -> Run {
-        run_case(&Rc::new(StackModel), &shape(), source, setup.detail)
+        let model = StackModel { latency: false };
+        run_case(&Rc::new(model), &shape(), source, setup.detail)
+    }
+}
+
+/// The ABA race over a network with latency (see the module's documentation).
+pub struct AbaNet;
+
+impl Scenario for AbaNet {
+    fn name(&self) -> &'static str {
+        "aba-net"
+    }
+
+    fn about(&self) -> &'static str {
+        "the ABA race over a network of 1 to 50 ms per message: a race in message order; must fail"
+    }
+
+    fn must_fail(&self) -> bool {
+        true
+    }
+
+    fn run(&self, setup: &Setup, source: Source) -> Run {
+        let model = StackModel { latency: true };
+        run_case(&Rc::new(model), &shape(), source, setup.detail)
     }
 }

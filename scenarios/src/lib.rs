@@ -31,6 +31,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
     vec![
         &canary::Canary,
         &aba::Aba,
+        &aba::AbaNet,
         &chaos::Chaos,
         &pool::PoolScenario,
         &pool_queue::PoolQueueScenario,

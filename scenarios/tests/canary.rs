@@ -32,7 +32,7 @@ fn run(source: Source, detail: Detail) -> Run {
 
 #[test]
 fn the_canary_shrinks_to_two_clients_one_increment_each_and_one_preemption() {
-    for strategy in [StrategyKind::Random, StrategyKind::Pct] {
+    for strategy in [StrategyKind::Random, StrategyKind::Pct, StrategyKind::Pctcp] {
         for seed in 0..20 {
             let found = fuzz(&run, &config(seed, strategy))
                 .found

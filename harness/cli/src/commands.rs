@@ -89,10 +89,11 @@ pub struct StrategyArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Strategy generating schedules and faults (default: random; swarm draws a fault,
-    /// latency, clock and scheduling profile per case).
-    #[arg(long, value_parser = ["random", "pct", "swarm"])]
+    /// latency, clock and scheduling profile per case; pctcp extends PCT's priorities to the
+    /// messages each task sends).
+    #[arg(long, value_parser = ["random", "pct", "swarm", "pctcp"])]
     pub strategy: Option<String>,
-    /// PCT bug depth.
+    /// PCT's and PCTCP's bug depth.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=crate::args::DEPTH_MAX as i64))]
     pub depth: u32,
 }

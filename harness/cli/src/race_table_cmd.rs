@@ -46,7 +46,7 @@ pub fn run(registry: &Registry, args: Args) -> u8 {
         match StrategyKind::parse(name) {
             Some(s) => strategies.push(s),
             None => {
-                eprintln!("weft: unknown strategy {name:?} (random, pct or swarm)");
+                eprintln!("weft: unknown strategy {name:?} (random, pct, swarm or pctcp)");
                 return 2;
             }
         }

@@ -305,6 +305,9 @@ const PCT_PILOTS: u64 = 8;
 /// function of (seed, index) on any thread or shard. PCT draws its change points below it; a
 /// fixed guess far above the real length would put most of them after the run has ended.
 pub(crate) fn learn_pct_steps(run: &RunFn<'_>, cfg: &FuzzConfig) -> u64 {
+    // PCT's change points fall among scheduling decisions; PCTCP's among those and sends.
+    let pctcp = cfg.strategy == StrategyKind::Pctcp;
+    let counted = |kind| kind == DecisionKind::Schedule || (pctcp && kind == DecisionKind::Latency);
     (0..PCT_PILOTS)
         .map(|k| {
             let seed = case_seed(cfg.seed ^ 0x5049_4c4f_5453, k); // "PILOTS"
@@ -315,7 +318,7 @@ pub(crate) fn learn_pct_steps(run: &RunFn<'_>, cfg: &FuzzConfig) -> u64 {
                 .log
                 .decisions
                 .iter()
-                .filter(|d| d.kind == DecisionKind::Schedule)
+                .filter(|d| counted(d.kind))
                 .count() as u64
         })
         .max()
@@ -326,7 +329,8 @@ pub(crate) fn learn_pct_steps(run: &RunFn<'_>, cfg: &FuzzConfig) -> u64 {
 /// `cfg` with PCT's run length settled (learned if PCT is used and none was given).
 pub fn settled(run: &RunFn<'_>, cfg: &FuzzConfig) -> FuzzConfig {
     let mut cfg = cfg.clone();
-    if cfg.strategy == StrategyKind::Pct && cfg.factory.is_none() && cfg.pct_steps.is_none() {
+    let priorities = matches!(cfg.strategy, StrategyKind::Pct | StrategyKind::Pctcp);
+    if priorities && cfg.factory.is_none() && cfg.pct_steps.is_none() {
         cfg.pct_steps = Some(learn_pct_steps(run, &cfg));
     }
     cfg

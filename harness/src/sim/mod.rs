@@ -473,7 +473,15 @@ impl World {
                 self.scratch_idents = idents;
                 drawn
             } else {
-                self.decide(DecisionKind::EventOrder, deliveries.len() as u64)
+                let mut senders = std::mem::take(&mut self.scratch_senders);
+                senders.clear();
+                senders.extend(deliveries.iter().map(|e| e.sender));
+                let bound = deliveries.len() as u64;
+                let drawn = self.decide_by(DecisionKind::EventOrder, bound, |strategy| {
+                    strategy.next_delivery(&senders) as u64
+                });
+                self.scratch_senders = senders;
+                drawn
             };
             let index = drawn.value as usize;
             if index != 0 {

@@ -360,7 +360,10 @@ impl World {
             u64::from(net.latency_buckets.max(1)),
         );
         let latency = if max > min && buckets > 1 {
-            let drawn = self.decide(DecisionKind::Latency, buckets);
+            let sender = self.here().1;
+            let drawn = self.decide_by(DecisionKind::Latency, buckets, |strategy| {
+                strategy.next_latency(sender, buckets)
+            });
             let latency = min + (max - min) * drawn.value / (buckets - 1);
             self.note(drawn, |w| {
                 format!(

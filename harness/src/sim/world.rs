@@ -311,6 +311,8 @@ pub(crate) struct World {
     pub scratch_woken: Vec<TaskId>,
     pub scratch_deliveries: Vec<Envelope>,
     pub scratch_idents: Vec<u64>,
+    /// Reused buffer: the senders of the messages due at one instant (for a strategy).
+    pub scratch_senders: Vec<Option<TaskId>>,
     /// Whether decisions get addresses (the source replays a log): see
     /// [`crate::decision::Address`].
     pub addressed: bool,
@@ -374,6 +376,7 @@ impl World {
             scratch_woken: Vec::new(),
             scratch_deliveries: Vec::new(),
             scratch_idents: Vec::new(),
+            scratch_senders: Vec::new(),
             addressed: false,
             draw_ctx: None,
             spawn_ident: None,
@@ -428,6 +431,16 @@ impl World {
 
     /// Draws a value and traces it.
     pub fn decide(&mut self, kind: DecisionKind, bound: u64) -> Drawn {
+        self.decide_by(kind, bound, |strategy| strategy.next_value(kind, bound))
+    }
+
+    /// As [`World::decide`], asking a generating strategy through one of its hooks (`ask`).
+    pub(crate) fn decide_by(
+        &mut self,
+        kind: DecisionKind,
+        bound: u64,
+        ask: impl FnOnce(&mut dyn crate::strategy::Strategy) -> u64,
+    ) -> Drawn {
         if bound < 2 {
             return Drawn {
                 value: 0,
@@ -437,7 +450,7 @@ impl World {
         }
         let key = self.addressed.then(|| self.address_key(kind));
         let site = key.map(|key| Site { key, options: &[] });
-        let value = self.source.value_at(kind, bound, site);
+        let value = self.source.value_by(kind, bound, site, ask);
         let (node, task) = self.here();
         self.event(node, task, EventKind::Decision, kind as u64, value);
         Drawn::at(kind, value, self.source.taken() - 1)

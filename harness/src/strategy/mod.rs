@@ -6,10 +6,12 @@
 //! sequence replays the run whatever strategy produced it.
 
 mod pct;
+mod pctcp;
 mod random;
 mod swarm;
 
 pub use pct::Pct;
+pub use pctcp::Pctcp;
 pub use random::Random;
 pub use swarm::{ClockProfile, LatencyProfile, Swarm, SwarmProfile};
 
@@ -26,6 +28,22 @@ pub trait Strategy {
 
     /// Picks a value below `bound` (at least 2) for a decision of the given kind.
     fn next_value(&mut self, kind: DecisionKind, bound: u64) -> u64;
+
+    /// Picks the latency of a message sent by `sender` (`None`: sent from outside any task),
+    /// as one of `bound` (at least 2) buckets from the network's least latency (0) to its
+    /// greatest. By default a [`DecisionKind::Latency`] value like any other.
+    fn next_latency(&mut self, sender: Option<TaskId>, bound: u64) -> u64 {
+        let _ = sender;
+        self.next_value(DecisionKind::Latency, bound)
+    }
+
+    /// Picks which of the messages due at the same instant is delivered first: an index into
+    /// `senders`, each message's sender, in the order they were sent (0, the default, keeps
+    /// that order). Called only with at least two messages. By default a
+    /// [`DecisionKind::EventOrder`] value like any other.
+    fn next_delivery(&mut self, senders: &[Option<TaskId>]) -> usize {
+        self.next_value(DecisionKind::EventOrder, senders.len() as u64) as usize
+    }
 
     /// Short name for reports ("random", "pct").
     fn name(&self) -> &'static str;
@@ -97,19 +115,27 @@ pub enum StrategyKind {
     /// Swarm testing: random under a per-case profile of faults, latency and clocks
     /// ([`Swarm`]).
     Swarm,
+    /// PCT extended to messages, after PCTCP: one priority per task orders both the tasks and
+    /// the messages they send ([`Pctcp`]).
+    Pctcp,
 }
 
 impl StrategyKind {
     /// Every strategy, by name.
-    pub const ALL: [StrategyKind; 3] =
-        [StrategyKind::Random, StrategyKind::Pct, StrategyKind::Swarm];
+    pub const ALL: [StrategyKind; 4] = [
+        StrategyKind::Random,
+        StrategyKind::Pct,
+        StrategyKind::Swarm,
+        StrategyKind::Pctcp,
+    ];
 
-    /// Parses "random", "pct" or "swarm".
+    /// Parses "random", "pct", "swarm" or "pctcp".
     pub fn parse(name: &str) -> Option<StrategyKind> {
         match name {
             "random" => Some(StrategyKind::Random),
             "pct" => Some(StrategyKind::Pct),
             "swarm" => Some(StrategyKind::Swarm),
+            "pctcp" => Some(StrategyKind::Pctcp),
             _ => None,
         }
     }
@@ -120,6 +146,7 @@ impl StrategyKind {
             StrategyKind::Random => "random",
             StrategyKind::Pct => "pct",
             StrategyKind::Swarm => "swarm",
+            StrategyKind::Pctcp => "pctcp",
         }
     }
 
@@ -135,6 +162,7 @@ impl StrategyKind {
             StrategyKind::Random => Box::new(Random::new(seed, rates)),
             StrategyKind::Pct => Box::new(Pct::new(seed, rates, pct_depth, steps_estimate)),
             StrategyKind::Swarm => Box::new(Swarm::new(seed, &rates)),
+            StrategyKind::Pctcp => Box::new(Pctcp::new(seed, rates, pct_depth, steps_estimate)),
         }
     }
 
@@ -171,7 +199,9 @@ pub(crate) fn below(rng: &mut rand_chacha::ChaCha8Rng, bound: u64) -> u64 {
         let x = rng.next_u64();
         let m = (x as u128) * (bound as u128);
         let low = m as u64;
-        if low >= bound.wrapping_neg() % bound {
+        // The rejection threshold (2^64 mod bound) is below `bound`: the division is needed
+        // only when `low` is too (the same values, without a division at almost every draw).
+        if low >= bound || low >= bound.wrapping_neg() % bound {
             return (m >> 64) as u64;
         }
     }

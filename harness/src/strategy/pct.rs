@@ -13,39 +13,47 @@ use rand_core::SeedableRng;
 
 /// The PCT strategy.
 pub struct Pct {
-    rng: ChaCha8Rng,
+    priorities: Priorities,
     rates: Rates,
+}
+
+/// PCT's state, shared with [`super::Pctcp`]: a random priority per task, and the change
+/// points at which the task concerned drops below every other.
+pub(super) struct Priorities {
+    pub(super) rng: ChaCha8Rng,
     /// Priority per task index; higher runs first. `u64::MAX` marks "not yet seen".
     priorities: Vec<u64>,
-    /// Steps (scheduling decisions) at which the running task is demoted, ascending.
+    /// Steps at which a task is demoted, ascending.
     change_points: Vec<u64>,
     step: u64,
     /// Next priority below all others, handed out at change points.
     low_water: u64,
+    /// How many tasks have a priority.
+    seen: u64,
 }
 
 const UNSEEN: u64 = u64::MAX;
 
-impl Pct {
-    /// A PCT strategy for bug depth `depth` (at least 1) over runs of about `steps_estimate`
-    /// scheduling decisions.
-    pub fn new(seed: u64, rates: Rates, depth: u32, steps_estimate: u64) -> Pct {
+impl Priorities {
+    /// Priorities for bug depth `depth` (at least 1) over runs of about `steps_estimate` steps.
+    pub(super) fn new(seed: u64, depth: u32, steps_estimate: u64) -> Priorities {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let k = steps_estimate.max(1);
         let mut change_points: Vec<u64> =
             (1..depth.max(1)).map(|_| 1 + below(&mut rng, k)).collect();
         change_points.sort_unstable();
-        Pct {
+        Priorities {
             rng,
-            rates,
             priorities: Vec::new(),
             change_points,
             step: 0,
             low_water: u64::from(depth.max(1)),
+            seen: 0,
         }
     }
 
-    fn priority(&mut self, task: TaskId) -> u64 {
+    /// The priority of `task`, drawn when it is first seen.
+    pub(super) fn priority(&mut self, task: TaskId) -> u64 {
         let i = task.index();
         if i >= self.priorities.len() {
             self.priorities.resize(i + 1, UNSEEN);
@@ -53,13 +61,24 @@ impl Pct {
         if self.priorities[i] == UNSEEN {
             // Random distinct-enough priority above the demotion range.
             self.priorities[i] = 1 << 32 | below(&mut self.rng, 1 << 31) << 1 | (i as u64 & 1);
+            self.seen += 1;
         }
         self.priorities[i]
     }
-}
 
-impl Pct {
-    fn highest(&mut self, options: &[TaskId]) -> usize {
+    /// How many tasks with a priority rank above `task`, and how many have one.
+    pub(super) fn rank(&mut self, task: TaskId) -> (u64, u64) {
+        let p = self.priority(task);
+        let above = self
+            .priorities
+            .iter()
+            .filter(|&&q| q != UNSEEN && q > p)
+            .count() as u64;
+        (above, self.seen)
+    }
+
+    /// The index of the highest-priority task among `options` (the first on a tie).
+    pub(super) fn highest(&mut self, options: &[TaskId]) -> usize {
         let mut best = 0;
         let mut best_priority = 0;
         for (index, &task) in options.iter().enumerate() {
@@ -71,29 +90,61 @@ impl Pct {
         }
         best
     }
-}
 
-impl Strategy for Pct {
-    fn next_task(&mut self, options: &[TaskId]) -> usize {
-        self.step += 1;
-        let mut best = self.highest(options);
-        // Every change point due now (two may be drawn at the same step): demote the task
-        // that would run, then choose again.
-        while self
+    /// Counts a step; whether a change point is due (then removed: two may be due at once).
+    pub(super) fn step_due(&mut self, first: bool) -> bool {
+        if first {
+            self.step += 1;
+        }
+        let due = self
             .change_points
             .first()
-            .is_some_and(|&at| at <= self.step)
-        {
+            .is_some_and(|&at| at <= self.step);
+        if due {
             self.change_points.remove(0);
-            self.low_water = self.low_water.saturating_sub(1);
-            self.priorities[options[best].index()] = self.low_water;
+        }
+        due
+    }
+
+    /// Drops `task` below every other priority.
+    pub(super) fn demote(&mut self, task: TaskId) {
+        self.priority(task);
+        self.low_water = self.low_water.saturating_sub(1);
+        self.priorities[task.index()] = self.low_water;
+    }
+
+    /// PCT's choice among runnable tasks: the highest priority, after every change point due
+    /// now has demoted the task that would run.
+    pub(super) fn next_task(&mut self, options: &[TaskId]) -> usize {
+        let mut best = self.highest(options);
+        let mut first = true;
+        while self.step_due(first) {
+            first = false;
+            self.demote(options[best]);
             best = self.highest(options);
         }
         best
     }
+}
+
+impl Pct {
+    /// A PCT strategy for bug depth `depth` (at least 1) over runs of about `steps_estimate`
+    /// scheduling decisions.
+    pub fn new(seed: u64, rates: Rates, depth: u32, steps_estimate: u64) -> Pct {
+        Pct {
+            priorities: Priorities::new(seed, depth, steps_estimate),
+            rates,
+        }
+    }
+}
+
+impl Strategy for Pct {
+    fn next_task(&mut self, options: &[TaskId]) -> usize {
+        self.priorities.next_task(options)
+    }
 
     fn next_value(&mut self, kind: DecisionKind, bound: u64) -> u64 {
-        draw_value(&mut self.rng, &self.rates, kind, bound)
+        draw_value(&mut self.priorities.rng, &self.rates, kind, bound)
     }
 
     fn name(&self) -> &'static str {
@@ -108,18 +159,18 @@ mod tests {
     #[test]
     fn two_change_points_at_the_same_step_both_demote() {
         let mut pct = Pct::new(1, Rates::default(), 3, 10);
-        pct.change_points = vec![2, 2];
+        pct.priorities.change_points = vec![2, 2];
         let options = [0, 1, 2].map(TaskId::from_index);
         let first = pct.next_task(&options);
         let second = pct.next_task(&options);
         assert!(
-            pct.change_points.is_empty(),
+            pct.priorities.change_points.is_empty(),
             "the second change point was lost"
         );
         // Two demotions at step 2: the first choice and the next highest both drop, so the
         // task chosen now is the one that was lowest before.
         assert_ne!(second, first);
-        let lowest_before = (0..3).find(|&i| i != first && pct.priorities[i] > 1 << 31);
+        let lowest_before = (0..3).find(|&i| i != first && pct.priorities.priorities[i] > 1 << 31);
         assert_eq!(Some(second), lowest_before);
     }
 }
