@@ -9,15 +9,16 @@
 //! same ring.
 
 use crate::codec::{fnv64, Decoder, Encoder};
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
 use weft::NodeId;
 
 /// The ring's shape and ownership. Immutable once made, and shared: a clone (a node's copy, a
-/// gossiped ring) is a reference count, and the walk of every partition is computed once per
-/// ring, at its first use.
+/// gossiped ring) is a reference count, and the walk of every partition is computed at the
+/// ring's first use (or taken from the last ring of the same claim: every node of a cluster
+/// starts with the same ring, made anew).
 #[derive(Clone)]
 pub struct Ring {
     shape: Rc<Shape>,
@@ -31,11 +32,11 @@ struct Shape {
     /// For each partition, every member in the order a walk clockwise from it meets them
     /// (`members.len()` nodes per partition): its preference list is a prefix, its fallbacks
     /// the rest.
-    order: OnceCell<Vec<NodeId>>,
+    order: OnceCell<Rc<[NodeId]>>,
 }
 
 /// Who owns what: the members, and each partition's owner.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 struct Claim {
     members: Vec<NodeId>,
     owners: Vec<NodeId>,
@@ -44,10 +45,13 @@ struct Claim {
 impl PartialEq for Ring {
     fn eq(&self, other: &Ring) -> bool {
         Rc::ptr_eq(&self.shape, &other.shape)
-            || (self.version() == other.version()
-                && self.shape.claim.members == other.shape.claim.members
-                && self.shape.claim.owners == other.shape.claim.owners)
+            || (self.version() == other.version() && self.shape.claim == other.shape.claim)
     }
+}
+
+thread_local! {
+    /// The last ring whose walks were computed: a ring of the same claim shares them.
+    static LAST_WALKED: RefCell<Option<Ring>> = const { RefCell::new(None) };
 }
 
 impl Eq for Ring {}
@@ -82,7 +86,7 @@ impl Claim {
 
     /// Every member in the order a walk clockwise from `partition` meets them: the distinct
     /// owners, then the members owning nothing. Appended to `out`.
-    fn walk(&self, partition: usize, out: &mut Vec<NodeId>) {
+    fn walk_one(&self, partition: usize, out: &mut Vec<NodeId>) {
         let (count, start) = (self.owners.len(), out.len());
         let all = self.members.len();
         for step in 0..count {
@@ -171,15 +175,29 @@ impl Ring {
     /// computed once per ring for all partitions.)
     pub fn walk_from(&self, partition: usize) -> &[NodeId] {
         let all = self.members().len();
-        let order = self.shape.order.get_or_init(|| {
-            let claim = &self.shape.claim;
-            let mut order = Vec::with_capacity(claim.owners.len() * all);
-            for p in 0..claim.owners.len() {
-                claim.walk(p, &mut order);
-            }
-            order
-        });
+        let order = self.shape.order.get_or_init(|| self.walk_all());
         &order[partition * all..(partition + 1) * all]
+    }
+
+    /// Every partition's walk, one after the other: the last walked ring's if it has the same
+    /// claim, else computed (and this ring becomes the last walked).
+    fn walk_all(&self) -> Rc<[NodeId]> {
+        let claim = &self.shape.claim;
+        let shared = LAST_WALKED.with(|last| {
+            let last = last.borrow();
+            let last = last.as_ref().filter(|l| l.shape.claim == *claim)?;
+            last.shape.order.get().cloned()
+        });
+        if let Some(order) = shared {
+            return order;
+        }
+        let mut order = Vec::with_capacity(claim.owners.len() * claim.members.len());
+        for p in 0..claim.owners.len() {
+            claim.walk_one(p, &mut order);
+        }
+        // This ring's walks are set when this returns, before anyone reads them from here.
+        LAST_WALKED.with(|last| *last.borrow_mut() = Some(self.clone()));
+        order.into()
     }
 
     /// The preference list of `partition` as a slice (see [`Ring::preflist`]).

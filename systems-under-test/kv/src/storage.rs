@@ -58,7 +58,10 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
 
 /// The frame of the payload `write` appends, encoded in place (no copy of the payload).
 fn framed(write: impl FnOnce(&mut Encoder)) -> Vec<u8> {
-    let mut e = Encoder::default();
+    // Most records fit: one allocation.
+    let mut e = Encoder {
+        bytes: Vec::with_capacity(256),
+    };
     e.bytes.resize(HEADER_LEN, 0);
     write(&mut e);
     let len = (e.bytes.len() - HEADER_LEN) as u32;
