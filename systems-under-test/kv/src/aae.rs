@@ -17,37 +17,50 @@ use std::collections::BTreeMap;
 use weft::NodeId;
 
 /// This node's (key, hash) for every key of `partitions`, by key.
-fn hashes(node: &Node, partitions: &[usize]) -> BTreeMap<String, u64> {
+fn hashes(node: &Node, partitions: &[usize]) -> Vec<(String, u64)> {
     let state = node.state.borrow();
     state
         .objects
         .iter()
-        .filter(|(k, _)| {
-            partitions
-                .binary_search(&state.ring.partition_of(k))
-                .is_ok()
-        })
+        .filter(|(k, _)| in_partitions(&state.ring, partitions, k))
         .map(|(k, o)| (k.clone(), o.hash()))
         .collect()
 }
 
-/// The peer's side: objects for keys that differ, and keys this node lacks.
+fn in_partitions(ring: &Ring, partitions: &[usize], key: &str) -> bool {
+    partitions.binary_search(&ring.partition_of(key)).is_ok()
+}
+
+/// The peer's side: objects for keys that differ, and keys this node lacks. One pass over
+/// this node's keys and the peer's, both sorted.
 pub(crate) fn diff(node: &Node, partitions: &[usize], theirs: &[(String, u64)]) -> Reply {
-    let mine = hashes(node, partitions);
-    let theirs: BTreeMap<&String, u64> = theirs.iter().map(|(k, h)| (k, *h)).collect();
+    let sorted;
+    let theirs = if theirs.windows(2).all(|w| w[0].0 < w[1].0) {
+        theirs
+    } else {
+        sorted = sorted_by_key(theirs);
+        &sorted[..]
+    };
     let state = node.state.borrow();
-    let mut objects = Vec::new();
-    for (key, hash) in &mine {
-        if theirs.get(key) != Some(hash) {
-            objects.push((key.clone(), state.objects[key].clone()));
+    let (mut objects, mut missing) = (Vec::new(), Vec::new());
+    let mut rest = theirs.iter().peekable();
+    let mine = state.objects.iter();
+    for (key, object) in mine.filter(|(k, _)| in_partitions(&state.ring, partitions, k)) {
+        let lacking = std::iter::from_fn(|| rest.next_if(|(k, _)| k < key));
+        missing.extend(lacking.map(|(k, _)| k.clone()));
+        let hash = rest.next_if(|(k, _)| k == key).map(|(_, h)| *h);
+        if hash != Some(object.hash()) {
+            objects.push((key.clone(), object.clone()));
         }
     }
-    let missing = theirs
-        .keys()
-        .filter(|k| !mine.contains_key(**k))
-        .map(|k| (*k).clone())
-        .collect();
+    missing.extend(rest.map(|(k, _)| k.clone()));
     Reply::Diff { objects, missing }
+}
+
+/// A peer's (key, hash) list sorted by key, one entry per key (the last given).
+fn sorted_by_key(list: &[(String, u64)]) -> Vec<(String, u64)> {
+    let map: BTreeMap<&String, u64> = list.iter().map(|(k, h)| (k, *h)).collect();
+    map.into_iter().map(|(k, h)| (k.clone(), h)).collect()
 }
 
 /// How an exchange ended.
@@ -61,9 +74,9 @@ enum Exchanged {
 
 /// One exchange of `partitions` with `peer`.
 async fn exchange(node: &Node, partitions: Vec<usize>, peer: NodeId) -> Exchanged {
-    let hashes: Vec<(String, u64)> = hashes(node, &partitions).into_iter().collect();
+    let hashes = hashes(node, &partitions);
     let msg = Msg::Exchange { partitions, hashes };
-    let mut gather = Gather::scatter(node, &[peer], &msg);
+    let mut gather = Gather::scatter(node, &[peer], msg);
     let Some((_, Reply::Diff { objects, missing })) = gather.next().await else {
         return Exchanged::Other;
     };
@@ -86,7 +99,7 @@ async fn exchange(node: &Node, partitions: Vec<usize>, peer: NodeId) -> Exchange
         repairs.extend(object.map(|o| (key, o)));
     }
     for (key, object) in repairs {
-        let mut gather = Gather::scatter(node, &[peer], &Msg::Store { key, object });
+        let mut gather = Gather::scatter(node, &[peer], Msg::Store { key, object });
         if gather.next().await.is_none() {
             break;
         }
@@ -94,8 +107,8 @@ async fn exchange(node: &Node, partitions: Vec<usize>, peer: NodeId) -> Exchange
     Exchanged::Other
 }
 
-/// What the anti-entropy rounds of a node remember: whose turn it is, the preference lists
-/// of the ring they were computed from, and the peers found equal.
+/// What the anti-entropy rounds of a node remember: whose turn it is, the ring of the last
+/// round, and the peers found equal.
 ///
 /// A node skips a peer it found equal in an exchange when its own objects have not changed
 /// since: any difference now comes from a change on the peer, whose own exchanges (its
@@ -103,9 +116,8 @@ async fn exchange(node: &Node, partitions: Vec<usize>, peer: NodeId) -> Exchange
 #[derive(Default)]
 pub(crate) struct Aae {
     round: usize,
-    // Every partition's preference list, for the ring they were computed from: rings change
-    // rarely, exchanges happen often.
-    preflists: Option<(Ring, Vec<Vec<NodeId>>)>,
+    // The ring of the last round: a new ring forgets the peers found equal.
+    ring: Option<Ring>,
     // Peers found equal, with this node's change count at that exchange's start.
     equal: BTreeMap<NodeId, u64>,
 }
@@ -116,11 +128,8 @@ impl Aae {
     pub(crate) async fn round(&mut self, node: &Node) {
         let ring = node.ring();
         let n = node.config.n_val;
-        if self.preflists.as_ref().map(|(r, _)| r) != Some(&ring) {
-            let lists = (0..ring.partition_count())
-                .map(|p| ring.preflist(p, n))
-                .collect();
-            self.preflists = Some((ring.clone(), lists));
+        if self.ring.as_ref() != Some(&ring) {
+            self.ring = Some(ring.clone());
             self.equal.clear();
         }
         let peers: Vec<NodeId> = ring
@@ -137,9 +146,11 @@ impl Aae {
         if self.equal.get(&peer) == Some(&changes) {
             return;
         }
-        let lists = &self.preflists.as_ref().expect("computed above").1;
         let shared: Vec<usize> = (0..ring.partition_count())
-            .filter(|p| lists[*p].contains(&node.me) && lists[*p].contains(&peer))
+            .filter(|p| {
+                let list = ring.primaries(*p, n);
+                list.contains(&node.me) && list.contains(&peer)
+            })
             .collect();
         if !shared.is_empty() && exchange(node, shared, peer).await == Exchanged::Other {
             self.equal.remove(&peer);

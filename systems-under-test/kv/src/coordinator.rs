@@ -29,15 +29,20 @@ pub(crate) struct Gather {
 }
 
 impl Gather {
-    /// Sends `msg` to each of `nodes`; replies are awaited until the node's request timeout.
-    pub fn scatter(node: &Node, nodes: &[NodeId], msg: &Msg) -> Gather {
+    /// Sends `msg` to each of `nodes` (a copy to each but the last, which gets `msg`);
+    /// replies are awaited until the node's request timeout.
+    pub fn scatter(node: &Node, nodes: &[NodeId], msg: Msg) -> Gather {
         let endpoint = Endpoint::<Reply>::ephemeral();
-        for target in nodes {
+        let mut msg = Some(msg);
+        for (i, target) in nodes.iter().enumerate() {
             let to = addr(*target);
-            endpoint.send(
-                to,
-                Request::<Msg, Reply>::new(msg.clone(), to, endpoint.addr()),
-            );
+            let body = if i + 1 == nodes.len() {
+                msg.take().expect("the last target takes the message")
+            } else {
+                msg.clone()
+                    .expect("the message is kept until the last target")
+            };
+            endpoint.send(to, Request::<Msg, Reply>::new(body, to, endpoint.addr()));
         }
         Gather {
             endpoint,
@@ -81,9 +86,7 @@ fn read_result(merged: &Option<Object>) -> ReadResult {
         context: merged
             .as_ref()
             .map_or_else(Context::default, Object::context),
-        deleted: merged
-            .as_ref()
-            .is_some_and(|o| o.siblings().iter().any(Option::is_none)),
+        deleted: merged.as_ref().is_some_and(Object::has_tombstone),
     }
 }
 
@@ -97,7 +100,7 @@ pub(crate) async fn get(
 ) {
     let targets = node.targets(&key);
     let nodes: Vec<NodeId> = targets.iter().map(|t| t.node).collect();
-    let mut gather = Gather::scatter(&node, &nodes, &Msg::Fetch { key: key.clone() });
+    let mut gather = Gather::scatter(&node, &nodes, Msg::Fetch { key: key.clone() });
     let mut replies: Vec<(NodeId, Option<Object>)> = Vec::new();
     let (mut primaries, mut answered) = (0, false);
     while let Some((from, reply)) = gather.next().await {
@@ -146,7 +149,7 @@ async fn read_repair(node: &Node, key: &str, replies: &[(NodeId, Option<Object>)
         key: key.to_string(),
         object,
     };
-    let mut gather = Gather::scatter(node, &stale, &msg);
+    let mut gather = Gather::scatter(node, &stale, msg);
     while gather.next().await.is_some() {}
 }
 
@@ -226,7 +229,7 @@ async fn replicate(
         key: write.key.clone(),
         object,
     };
-    let mut gather = Gather::scatter(node, &others, &msg);
+    let mut gather = Gather::scatter(node, &others, msg);
     while let Some((from, reply)) = gather.next().await {
         node.trust(from);
         if let Reply::Stored(_) = reply {
@@ -316,7 +319,7 @@ async fn try_reap(node: &Node, key: &str) -> Reap {
         key: key.to_string(),
         object: merged,
     };
-    let mut gather = Gather::scatter(node, &nodes, &msg);
+    let mut gather = Gather::scatter(node, &nodes, msg);
     while gather.next().await.is_some() {}
     Reap::Done
 }
@@ -327,7 +330,7 @@ async fn fetch_copies(node: &Node, key: &str, asked: &[NodeId]) -> Vec<(NodeId, 
     let fetch = Msg::Fetch {
         key: key.to_string(),
     };
-    let mut gather = Gather::scatter(node, asked, &fetch);
+    let mut gather = Gather::scatter(node, asked, fetch);
     let mut copies = Vec::new();
     while let Some((from, reply)) = gather.next().await {
         node.trust(from);
@@ -347,7 +350,7 @@ async fn store_everywhere(node: &Node, key: &str, targets: &[NodeId], object: &O
         key: key.to_string(),
         object: object.clone(),
     };
-    let mut gather = Gather::scatter(node, targets, &store);
+    let mut gather = Gather::scatter(node, targets, store);
     let mut stored = 0;
     while let Some((_, reply)) = gather.next().await {
         stored += usize::from(matches!(&reply, Reply::Stored(o) if o == object));

@@ -26,7 +26,7 @@ fn foreign(node: &Node) -> Vec<(String, Object)> {
     state
         .objects
         .iter()
-        .filter(|(k, _)| !state.ring.preflist_for(k, n).contains(&node.me))
+        .filter(|(k, _)| !state.ring.is_primary_for(k, n, node.me))
         .take(BATCH_MAX)
         .map(|(k, o)| (k.clone(), o.clone()))
         .collect()
@@ -48,7 +48,7 @@ async fn hand_off(node: &Node, key: &str, object: Object) {
             object: object.clone(),
         }
     };
-    let mut gather = Gather::scatter(node, &primaries, &msg);
+    let mut gather = Gather::scatter(node, &primaries, msg);
     let mut acks = 0;
     while let Some((from, reply)) = gather.next().await {
         node.trust(from);

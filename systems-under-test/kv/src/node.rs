@@ -137,19 +137,7 @@ impl Node {
 
     pub fn is_primary(&self, key: &str) -> bool {
         let state = self.state.borrow();
-        state
-            .ring
-            .preflist_for(key, self.config.n_val)
-            .contains(&self.me)
-    }
-
-    fn is_suspect(&self, node: NodeId) -> bool {
-        let now = time::now_ns();
-        self.state
-            .borrow()
-            .suspects
-            .get(&node)
-            .is_some_and(|until| *until > now)
+        state.ring.is_primary_for(key, self.config.n_val, self.me)
     }
 
     pub fn suspect(&self, node: NodeId) {
@@ -166,25 +154,27 @@ impl Node {
     /// The sloppy preference list: the primaries not suspected, and for each suspected one
     /// the next fallback not suspected.
     pub fn targets(&self, key: &str) -> Vec<Target> {
-        let ring = self.ring();
+        let state = self.state.borrow();
+        let now = time::now_ns();
+        let suspect = |node: &NodeId| state.suspects.get(node).is_some_and(|until| *until > now);
         let n = self.config.n_val;
-        let partition = ring.partition_of(key);
+        let order = state.ring.walk_from(state.ring.partition_of(key));
+        let (primaries, fallbacks) = order.split_at(n.min(order.len()));
         let mut targets: Vec<Target> = Vec::with_capacity(n);
         let mut missing = 0;
-        for node in ring.preflist(partition, n) {
-            if self.is_suspect(node) {
+        for node in primaries {
+            if suspect(node) {
                 missing += 1;
             } else {
                 targets.push(Target {
-                    node,
+                    node: *node,
                     primary: true,
                 });
             }
         }
-        let fallbacks = ring.fallbacks(partition, n).into_iter();
-        let up = fallbacks.filter(|f| !self.is_suspect(*f)).take(missing);
+        let up = fallbacks.iter().filter(|f| !suspect(f)).take(missing);
         targets.extend(up.map(|node| Target {
-            node,
+            node: *node,
             primary: false,
         }));
         targets
@@ -197,7 +187,7 @@ impl Node {
             .objects
             .iter()
             .map(|(k, o)| {
-                let primary = state.ring.preflist_for(k, n).contains(&self.me);
+                let primary = state.ring.is_primary_for(k, n, self.me);
                 (k.clone(), o.clone(), primary)
             })
             .collect();
@@ -306,12 +296,13 @@ fn is_duplicate(node: &Node, request: &Request<Msg, Reply>) -> bool {
     false
 }
 
-fn dispatch(node: &Rc<Node>, request: Request<Msg, Reply>) {
+fn dispatch(node: &Rc<Node>, mut request: Request<Msg, Reply>) {
     if is_duplicate(node, &request) {
         return;
     }
     let n = node.clone();
-    match request.body.clone() {
+    // The body is taken (the request is kept only to reply to).
+    match std::mem::replace(&mut request.body, Msg::Dump) {
         Msg::Get { key, r, pr } => {
             task::spawn_named("get", coordinator::get(n, request, key, r, pr));
         }

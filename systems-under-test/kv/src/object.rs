@@ -4,6 +4,7 @@
 
 use crate::codec::{fnv64, Decoder, Encoder};
 use crate::version::{decode_value, encode_value, Context, Dvv};
+use std::cell::RefCell;
 use std::fmt;
 
 /// A value or a tombstone.
@@ -77,20 +78,31 @@ impl Object {
 
     /// Every sibling, tombstones included.
     pub fn siblings(&self) -> Vec<Sibling> {
-        match self {
-            Object::Causal(dvv) => dvv.values().into_iter().cloned().collect(),
-            Object::Lww { value, .. } => vec![value.clone()],
-        }
+        self.sibling_refs().cloned().collect()
+    }
+
+    /// The siblings, borrowed.
+    fn sibling_refs(&self) -> impl Iterator<Item = &Sibling> {
+        let (causal, lww) = match self {
+            Object::Causal(dvv) => (Some(dvv), None),
+            Object::Lww { value, .. } => (None, Some(value)),
+        };
+        causal.into_iter().flat_map(Dvv::iter_values).chain(lww)
     }
 
     /// The live values (siblings that are not tombstones).
     pub fn values(&self) -> Vec<Vec<u8>> {
-        self.siblings().into_iter().flatten().collect()
+        self.sibling_refs().flatten().cloned().collect()
     }
 
     /// Whether every sibling is a tombstone.
     pub fn is_tombstone(&self) -> bool {
-        self.siblings().iter().all(Option::is_none)
+        self.sibling_refs().all(Option::is_none)
+    }
+
+    /// Whether some sibling is a tombstone.
+    pub fn has_tombstone(&self) -> bool {
+        self.sibling_refs().any(Option::is_none)
     }
 
     /// The causal context for a read (empty in last-write-wins mode).
@@ -138,8 +150,15 @@ impl Object {
 
     /// A hash of the canonical encoding (anti-entropy compares these).
     pub fn hash(&self) -> u64 {
-        let mut e = Encoder::default();
-        self.encode(&mut e);
-        fnv64(&e.bytes)
+        thread_local! {
+            // The encoding's buffer, reused: anti-entropy hashes every shared key each round.
+            static SCRATCH: RefCell<Encoder> = RefCell::new(Encoder::default());
+        }
+        SCRATCH.with(|scratch| {
+            let mut e = scratch.borrow_mut();
+            e.bytes.clear();
+            self.encode(&mut e);
+            fnv64(&e.bytes)
+        })
     }
 }

@@ -16,23 +16,30 @@ pub(crate) async fn coordinate(node: &Node, key: &str, value: Sibling, context: 
     }
     let object = {
         let mut state = node.state.borrow_mut();
-        let actor = state.actor;
-        let stored = state.objects.get(key).cloned();
+        let state = &mut *state;
+        let stored = state.objects.get_mut(key);
         let stamp = weft::time::wall_clock_ns();
         let object = if node.bug(Bug::LastWriteWins) {
-            Object::sync_into(stored.as_ref(), &Object::Lww { stamp, value })
+            Object::sync_into(stored.as_deref(), &Object::Lww { stamp, value })
         } else {
+            let empty = Dvv::new();
             let dvv = match &stored {
-                Some(Object::Causal(dvv)) => dvv.clone(),
-                _ => Dvv::new(),
+                Some(Object::Causal(dvv)) => dvv,
+                _ => &empty,
             };
+            let actor = state.actor;
             let counter = state
                 .counter
                 .max(dvv.counter(actor))
                 .max(context.get(actor))
                 + 1;
             state.counter = counter;
-            state.issued.insert(key.to_string(), counter);
+            match state.issued.get_mut(key) {
+                Some(issued) => *issued = counter,
+                None => {
+                    state.issued.insert(key.to_string(), counter);
+                }
+            }
             let updated = if node.bug(Bug::ReplicaClockSiblings) {
                 dvv.update_per_replica(context, value, actor, counter, stamp)
             } else {
@@ -43,9 +50,14 @@ pub(crate) async fn coordinate(node: &Node, key: &str, value: Sibling, context: 
             } else {
                 PruneOrder::OldestFirst
             };
-            Object::Causal(updated.prune(node.config.prune, stamp, order))
+            Object::Causal(updated.into_pruned(node.config.prune, stamp, order))
         };
-        state.objects.insert(key.to_string(), object.clone());
+        match state.objects.get_mut(key) {
+            Some(slot) => *slot = object.clone(),
+            None => {
+                state.objects.insert(key.to_string(), object.clone());
+            }
+        }
         state.changes += 1;
         object
     };
@@ -109,14 +121,23 @@ pub(crate) async fn store(node: &Node, key: &str, object: &Object) -> Reply {
 /// Merges `object` into memory and returns the merge (no disk: the caller stores it).
 pub(crate) fn merge_in_memory(node: &Node, key: &str, object: &Object) -> Object {
     let mut state = node.state.borrow_mut();
-    let merged = Object::sync_into(state.objects.get(key), object);
+    let state = &mut *state;
+    let stored = state.objects.get_mut(key);
+    let merged = Object::sync_into(stored.as_deref(), object);
     weft::ensure!(
         merged.descends(object),
         "{key}: the merge {merged:?} does not descend the incoming {object:?}"
     );
-    if state.objects.get(key) != Some(&merged) {
-        state.objects.insert(key.to_string(), merged.clone());
-        state.changes += 1;
+    match stored {
+        Some(slot) if *slot == merged => {}
+        Some(slot) => {
+            *slot = merged.clone();
+            state.changes += 1;
+        }
+        None => {
+            state.objects.insert(key.to_string(), merged.clone());
+            state.changes += 1;
+        }
     }
     merged
 }

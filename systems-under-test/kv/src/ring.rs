@@ -9,134 +9,64 @@
 //! same ring.
 
 use crate::codec::{fnv64, Decoder, Encoder};
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::rc::Rc;
 use weft::NodeId;
 
-/// The ring's shape and ownership.
-#[derive(Clone, PartialEq, Eq)]
+/// The ring's shape and ownership. Immutable once made, and shared: a clone (a node's copy, a
+/// gossiped ring) is a reference count, and the walk of every partition is computed at the
+/// ring's first use (or taken from the last ring of the same claim: every node of a cluster
+/// starts with the same ring, made anew).
+#[derive(Clone)]
 pub struct Ring {
+    shape: Rc<Shape>,
+}
+
+/// What a ring holds.
+struct Shape {
     version: u64,
     changed_by: u32,
+    claim: Claim,
+    /// For each partition, every member in the order a walk clockwise from it meets them
+    /// (`members.len()` nodes per partition): its preference list is a prefix, its fallbacks
+    /// the rest.
+    order: OnceCell<Rc<[NodeId]>>,
+}
+
+/// Who owns what: the members, and each partition's owner.
+#[derive(Clone, PartialEq, Eq)]
+struct Claim {
     members: Vec<NodeId>,
     owners: Vec<NodeId>,
 }
 
-impl fmt::Debug for Ring {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let members: Vec<usize> = self.members.iter().map(|m| m.index()).collect();
-        write!(
-            f,
-            "ring v{}.{} members {members:?}",
-            self.version, self.changed_by
-        )
+impl PartialEq for Ring {
+    fn eq(&self, other: &Ring) -> bool {
+        Rc::ptr_eq(&self.shape, &other.shape)
+            || (self.version() == other.version() && self.shape.claim == other.shape.claim)
     }
 }
 
-impl Ring {
-    /// A ring of `partition_count` partitions claimed round-robin by `members` (a cluster
-    /// created with all of them, as by `riak-admin cluster plan` with every join staged).
-    pub fn new(partition_count: usize, members: &[NodeId]) -> Ring {
-        assert!(partition_count > 0, "a ring has partitions");
-        assert!(!members.is_empty(), "a ring has members");
-        let mut members = members.to_vec();
-        members.sort();
-        members.dedup();
-        let owners = (0..partition_count)
-            .map(|p| members[p % members.len()])
-            .collect();
-        Ring {
-            version: 1,
-            changed_by: 0,
-            members,
-            owners,
-        }
-    }
+thread_local! {
+    /// The last ring whose walks were computed: a ring of the same claim shares them.
+    static LAST_WALKED: RefCell<Option<Ring>> = const { RefCell::new(None) };
+}
 
-    /// Number of partitions.
-    pub fn partition_count(&self) -> usize {
-        self.owners.len()
-    }
+impl Eq for Ring {}
 
-    /// The version: bumped by every ownership change.
-    pub fn version(&self) -> (u64, u32) {
-        (self.version, self.changed_by)
+impl fmt::Debug for Ring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let members: Vec<usize> = self.members().iter().map(|m| m.index()).collect();
+        let (version, changed_by) = self.version();
+        write!(f, "ring v{version}.{changed_by} members {members:?}")
     }
+}
 
-    /// Whether this ring supersedes `other` (gossip keeps the newer).
-    pub fn is_newer_than(&self, other: &Ring) -> bool {
-        self.version() > other.version()
-    }
-
-    /// The members, in order.
-    pub fn members(&self) -> &[NodeId] {
-        &self.members
-    }
-
-    /// Whether `node` is a member.
-    pub fn is_member(&self, node: NodeId) -> bool {
-        self.members.binary_search(&node).is_ok()
-    }
-
-    /// The owner of partition `partition`.
-    pub fn owner(&self, partition: usize) -> NodeId {
-        self.owners[partition]
-    }
-
-    /// The partition a key hashes to (the hash's position on a ring of 2^64 points; FNV-1a
-    /// then MurmurHash3's finalizer, which spreads the high bits).
-    pub fn partition_of(&self, key: &str) -> usize {
-        let hash = u128::from(mix64(fnv64(key.as_bytes())));
-        ((hash * self.owners.len() as u128) >> 64) as usize
-    }
-
-    /// The first `n` distinct owners walking clockwise from `partition`, then members owning
-    /// nothing, up to `n` in all. (Called for every request and every key of every
-    /// anti-entropy exchange, so it stops as soon as it has `n`.)
-    fn walk(&self, partition: usize, n: usize) -> Vec<NodeId> {
-        let count = self.owners.len();
-        let mut seen: Vec<NodeId> = Vec::with_capacity(n.min(self.members.len()));
-        for step in 0..count {
-            if seen.len() == n {
-                return seen;
-            }
-            let owner = self.owners[(partition + step) % count];
-            if !seen.contains(&owner) {
-                seen.push(owner);
-            }
-        }
-        for member in &self.members {
-            if seen.len() == n {
-                break;
-            }
-            if !seen.contains(member) {
-                seen.push(*member);
-            }
-        }
-        seen
-    }
-
-    /// The preference list of `partition`: its first `n` distinct nodes (fewer when the ring
-    /// has fewer members).
-    pub fn preflist(&self, partition: usize, n: usize) -> Vec<NodeId> {
-        self.walk(partition, n)
-    }
-
-    /// The preference list for `key`.
-    pub fn preflist_for(&self, key: &str, n: usize) -> Vec<NodeId> {
-        self.preflist(self.partition_of(key), n)
-    }
-
-    /// The nodes after the preference list, in the order fallbacks are chosen.
-    pub fn fallbacks(&self, partition: usize, n: usize) -> Vec<NodeId> {
-        self.walk(partition, usize::MAX)
-            .into_iter()
-            .skip(n)
-            .collect()
-    }
-
+impl Claim {
     /// Partitions owned by each member (members owning none included).
-    pub fn owned_counts(&self) -> BTreeMap<NodeId, usize> {
+    fn owned_counts(&self) -> BTreeMap<NodeId, usize> {
         let mut counts: BTreeMap<NodeId, usize> = self.members.iter().map(|m| (*m, 0)).collect();
         for owner in &self.owners {
             *counts.entry(*owner).or_default() += 1;
@@ -154,13 +84,162 @@ impl Ring {
         })
     }
 
+    /// Every member in the order a walk clockwise from `partition` meets them: the distinct
+    /// owners, then the members owning nothing. Appended to `out`.
+    fn walk_one(&self, partition: usize, out: &mut Vec<NodeId>) {
+        let (count, start) = (self.owners.len(), out.len());
+        let all = self.members.len();
+        for step in 0..count {
+            if out.len() - start == all {
+                return;
+            }
+            let owner = self.owners[(partition + step) % count];
+            if !out[start..].contains(&owner) {
+                out.push(owner);
+            }
+        }
+        for member in &self.members {
+            if !out[start..].contains(member) {
+                out.push(*member);
+            }
+        }
+    }
+}
+
+impl Ring {
+    fn from_parts(version: u64, changed_by: u32, claim: Claim) -> Ring {
+        Ring {
+            shape: Rc::new(Shape {
+                version,
+                changed_by,
+                claim,
+                order: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// A ring of `partition_count` partitions claimed round-robin by `members` (a cluster
+    /// created with all of them, as by `riak-admin cluster plan` with every join staged).
+    pub fn new(partition_count: usize, members: &[NodeId]) -> Ring {
+        assert!(partition_count > 0, "a ring has partitions");
+        assert!(!members.is_empty(), "a ring has members");
+        let mut members = members.to_vec();
+        members.sort();
+        members.dedup();
+        let owners = (0..partition_count)
+            .map(|p| members[p % members.len()])
+            .collect();
+        Ring::from_parts(1, 0, Claim { members, owners })
+    }
+
+    /// Number of partitions.
+    pub fn partition_count(&self) -> usize {
+        self.shape.claim.owners.len()
+    }
+
+    /// The version: bumped by every ownership change.
+    pub fn version(&self) -> (u64, u32) {
+        (self.shape.version, self.shape.changed_by)
+    }
+
+    /// Whether this ring supersedes `other` (gossip keeps the newer).
+    pub fn is_newer_than(&self, other: &Ring) -> bool {
+        self.version() > other.version()
+    }
+
+    /// The members, in order.
+    pub fn members(&self) -> &[NodeId] {
+        &self.shape.claim.members
+    }
+
+    /// Whether `node` is a member.
+    pub fn is_member(&self, node: NodeId) -> bool {
+        self.members().binary_search(&node).is_ok()
+    }
+
+    /// The owner of partition `partition`.
+    pub fn owner(&self, partition: usize) -> NodeId {
+        self.shape.claim.owners[partition]
+    }
+
+    /// The partition a key hashes to (the hash's position on a ring of 2^64 points; FNV-1a
+    /// then MurmurHash3's finalizer, which spreads the high bits).
+    pub fn partition_of(&self, key: &str) -> usize {
+        let hash = u128::from(mix64(fnv64(key.as_bytes())));
+        ((hash * self.partition_count() as u128) >> 64) as usize
+    }
+
+    /// Every member in the order a walk clockwise from `partition` meets them: the first `n`
+    /// are the preference list for N = `n`, the rest the fallbacks in the order they are
+    /// chosen. (Called for every request and every key of every handoff pass, so it is
+    /// computed once per ring for all partitions.)
+    pub fn walk_from(&self, partition: usize) -> &[NodeId] {
+        let all = self.members().len();
+        let order = self.shape.order.get_or_init(|| self.walk_all());
+        &order[partition * all..(partition + 1) * all]
+    }
+
+    /// Every partition's walk, one after the other: the last walked ring's if it has the same
+    /// claim, else computed (and this ring becomes the last walked).
+    fn walk_all(&self) -> Rc<[NodeId]> {
+        let claim = &self.shape.claim;
+        let shared = LAST_WALKED.with(|last| {
+            let last = last.borrow();
+            let last = last.as_ref().filter(|l| l.shape.claim == *claim)?;
+            last.shape.order.get().cloned()
+        });
+        if let Some(order) = shared {
+            return order;
+        }
+        let mut order = Vec::with_capacity(claim.owners.len() * claim.members.len());
+        for p in 0..claim.owners.len() {
+            claim.walk_one(p, &mut order);
+        }
+        // This ring's walks are set when this returns, before anyone reads them from here.
+        LAST_WALKED.with(|last| *last.borrow_mut() = Some(self.clone()));
+        order.into()
+    }
+
+    /// The preference list of `partition` as a slice (see [`Ring::preflist`]).
+    pub fn primaries(&self, partition: usize, n: usize) -> &[NodeId] {
+        let order = self.walk_from(partition);
+        &order[..n.min(order.len())]
+    }
+
+    /// Whether `node` is in the preference list of `key`.
+    pub fn is_primary_for(&self, key: &str, n: usize, node: NodeId) -> bool {
+        self.primaries(self.partition_of(key), n).contains(&node)
+    }
+
+    /// The preference list of `partition`: its first `n` distinct nodes (fewer when the ring
+    /// has fewer members).
+    pub fn preflist(&self, partition: usize, n: usize) -> Vec<NodeId> {
+        self.primaries(partition, n).to_vec()
+    }
+
+    /// The preference list for `key`.
+    pub fn preflist_for(&self, key: &str, n: usize) -> Vec<NodeId> {
+        self.preflist(self.partition_of(key), n)
+    }
+
+    /// The nodes after the preference list, in the order fallbacks are chosen.
+    pub fn fallbacks(&self, partition: usize, n: usize) -> Vec<NodeId> {
+        let order = self.walk_from(partition);
+        order[n.min(order.len())..].to_vec()
+    }
+
+    /// Partitions owned by each member (members owning none included).
+    pub fn owned_counts(&self) -> BTreeMap<NodeId, usize> {
+        self.shape.claim.owned_counts()
+    }
+
     /// The ring with `node` joined by `by`: the newcomer takes partitions, one at a time, from
     /// the member owning the most, until it owns its fair share (rounded down). Nothing else
     /// moves.
     pub fn join(&self, node: NodeId, by: NodeId, spread: usize) -> Ring {
-        let mut next = self.bumped(by);
-        if next.is_member(node) {
-            return next;
+        let mut next = self.shape.claim.clone();
+        if self.is_member(node) {
+            return self.bumped(by, next);
         }
         next.members.push(node);
         next.members.sort();
@@ -183,15 +262,15 @@ impl Ring {
                 .unwrap_or(theirs[0]);
             next.owners[pick] = node;
         }
-        next
+        self.bumped(by, next)
     }
 
     /// The ring with `node` removed by `by`: each of its partitions goes to the member owning
     /// the fewest (spaced where possible). Nothing else moves.
     pub fn leave(&self, node: NodeId, by: NodeId, spread: usize) -> Ring {
-        let mut next = self.bumped(by);
-        if !next.is_member(node) || next.members.len() == 1 {
-            return next;
+        let mut next = self.shape.claim.clone();
+        if !self.is_member(node) || next.members.len() == 1 {
+            return self.bumped(by, next);
         }
         next.members.retain(|m| *m != node);
         for partition in 0..next.owners.len() {
@@ -212,14 +291,15 @@ impl Ring {
                 .1;
             next.owners[partition] = heir;
         }
-        next
+        self.bumped(by, next)
     }
 
     /// Appends the ring to `e` (a node persists every ring it adopts).
     pub fn encode(&self, e: &mut Encoder) {
-        e.u64(self.version);
-        e.u32(self.changed_by);
-        for list in [&self.members, &self.owners] {
+        e.u64(self.shape.version);
+        e.u32(self.shape.changed_by);
+        let claim = &self.shape.claim;
+        for list in [&claim.members, &claim.owners] {
             e.u32(list.len() as u32);
             for node in list.iter() {
                 e.u32(node.index() as u32);
@@ -238,19 +318,12 @@ impl Ring {
         }
         let [members, owners] = lists;
         let valid = !owners.is_empty() && owners.iter().all(|o| members.contains(o));
-        valid.then_some(Ring {
-            version,
-            changed_by,
-            members,
-            owners,
-        })
+        valid.then(|| Ring::from_parts(version, changed_by, Claim { members, owners }))
     }
 
-    fn bumped(&self, by: NodeId) -> Ring {
-        let mut next = self.clone();
-        next.version += 1;
-        next.changed_by = by.index() as u32;
-        next
+    /// `claim` as the next version of this ring, changed by `by`.
+    fn bumped(&self, by: NodeId, claim: Claim) -> Ring {
+        Ring::from_parts(self.shape.version + 1, by.index() as u32, claim)
     }
 }
 

@@ -48,13 +48,27 @@ pub struct Recovered {
     pub ring: Option<Ring>,
 }
 
+/// Bytes of a frame before its payload: magic, length, checksum.
+const HEADER_LEN: usize = 9;
+
 /// Wraps `payload` in a frame.
 pub fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut e = Encoder::default();
-    e.u8(MAGIC);
-    e.u32(payload.len() as u32);
-    e.u32(fnv32(payload));
-    e.bytes.extend_from_slice(payload);
+    framed(|e| e.bytes.extend_from_slice(payload))
+}
+
+/// The frame of the payload `write` appends, encoded in place (no copy of the payload).
+fn framed(write: impl FnOnce(&mut Encoder)) -> Vec<u8> {
+    // Most records fit: one allocation.
+    let mut e = Encoder {
+        bytes: Vec::with_capacity(256),
+    };
+    e.bytes.resize(HEADER_LEN, 0);
+    write(&mut e);
+    let len = (e.bytes.len() - HEADER_LEN) as u32;
+    let sum = fnv32(&e.bytes[HEADER_LEN..]);
+    e.bytes[0] = MAGIC;
+    e.bytes[1..5].copy_from_slice(&len.to_le_bytes());
+    e.bytes[5..9].copy_from_slice(&sum.to_le_bytes());
     e.bytes
 }
 
@@ -83,7 +97,7 @@ fn frame_at(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
     }
     let (len, sum) = (d.u32()?, d.u32()?);
     let payload = d.raw(len as usize)?;
-    (fnv32(&payload) == sum).then_some((payload, 9 + len as usize))
+    (fnv32(&payload) == sum).then_some((payload, HEADER_LEN + len as usize))
 }
 
 async fn read_or_empty(path: &str) -> Result<Vec<u8>, DiskError> {
@@ -177,23 +191,26 @@ impl Storage {
 
     /// Appends `key`'s object and fsyncs: when this returns `Ok`, the object is durable.
     pub async fn put(&self, key: &str, object: &Object) -> Result<(), DiskError> {
-        let mut e = Encoder::default();
-        e.u8(PUT);
-        e.bytes(key.as_bytes());
-        object.encode(&mut e);
-        self.append_synced(&e.bytes).await
+        let record = framed(|e| {
+            e.u8(PUT);
+            e.bytes(key.as_bytes());
+            object.encode(e);
+        });
+        self.append_synced(&record).await
     }
 
     /// Records that `key` is gone from this node (reaped, or handed off), durably.
     pub async fn drop_key(&self, key: &str) -> Result<(), DiskError> {
-        let mut e = Encoder::default();
-        e.u8(DROP);
-        e.bytes(key.as_bytes());
-        self.append_synced(&e.bytes).await
+        let record = framed(|e| {
+            e.u8(DROP);
+            e.bytes(key.as_bytes());
+        });
+        self.append_synced(&record).await
     }
 
-    async fn append_synced(&self, payload: &[u8]) -> Result<(), DiskError> {
-        disk::append(&self.segment, &frame(payload)).await?;
+    /// Appends one frame to this boot's segment and fsyncs.
+    async fn append_synced(&self, frame: &[u8]) -> Result<(), DiskError> {
+        disk::append(&self.segment, frame).await?;
         disk::fsync(&self.segment).await
     }
 }

@@ -152,16 +152,24 @@ impl<V: Clone + Ord> Dvv<V> {
 
     /// Every live value (the siblings), dotted ones by actor and dot, then anonymous ones.
     pub fn values(&self) -> Vec<&V> {
+        self.iter_values().collect()
+    }
+
+    /// The same values as [`Dvv::values`], without collecting them.
+    pub fn iter_values(&self) -> impl Iterator<Item = &V> {
         let dotted = self
             .entries
             .iter()
             .flat_map(|e| e.values.iter().map(|v| &v.1));
-        dotted.chain(self.anonymous.iter()).collect()
+        dotted.chain(self.anonymous.iter())
     }
 
     /// Whether this version has seen every event `other` has.
     pub fn descends(&self, other: &Dvv<V>) -> bool {
-        self.context().descends(&other.context())
+        other
+            .entries
+            .iter()
+            .all(|e| self.counter(e.actor) >= e.counter)
     }
 
     fn entry(&self, actor: Actor) -> Option<&Entry<V>> {
@@ -195,20 +203,32 @@ impl<V: Clone + Ord> Dvv<V> {
 
     /// Merges two replicas' versions: values both hold, or that the other never saw, survive.
     pub fn sync(&self, other: &Dvv<V>) -> Dvv<V> {
-        let mut out = Dvv::new();
-        let mut actors: Vec<Actor> = self.entries.iter().map(|e| e.actor).collect();
-        actors.extend(other.entries.iter().map(|e| e.actor));
-        actors.sort();
-        actors.dedup();
-        for actor in actors {
-            let (a, b) = (self.entry(actor), other.entry(actor));
-            let entry = out.entry_mut(actor);
-            entry.counter = self.counter(actor).max(other.counter(actor));
-            entry.stamp = a.map_or(0, |e| e.stamp).max(b.map_or(0, |e| e.stamp));
-            entry.values = merge_values(a, b);
+        let mut entries = Vec::with_capacity(self.entries.len().max(other.entries.len()));
+        let (mut ours, mut theirs) = (
+            self.entries.iter().peekable(),
+            other.entries.iter().peekable(),
+        );
+        // Both entry lists are sorted by actor: one pass over the two, as a merge sort's.
+        loop {
+            let (a, b) = match (ours.peek(), theirs.peek()) {
+                (None, None) => break,
+                (Some(a), Some(b)) if a.actor == b.actor => (ours.next(), theirs.next()),
+                (Some(a), Some(b)) if a.actor < b.actor => (ours.next(), None),
+                (Some(_), None) => (ours.next(), None),
+                (_, Some(_)) => (None, theirs.next()),
+            };
+            let actor = a.or(b).map(|e| e.actor).expect("one side has the actor");
+            entries.push(Entry {
+                actor,
+                counter: a.map_or(0, |e| e.counter).max(b.map_or(0, |e| e.counter)),
+                stamp: a.map_or(0, |e| e.stamp).max(b.map_or(0, |e| e.stamp)),
+                values: merge_values(a, b),
+            });
         }
-        out.anonymous = self.sync_anonymous(other);
-        out
+        Dvv {
+            entries,
+            anonymous: self.sync_anonymous(other),
+        }
     }
 
     fn sync_anonymous(&self, other: &Dvv<V>) -> Vec<V> {
@@ -306,7 +326,12 @@ impl<V: Clone + Ord> Dvv<V> {
     /// Removes entries with no live values, as Riak's `vclock:prune`, once the clock is
     /// longer than `limits.small`. The correct order removes the oldest first.
     pub fn prune(&self, limits: PruneLimits, now: u64, order: PruneOrder) -> Dvv<V> {
-        let mut out = self.clone();
+        self.clone().into_pruned(limits, now, order)
+    }
+
+    /// [`Dvv::prune`] of a version the caller gives up (no copy when nothing is pruned).
+    pub fn into_pruned(self, limits: PruneLimits, now: u64, order: PruneOrder) -> Dvv<V> {
+        let mut out = self;
         loop {
             if out.entries.len() <= limits.small {
                 return out;
@@ -373,8 +398,8 @@ fn merge_values<V: Clone + Ord>(a: Option<&Entry<V>>, b: Option<&Entry<V>>) -> V
     // Two values under one dot mean an actor was reused (kv679); keep the larger, so that
     // replicas still agree.
     let twin = |dot: u64, value: &V| {
-        let theirs = vb.iter().find(|(d, _)| *d == dot)?;
-        Some(theirs.1.clone().max(value.clone()))
+        let theirs = &vb.iter().find(|(d, _)| *d == dot)?.1;
+        Some(if value >= theirs { value } else { theirs }.clone())
     };
     let mut out: Vec<(u64, V)> = va
         .iter()
