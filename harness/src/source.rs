@@ -45,6 +45,16 @@ impl fmt::Display for Divergence {
     }
 }
 
+thread_local! {
+    /// How many decisions the last run on this thread took: the next run's log starts with
+    /// room for as many, instead of growing by doubling and copying (a search runs many cases
+    /// of about the same length). Capacity only: no effect on what is recorded.
+    static LOG_CAPACITY_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The most decisions a log is given room for in advance.
+const LOG_CAPACITY_MAX: usize = 1 << 16;
+
 enum Mode {
     Generate(Box<dyn Strategy>),
     Replay {
@@ -126,7 +136,7 @@ impl Source {
         Source {
             addressed: !matches!(mode, Mode::Generate(_)),
             mode,
-            log: Vec::new(),
+            log: Vec::with_capacity(LOG_CAPACITY_HINT.with(std::cell::Cell::get)),
             generated: 0,
             divergence: None,
         }
@@ -303,6 +313,7 @@ impl Source {
 
     /// The decisions taken.
     pub fn into_log(self) -> DecisionLog {
+        LOG_CAPACITY_HINT.with(|hint| hint.set(self.log.len().min(LOG_CAPACITY_MAX)));
         DecisionLog {
             decisions: self.log,
         }

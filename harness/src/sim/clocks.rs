@@ -49,10 +49,14 @@ impl NodeClock {
         if self.drift_ppm == 0 {
             return self.base_local.saturating_add(elapsed);
         }
-        let elapsed = i128::from(elapsed);
-        let local = elapsed * (PPM + i128::from(self.drift_ppm)) / PPM;
-        self.base_local
-            .saturating_add(u64::try_from(local).unwrap_or(u64::MAX))
+        // The rate is positive (`check_drift`); in 64 bits while the product fits (runs of up
+        // to about 2.5 simulated hours since the last change of rate), else in 128.
+        let rate = (PPM + i128::from(self.drift_ppm)) as u64;
+        let local = match elapsed.checked_mul(rate) {
+            Some(product) => product / PPM as u64,
+            None => u64::try_from(i128::from(elapsed) * i128::from(rate) / PPM).unwrap_or(u64::MAX),
+        };
+        self.base_local.saturating_add(local)
     }
 
     /// The first true instant, no earlier than `now`, at which the monotonic clock reads at
@@ -66,10 +70,13 @@ impl NodeClock {
         }
         // floor(e * r / PPM) >= ahead  <=>  e >= ceil(ahead * PPM / r), with r > 0.
         let rate = PPM + i128::from(self.drift_ppm);
-        let elapsed = (i128::from(ahead) * PPM + rate - 1) / rate;
-        let at = u64::try_from(elapsed)
-            .unwrap_or(u64::MAX)
-            .saturating_add(self.base_true);
+        let fast = (ahead.checked_mul(PPM as u64))
+            .and_then(|scaled| scaled.checked_add(rate as u64 - 1))
+            .map(|numerator| numerator / rate as u64);
+        let elapsed = fast.unwrap_or_else(|| {
+            u64::try_from((i128::from(ahead) * PPM + rate - 1) / rate).unwrap_or(u64::MAX)
+        });
+        let at = elapsed.saturating_add(self.base_true);
         at.max(now)
     }
 
@@ -316,6 +323,40 @@ mod tests {
                 clock.local_at(at - 1) < local,
                 "{local}: not the first instant"
             );
+        }
+    }
+
+    /// The 128-bit arithmetic the 64-bit fast paths must agree with.
+    fn reference(clock: &NodeClock, t: u64, local: u64) -> (u64, u64) {
+        let rate = PPM + i128::from(clock.drift_ppm);
+        let elapsed = i128::from(t.saturating_sub(clock.base_true));
+        let read = u64::try_from(elapsed * rate / PPM).unwrap_or(u64::MAX);
+        let ahead = i128::from(local - clock.base_local);
+        let at = u64::try_from((ahead * PPM + rate - 1) / rate).unwrap_or(u64::MAX);
+        (
+            clock.base_local.saturating_add(read),
+            at.saturating_add(clock.base_true),
+        )
+    }
+
+    #[test]
+    fn the_64_bit_paths_agree_with_128_bit_arithmetic_near_and_past_overflow() {
+        let times = [
+            1,
+            999_999,
+            7 << 40,
+            u64::MAX / 2_000_000,
+            u64::MAX / 999_999,
+            u64::MAX,
+        ];
+        for drift in [-999_999, -500_000, -1, 1, 12_000, 999_999, 1_000_000] {
+            let clock = NodeClock::new(0, drift);
+            for &t in &times {
+                let (read, _) = reference(&clock, t, 1);
+                assert_eq!(clock.local_at(t), read, "local_at({t}) at {drift} ppm");
+                let (_, at) = reference(&clock, 0, t);
+                assert_eq!(clock.true_at(t, 0), at, "true_at({t}) at {drift} ppm");
+            }
         }
     }
 

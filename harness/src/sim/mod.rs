@@ -472,6 +472,8 @@ impl World {
                 let drawn = self.decide_among(DecisionKind::EventOrder, key, &idents);
                 self.scratch_idents = idents;
                 drawn
+            } else if deliveries.len() < 2 {
+                self.decide(DecisionKind::EventOrder, 1)
             } else {
                 let mut senders = std::mem::take(&mut self.scratch_senders);
                 senders.clear();
