@@ -908,12 +908,6 @@ fn moved(execution: &[Decision], seen: &[Decision]) -> Vec<Vec<Decision>> {
             out.push(e);
         }
     }
-    // Among many decisions (a found run's background delays, before the execution pass has
-    // zeroed them) the ones moved alone would be the first few, as good as any: moving them all
-    // at once is the variant worth its run.
-    if displaced.len() > MOVED_ALONE_MAX {
-        return out;
-    }
     for (p, d) in &displaced {
         for i in spots(*p, d) {
             let mut e = seen.to_vec();
@@ -924,9 +918,6 @@ fn moved(execution: &[Decision], seen: &[Decision]) -> Vec<Vec<Decision>> {
     out.truncate(48);
     out
 }
-
-/// Non-default decisions up to which [`moved`] also moves each one alone.
-const MOVED_ALONE_MAX: usize = 8;
 
 /// The structural edits of the commands pass, in order, each marked with whether it is a
 /// single edit (worth pairing with moved decisions): command groups deleted, halves first
