@@ -540,7 +540,7 @@ impl Shrinker<'_> {
         }
         let (generation, execution) = split(&self.current.report.log);
         let flags = self.flag_positions();
-        let mut runs_seen = std::collections::HashSet::new();
+        let mut runs_seen = std::collections::BTreeSet::new();
         for (j, d) in generation.iter().enumerate() {
             if flags.contains(&j) || d.bound > LOWER_ALL_BELOW {
                 continue;
