@@ -134,8 +134,8 @@ pub enum KvCmd {
         /// How long, in milliseconds.
         ms: u16,
     },
-    /// Cut nodes `a` and `b` off from the other three for `ms` milliseconds (a minority
-    /// partition).
+    /// Cut nodes `a` and `b` (`a` < `b`) off from the other three for `ms` milliseconds (a
+    /// minority partition).
     Split {
         /// One node of the minority.
         a: u8,
@@ -310,11 +310,15 @@ impl StateMachine for KvModel {
                 node,
                 ms: *gen.choose(&PARTITION_MS),
             },
-            5 => KvCmd::Split {
-                a: node,
-                b: (node + 1 + gen.below(u64::from(NODES) - 1) as u8) % NODES,
-                ms: *gen.choose(&PARTITION_MS),
-            },
+            5 => {
+                // The minority is a set: named in order, so that equal splits read alike.
+                let other = (node + 1 + gen.below(u64::from(NODES) - 1) as u8) % NODES;
+                KvCmd::Split {
+                    a: node.min(other),
+                    b: node.max(other),
+                    ms: *gen.choose(&PARTITION_MS),
+                }
+            }
             6 => KvCmd::PowerLoss,
             8 => KvCmd::Wait {
                 ms: *gen.choose(&WAIT_MS),

@@ -201,39 +201,47 @@ impl Shrinker<'_> {
     }
 
     /// Tries each structural edit of the generation decisions with the execution decisions
-    /// as they are, then, if none was kept, each paired with variants of the execution
-    /// decisions. A deleted command takes its steps and messages with it, and a long-lived
-    /// task (a server) may then draw differently, so a decision that mattered may now sit at
-    /// another address: the variants move each non-default decision onto a nearby decision
-    /// of the same kind in the edited run (or, for a recording without addresses, shift them
-    /// all earlier by position). Plain edits first: a long case loses its many irrelevant
-    /// commands one candidate each, and the variants (up to 48 per edit) are paid only where
-    /// the failure needs them.
+    /// as they are, starting at `start` and going round, then, if none was kept, each edit
+    /// marked in `with_variants` paired with variants of the execution decisions. A deleted
+    /// command takes its steps and messages with it, and a long-lived task (a server) may
+    /// then draw differently, so a decision that mattered may now sit at another address:
+    /// the variants move each non-default decision onto a nearby decision of the same kind in
+    /// the edited run (or, for a recording without addresses, shift them all earlier by
+    /// position). Plain edits first: a long case loses its many irrelevant commands one
+    /// candidate each, and the variants (up to 48 per edit) are paid only where the failure
+    /// needs them, and only for single edits (a group of commands that needs its decisions
+    /// moved goes one command at a time). Returns the index of the edit kept.
     fn attempt_each_then_variants(
         &mut self,
         candidates: &[Vec<Decision>],
+        with_variants: &[bool],
         execution: &[Decision],
-    ) -> bool {
-        let mut probes = Vec::new();
-        for g in candidates {
-            match self.attempt_or_probe(g, execution) {
-                Ok(()) => return true,
-                Err(None) => return false,
-                Err(Some(probe)) => probes.push(split(&probe.report.log).1),
+        start: usize,
+    ) -> Option<usize> {
+        let n = candidates.len();
+        let mut probes: Vec<Option<Vec<Decision>>> = vec![None; n];
+        for i in (0..n).map(|k| (start + k) % n) {
+            match self.attempt_or_probe(&candidates[i], execution) {
+                Ok(()) => return Some(i),
+                Err(None) => return None,
+                Err(Some(probe)) => probes[i] = Some(split(&probe.report.log).1),
             }
         }
         let addressed = execution.iter().any(|d| d.address.key != 0);
-        for (g, seen) in candidates.iter().zip(probes) {
+        for (i, seen) in probes.into_iter().enumerate() {
+            let Some(seen) = seen.filter(|_| with_variants[i]) else {
+                continue;
+            };
             let variants = if addressed {
                 moved(execution, &seen)
             } else {
                 variants(execution)
             };
-            if self.try_each(g, variants) {
-                return true;
+            if self.try_each(&candidates[i], variants) {
+                return Some(i);
             }
         }
-        false
+        None
     }
 
     /// Tries candidate execution sequences in order until one is kept.
@@ -246,61 +254,26 @@ impl Shrinker<'_> {
     }
 
     /// Deletes whole commands, largest groups first; then branches; then moves branch
-    /// commands into the prefix.
+    /// commands into the prefix. After a kept edit the next round starts at the same place in
+    /// the new list (and goes round), so a long case loses its commands one after the other in
+    /// about one candidate each, not one round of every group each.
     fn commands_pass(&mut self) -> bool {
-        let mut progress = false;
+        let (mut progress, mut at) = (false, 0);
         while let Some(s) = self.structure() {
             let (generation, execution) = split(&self.current.report.log);
-            let mut candidates: Vec<Vec<Decision>> = Vec::new();
-            // Each deletion: the spans to delete, and their section's end flag, set to 0 (a
-            // section that was full drew its end flag without reading it; once shorter it
-            // would read it).
-            let mut deletions: Vec<(Span, usize)> = Vec::new();
-            let n = s.prefix.len();
-            let mut size = n / 2;
-            while size > 1 {
-                for start in (0..=n - size).rev().step_by(size) {
-                    deletions.push((
-                        (s.prefix[start].0, s.prefix[start + size - 1].1),
-                        s.prefix_end,
-                    ));
-                }
-                size /= 2;
-            }
-            for &((_, branch_end), ref branch) in s.branches.iter().rev() {
-                deletions.extend(branch.iter().rev().map(|&span| (span, branch_end - 1)));
-            }
-            deletions.extend(s.prefix.iter().rev().map(|&span| (span, s.prefix_end)));
-            for deletion in deletions {
-                candidates.push(delete_sections(&generation, &[deletion]));
-            }
-            // Whole branches: removed (with the branch count lowered) when there are more than
-            // two, else emptied.
-            candidates.extend(branch_removals(&generation, &s));
-            // The first command of a branch moved to the end of the prefix.
-            for &((_, branch_end), ref commands) in &s.branches {
-                let Some(&(start, end)) = commands.first() else {
-                    continue;
-                };
-                let mut g = generation.clone();
-                g[branch_end - 1].value = 0;
-                let moved: Vec<Decision> = g.drain(start..end).collect();
-                let at = s.prefix_end.min(g.len());
-                g.splice(at..at, moved);
-                candidates.push(g);
-            }
+            let (candidates, with_variants) = structural_edits(&generation, &s);
             // Two clients' commands exchanged (canonical order: the client that acts first
             // is client 1), with the execution decisions as they are and all at default.
             let swaps = branch_swaps(&generation, &s);
             let zeroed: Vec<Decision> = (execution.iter())
                 .map(|d| Decision::new(d.kind, d.bound, 0))
                 .collect();
-            if !self.attempt_each_then_variants(&candidates, &execution)
-                && !swaps
-                    .iter()
-                    .any(|g| self.attempt(g, &execution) || self.attempt(g, &zeroed))
-            {
-                break;
+            let start = at.min(candidates.len().saturating_sub(1));
+            match self.attempt_each_then_variants(&candidates, &with_variants, &execution, start) {
+                Some(i) => at = i,
+                None if (swaps.iter())
+                    .any(|g| self.attempt(g, &execution) || self.attempt(g, &zeroed)) => {}
+                None => break,
             }
             progress = true;
         }
@@ -415,16 +388,19 @@ impl Shrinker<'_> {
 
     /// Generation choices inside commands (arguments, which command): toward 0, first every
     /// copy of a repeated value together (the same key in several commands), then one by one.
+    /// After a kept lowering the next round starts at the same place in the new list (and goes
+    /// round), as the commands pass does.
     fn generation_pass(&mut self) -> bool {
-        let mut progress = false;
-        while self.lower_generation_once() {
-            progress = true;
+        let (mut progress, mut at) = (false, 0);
+        while let Some(i) = self.lower_generation_once(at) {
+            (progress, at) = (true, i);
         }
         progress
     }
 
-    /// Tries the generation lowerings of the current run in order; true once one is kept.
-    fn lower_generation_once(&mut self) -> bool {
+    /// Tries the generation lowerings of the current run in order, starting at `start` and
+    /// going round; the index of the one kept.
+    fn lower_generation_once(&mut self, start: usize) -> Option<usize> {
         let (generation, execution) = split(&self.current.report.log);
         let flags = self.flag_positions();
         let offset = self.field_offsets(generation.len());
@@ -459,10 +435,12 @@ impl Shrinker<'_> {
                 candidates.extend(lowerings(d.value).map(|lower| (vec![i], lower)));
             }
         }
-        candidates.into_iter().any(|(members, lower)| {
+        let n = candidates.len();
+        (0..n).map(|k| (start + k) % n).find(|&i| {
+            let (members, lower) = &candidates[i];
             let mut g = generation.clone();
-            for &j in &members {
-                g[j].value = lower;
+            for &j in members {
+                g[j].value = *lower;
             }
             self.attempt(&g, &execution)
         })
@@ -488,8 +466,10 @@ impl Shrinker<'_> {
 
     /// Pairs of edits that single edits cannot reach, for small cases: two commands deleted at
     /// once (a checkout and the checkin that undoes it), a command deleted while another
-    /// command's choice is lowered (a smaller pool that fails with one command fewer), and
-    /// two adjacent execution decisions swapped. True once one is kept.
+    /// command's choice is lowered (a smaller pool that fails with one command fewer), a
+    /// command traded for a fault, a choice changed while a decision goes back to default or
+    /// moves with it, the decisions placed canonically, and two adjacent execution decisions
+    /// swapped. True once one is kept.
     fn deep_pass(&mut self) -> bool {
         let Some(s) = self.structure() else {
             return self.swap_pass();
@@ -525,8 +505,99 @@ impl Shrinker<'_> {
         candidates.iter().any(|g| self.attempt(g, &execution))
             || self.trade_pass(&sections)
             || self.rechoose_pass()
+            || self.lower_with_moves_pass()
+            || self.slide_pass()
             || self.swap_pass()
             || self.schedule_pass(&sections)
+    }
+
+    /// The non-default execution decisions of a small failure that is not a race alone (the
+    /// schedule pass re-searches races): at most [`RECHOOSE_DECISIONS_MAX`] of them, else
+    /// none.
+    fn movable_decisions(&self) -> Vec<usize> {
+        let (_, execution) = split(&self.current.report.log);
+        let nondefault: Vec<usize> = (0..execution.len())
+            .filter(|&i| execution[i].value != 0)
+            .collect();
+        let race = nondefault.iter().all(|&i| is_race_kind(execution[i].kind));
+        if race || nondefault.len() > RECHOOSE_DECISIONS_MAX {
+            return Vec::new();
+        }
+        nondefault
+    }
+
+    /// One generation choice lowered while the non-default execution decisions move with it:
+    /// the lowered case is run once to see its decisions, then tried with each decision
+    /// carried to a nearby decision of the same kind ([`moved`]). A case through another
+    /// coordinator, or on another key, sends its messages from other tasks, so the delay
+    /// that made it fail sits at another address; lowering alone loses it, and seeds then
+    /// stop at whichever node or key their search happened on. Choices whose lowered case
+    /// runs exactly as an earlier one (two values of one weighted choice) are tried once.
+    /// True once one is kept.
+    fn lower_with_moves_pass(&mut self) -> bool {
+        if self.movable_decisions().is_empty() {
+            return false;
+        }
+        let (generation, execution) = split(&self.current.report.log);
+        let flags = self.flag_positions();
+        let mut runs_seen = std::collections::BTreeSet::new();
+        for (j, d) in generation.iter().enumerate() {
+            if flags.contains(&j) || d.bound > LOWER_ALL_BELOW {
+                continue;
+            }
+            for value in 0..d.value {
+                let mut g = generation.clone();
+                g[j].value = value;
+                let probe = match self.attempt_or_probe(&g, &execution) {
+                    Ok(()) => return true,
+                    Err(None) => return false,
+                    Err(Some(probe)) => probe,
+                };
+                if !runs_seen.insert(probe.report.trace_hash) {
+                    continue;
+                }
+                let seen = split(&probe.report.log).1;
+                if self.try_each(&g, moved(&execution, &seen)) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Canonical placement of the decisions that matter: each non-default execution
+    /// decision (not a race's) is tried at every other decision of its kind that took its
+    /// default, with a smaller value anywhere, then with its value at an earlier decision,
+    /// earliest first (at most [`SLIDE_SPOTS_MAX`] spots). Two seeds that delay different
+    /// replies of one exchange end at the earliest delay that fails, whichever they started
+    /// from. True once one is kept.
+    fn slide_pass(&mut self) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        for i in self.movable_decisions() {
+            let d = execution[i];
+            if is_race_kind(d.kind) {
+                continue;
+            }
+            let spots: Vec<usize> = (0..execution.len())
+                .filter(|&p| execution[p].kind == d.kind && execution[p].value == 0)
+                .take(SLIDE_SPOTS_MAX)
+                .collect();
+            for value in 1..=d.value {
+                for &p in spots.iter().take_while(|&&p| value < d.value || p < i) {
+                    let mut e = execution.clone();
+                    e[i].set_value(0);
+                    e[p].value = value.min(e[p].bound - 1);
+                    e[p].address.target = d.address.target;
+                    if self.attempt(&generation, &e) {
+                        return true;
+                    }
+                    if self.out_of_budget() {
+                        return false;
+                    }
+                }
+            }
+        }
+        false
     }
 
     /// Searches the interleaving afresh, PULSE-style, for failures that are races alone
@@ -545,8 +616,7 @@ impl Shrinker<'_> {
         };
         let (generation, execution) = split(&self.current.report.log);
         let nondefault: Vec<&Decision> = execution.iter().filter(|d| d.value != 0).collect();
-        let race =
-            |d: &&Decision| matches!(d.kind, DecisionKind::Schedule | DecisionKind::EventOrder);
+        let race = |d: &&Decision| is_race_kind(d.kind);
         if nondefault.is_empty()
             || nondefault.len() > SCHEDULE_SEARCH_DECISIONS_MAX
             || !nondefault.iter().all(race)
@@ -721,6 +791,15 @@ fn lowerings(value: u64) -> impl Iterator<Item = u64> {
 /// Non-default decisions up to which the rechoose pass runs.
 const RECHOOSE_DECISIONS_MAX: usize = 4;
 
+/// Decisions of its kind the slide pass tries a decision at (the earliest ones).
+const SLIDE_SPOTS_MAX: usize = 128;
+
+/// Scheduling choices and the order of simultaneous events: what a race is made of (the
+/// schedule pass re-searches them).
+fn is_race_kind(kind: DecisionKind) -> bool {
+    matches!(kind, DecisionKind::Schedule | DecisionKind::EventOrder)
+}
+
 /// Fault-like decisions tried per command by the trade pass.
 const TRADES_MAX: usize = 32;
 
@@ -838,6 +917,54 @@ fn moved(execution: &[Decision], seen: &[Decision]) -> Vec<Vec<Decision>> {
     }
     out.truncate(48);
     out
+}
+
+/// The structural edits of the commands pass, in order, each marked with whether it is a
+/// single edit (worth pairing with moved decisions): command groups deleted, halves first
+/// (down to pairs); each branch command, then each prefix command, deleted, last first;
+/// whole branches removed or emptied; each branch's first command moved to the end of the
+/// prefix.
+fn structural_edits(generation: &[Decision], s: &Structure) -> (Vec<Vec<Decision>>, Vec<bool>) {
+    let mut candidates: Vec<Vec<Decision>> = Vec::new();
+    // Each deletion: the spans to delete, and their section's end flag, set to 0 (a section
+    // that was full drew its end flag without reading it; once shorter it would read it).
+    let mut groups: Vec<(Span, usize)> = Vec::new();
+    let n = s.prefix.len();
+    let mut size = n / 2;
+    while size > 1 {
+        for start in (0..=n - size).rev().step_by(size) {
+            groups.push((
+                (s.prefix[start].0, s.prefix[start + size - 1].1),
+                s.prefix_end,
+            ));
+        }
+        size /= 2;
+    }
+    let group_count = groups.len();
+    for &((_, branch_end), ref branch) in s.branches.iter().rev() {
+        groups.extend(branch.iter().rev().map(|&span| (span, branch_end - 1)));
+    }
+    groups.extend(s.prefix.iter().rev().map(|&span| (span, s.prefix_end)));
+    for deletion in groups {
+        candidates.push(delete_sections(generation, &[deletion]));
+    }
+    // Whole branches: removed (with the branch count lowered) when there are more than two,
+    // else emptied.
+    candidates.extend(branch_removals(generation, s));
+    // The first command of a branch moved to the end of the prefix.
+    for &((_, branch_end), ref commands) in &s.branches {
+        let Some(&(start, end)) = commands.first() else {
+            continue;
+        };
+        let mut g = generation.to_vec();
+        g[branch_end - 1].value = 0;
+        let moved: Vec<Decision> = g.drain(start..end).collect();
+        let at = s.prefix_end.min(g.len());
+        g.splice(at..at, moved);
+        candidates.push(g);
+    }
+    let with_variants = (0..candidates.len()).map(|i| i >= group_count).collect();
+    (candidates, with_variants)
 }
 
 /// Every command's span with the end flag of its section (to be set to 0 when it is deleted).
