@@ -304,16 +304,37 @@ pub fn shape() -> Shape {
     }
 }
 
-/// The ABA scenario.
-pub struct Aba;
+/// The ABA scenarios: [`ABA`] (no latency) and [`ABA_NET`] (1 to 50 ms per message).
+pub struct Aba {
+    name: &'static str,
+    about: &'static str,
+    /// The model's network: see [`StackModel::latency`].
+    latency: bool,
+}
+
+/// The ABA race in the task order.
+pub const ABA: Aba = Aba {
+    name: "aba",
+    about:
+        "lock-free stack over a compare-and-set head with recycled nodes (the ABA race); must fail",
+    latency: false,
+};
+
+/// The ABA race over a network with latency (see the module's documentation).
+pub const ABA_NET: Aba = Aba {
+    name: "aba-net",
+    about:
+        "the ABA race over a network of 1 to 50 ms per message: a race in message order; must fail",
+    latency: true,
+};
 
 impl Scenario for Aba {
     fn name(&self) -> &'static str {
-        "aba"
+        self.name
     }
 
     fn about(&self) -> &'static str {
-        "lock-free stack over a compare-and-set head with recycled nodes (the ABA race); must fail"
+        self.about
     }
 
     fn must_fail(&self) -> bool {
@@ -321,29 +342,9 @@ impl Scenario for Aba {
     }
 
     fn run(&self, setup: &Setup, source: Source) -> Run {
-        let model = StackModel { latency: false };
-        run_case(&Rc::new(model), &shape(), source, setup.detail)
-    }
-}
-
-/// The ABA race over a network with latency (see the module's documentation).
-pub struct AbaNet;
-
-impl Scenario for AbaNet {
-    fn name(&self) -> &'static str {
-        "aba-net"
-    }
-
-    fn about(&self) -> &'static str {
-        "the ABA race over a network of 1 to 50 ms per message: a race in message order; must fail"
-    }
-
-    fn must_fail(&self) -> bool {
-        true
-    }
-
-    fn run(&self, setup: &Setup, source: Source) -> Run {
-        let model = StackModel { latency: true };
+        let model = StackModel {
+            latency: self.latency,
+        };
         run_case(&Rc::new(model), &shape(), source, setup.detail)
     }
 }

@@ -30,8 +30,8 @@ use weft::internals::scenario::Scenario;
 pub fn all() -> Vec<&'static dyn Scenario> {
     vec![
         &canary::Canary,
-        &aba::Aba,
-        &aba::AbaNet,
+        &aba::ABA,
+        &aba::ABA_NET,
         &chaos::Chaos,
         &pool::PoolScenario,
         &pool_queue::PoolQueueScenario,

@@ -9,10 +9,10 @@ use weft::internals::shrink::nondefault_execution;
 use weft::internals::Run;
 use weft::strategy::StrategyKind;
 use weft::{Detail, Source};
-use weft_scenarios::aba::AbaNet;
+use weft_scenarios::aba::ABA_NET;
 
 fn run(source: Source, detail: Detail) -> Run {
-    AbaNet.run(
+    ABA_NET.run(
         &Setup {
             detail,
             ..Setup::default()

@@ -79,10 +79,15 @@ impl Priorities {
 
     /// The index of the highest-priority task among `options` (the first on a tie).
     pub(super) fn highest(&mut self, options: &[TaskId]) -> usize {
+        self.highest_of(options.iter().map(|&task| Some(task)))
+    }
+
+    /// As [`Priorities::highest`], where `None` (no task) ranks below every task.
+    pub(super) fn highest_of(&mut self, options: impl Iterator<Item = Option<TaskId>>) -> usize {
         let mut best = 0;
         let mut best_priority = 0;
-        for (index, &task) in options.iter().enumerate() {
-            let p = self.priority(task);
+        for (index, task) in options.enumerate() {
+            let p = task.map_or(0, |task| self.priority(task));
             if index == 0 || p > best_priority {
                 best = index;
                 best_priority = p;
@@ -91,39 +96,28 @@ impl Priorities {
         best
     }
 
-    /// Counts a step; whether a change point is due (then removed: two may be due at once).
-    pub(super) fn step_due(&mut self, first: bool) -> bool {
-        if first {
-            self.step += 1;
-        }
-        let due = self
+    /// Counts a step; at every change point due now (two may be due at once), the task
+    /// `target` names drops below every other priority.
+    pub(super) fn step(&mut self, mut target: impl FnMut(&mut Priorities) -> TaskId) {
+        self.step += 1;
+        while self
             .change_points
             .first()
-            .is_some_and(|&at| at <= self.step);
-        if due {
+            .is_some_and(|&at| at <= self.step)
+        {
             self.change_points.remove(0);
+            let task = target(self);
+            self.priority(task);
+            self.low_water = self.low_water.saturating_sub(1);
+            self.priorities[task.index()] = self.low_water;
         }
-        due
-    }
-
-    /// Drops `task` below every other priority.
-    pub(super) fn demote(&mut self, task: TaskId) {
-        self.priority(task);
-        self.low_water = self.low_water.saturating_sub(1);
-        self.priorities[task.index()] = self.low_water;
     }
 
     /// PCT's choice among runnable tasks: the highest priority, after every change point due
     /// now has demoted the task that would run.
     pub(super) fn next_task(&mut self, options: &[TaskId]) -> usize {
-        let mut best = self.highest(options);
-        let mut first = true;
-        while self.step_due(first) {
-            first = false;
-            self.demote(options[best]);
-            best = self.highest(options);
-        }
-        best
+        self.step(|p| options[p.highest(options)]);
+        self.highest(options)
     }
 }
 

@@ -59,11 +59,7 @@ impl Strategy for Pctcp {
         let Some(sender) = sender else {
             return 0;
         };
-        let mut first = true;
-        while self.priorities.step_due(first) {
-            first = false;
-            self.priorities.demote(sender);
-        }
+        self.priorities.step(|_| sender);
         let (above, seen) = self.priorities.rank(sender);
         if seen >= 2 && above == seen - 1 {
             1 + below(&mut self.priorities.rng, bound - 1)
@@ -73,16 +69,7 @@ impl Strategy for Pctcp {
     }
 
     fn next_delivery(&mut self, senders: &[Option<TaskId>]) -> usize {
-        let mut best = 0;
-        let mut best_priority = 0;
-        for (index, sender) in senders.iter().enumerate() {
-            let p = sender.map_or(0, |task| self.priorities.priority(task));
-            if index == 0 || p > best_priority {
-                best = index;
-                best_priority = p;
-            }
-        }
-        best
+        self.priorities.highest_of(senders.iter().copied())
     }
 
     fn name(&self) -> &'static str {
