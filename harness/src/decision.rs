@@ -153,6 +153,18 @@ impl Decision {
         self.value = value;
         self.address.target = 0;
     }
+
+    /// Whether `value` starts an option of its own. A weighted generation choice
+    /// ([`Gen::weighted`](crate::Gen::weighted)) over at most 64 values maps a run of values
+    /// to each option and records which values start one (see [`Address::target`]): the
+    /// shrinker then tries one value per option, not every value. Every value of any other
+    /// decision is an option of its own.
+    pub fn is_option_start(&self, value: u64) -> bool {
+        if !self.kind.is_generation() || self.address.target == 0 || self.bound > 64 {
+            return true;
+        }
+        value < 64 && (self.address.target >> value) & 1 == 1
+    }
 }
 
 impl PartialEq for Decision {
@@ -186,7 +198,9 @@ pub struct Address {
     /// A hash of the decision's kind and subject (0: no address recorded).
     pub key: u64,
     /// For a choice among tasks or messages, the identity of the option taken (0: none, and
-    /// the value is read as a position among the options).
+    /// the value is read as a position among the options). For a weighted generation choice
+    /// over at most 64 values (generation decisions replay by position, with no key), the
+    /// values that start an option, as a bit set (bit `v`: value `v`); 0 when not known.
     pub target: u64,
 }
 

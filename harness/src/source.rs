@@ -205,6 +205,19 @@ impl Source {
         value
     }
 
+    /// Marks the generation decision just drawn as a weighted choice: the recorded value
+    /// becomes `start`, the first value of the option drawn (the same option on any replay,
+    /// and one value for it in every log), and `starts` (the values that start an option, as
+    /// a bit set; 0 if unknown) goes in its address for the shrinker
+    /// ([`Decision::is_option_start`]).
+    pub(crate) fn weighted_drawn(&mut self, start: u64, starts: u64) {
+        if let Some(d) = self.log.last_mut().filter(|d| d.kind.is_generation()) {
+            debug_assert!(start <= d.value);
+            d.value = start;
+            d.address.target = starts;
+        }
+    }
+
     fn push(&mut self, kind: DecisionKind, bound: u64, value: u64, site: Option<Site>) {
         debug_assert!(value < bound);
         if kind.is_generation() {

@@ -40,14 +40,25 @@ impl<'a> Gen<'a> {
     pub fn weighted<T: Clone>(&mut self, options: &[(u32, T)]) -> T {
         let total: u64 = options.iter().map(|(w, _)| u64::from(*w)).sum();
         assert!(total > 0, "weft: Gen::weighted needs a positive weight");
-        let mut roll = self.below(total);
-        for (weight, value) in options {
-            if roll < u64::from(*weight) {
-                return value.clone();
+        let roll = self.below(total);
+        // The values that start an option (bit v: value v), and the option drawn with its
+        // first value: the log records that value, one per option.
+        let (mut start, mut starts, mut drawn) = (0u64, 0u64, None);
+        for (weight, value) in options.iter().filter(|(w, _)| *w > 0) {
+            if start < 64 {
+                starts |= 1 << start;
             }
-            roll -= u64::from(*weight);
+            if drawn.is_none() && roll < start + u64::from(*weight) {
+                drawn = Some((start, value));
+            }
+            start += u64::from(*weight);
         }
-        unreachable!("roll below total weight")
+        let (first, value) = drawn.expect("roll below total weight");
+        if total >= 2 {
+            self.source
+                .weighted_drawn(first, if total <= 64 { starts } else { 0 });
+        }
+        value.clone()
     }
 
     /// A value from a `proptest` strategy, drawn deterministically: the strategy's random
@@ -82,5 +93,54 @@ impl<'a> Gen<'a> {
     /// Number of `Generate` decisions drawn so far in this run.
     pub(crate) fn position(&self) -> usize {
         self.source.generated()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gen;
+    use crate::decision::{Decision, DecisionKind, DecisionLog};
+    use crate::source::Source;
+
+    fn replaying(values: &[(u64, u64)]) -> Source {
+        let decisions = values
+            .iter()
+            .map(|&(value, bound)| Decision::new(DecisionKind::Generate, bound, value))
+            .collect();
+        Source::replay_with_fallback(&DecisionLog { decisions })
+    }
+
+    #[test]
+    fn a_weighted_choice_records_its_option_and_where_options_start() {
+        // Values 0-2: a, 3-4: b (z has no weight), 5-9: c.
+        let options = [(3, 'a'), (0, 'z'), (2, 'b'), (5, 'c')];
+        for (value, option, start) in [(0, 'a', 0), (2, 'a', 0), (4, 'b', 3), (9, 'c', 5)] {
+            let mut source = replaying(&[(value, 10)]);
+            assert_eq!(Gen::new(&mut source).weighted(&options), option);
+            let d = source.log()[0];
+            assert_eq!((d.bound, d.value), (10, start), "value {value}");
+            let starts: Vec<u64> = (0..10).filter(|&v| d.is_option_start(v)).collect();
+            assert_eq!(starts, [0, 3, 5]);
+        }
+    }
+
+    #[test]
+    fn a_weighted_choice_over_more_than_64_values_tries_every_value() {
+        let options = [(40, 'a'), (40, 'b')];
+        let mut source = replaying(&[(70, 80)]);
+        assert_eq!(Gen::new(&mut source).weighted(&options), 'b');
+        let d = source.log()[0];
+        assert_eq!(d.value, 40);
+        assert!((0..80).all(|v| d.is_option_start(v)));
+    }
+
+    #[test]
+    fn other_draws_are_options_of_their_own() {
+        let mut source = replaying(&[(2, 5), (0, 1)]);
+        let mut g = Gen::new(&mut source);
+        assert_eq!(g.below(5), 2);
+        assert_eq!(g.weighted(&[(1, 'x')]), 'x'); // one option: nothing drawn
+        assert_eq!(source.log().len(), 1);
+        assert!((0..5).all(|v| source.log()[0].is_option_start(v)));
     }
 }

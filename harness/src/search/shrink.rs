@@ -428,11 +428,20 @@ impl Shrinker<'_> {
             let members: Vec<usize> = (0..generation.len())
                 .filter(|&j| member(j, field))
                 .collect();
-            candidates.extend(lowerings(field.1).map(|lower| (members.clone(), lower)));
+            let first = generation[members[0]];
+            candidates.extend(
+                lowerings(field.1)
+                    .filter(|&lower| first.is_option_start(lower))
+                    .map(|lower| (members.clone(), lower)),
+            );
         }
         for (i, d) in generation.iter().enumerate() {
             if d.value != 0 && !flags.contains(&i) {
-                candidates.extend(lowerings(d.value).map(|lower| (vec![i], lower)));
+                candidates.extend(
+                    lowerings(d.value)
+                        .filter(|&lower| d.is_option_start(lower))
+                        .map(|lower| (vec![i], lower)),
+                );
             }
         }
         let n = candidates.len();
@@ -464,12 +473,13 @@ impl Shrinker<'_> {
         offset
     }
 
-    /// Pairs of edits that single edits cannot reach, for small cases: two commands deleted at
-    /// once (a checkout and the checkin that undoes it), a command deleted while another
-    /// command's choice is lowered (a smaller pool that fails with one command fewer), a
-    /// command traded for a fault, a choice changed while a decision goes back to default or
-    /// moves with it, the decisions placed canonically, and two adjacent execution decisions
-    /// swapped. True once one is kept.
+    /// Pairs of edits that single edits cannot reach, for small cases, cheapest family first:
+    /// two commands deleted at once (a checkout and the checkin that undoes it) or two
+    /// arguments exchanged, two adjacent execution decisions swapped, the decisions placed
+    /// canonically, a command traded for a fault, a choice changed while a decision goes
+    /// back to default or moves with it, a command deleted while another command's choice
+    /// takes another option (a smaller pool that fails with one command fewer), and the
+    /// schedule searched afresh. True once one is kept.
     fn deep_pass(&mut self) -> bool {
         let Some(s) = self.structure() else {
             return self.swap_pass();
@@ -480,11 +490,23 @@ impl Shrinker<'_> {
         }
         let (generation, execution) = split(&self.current.report.log);
         let flags = self.flag_positions();
-        let mut candidates: Vec<Vec<Decision>> = Vec::new();
+        // Cheapest first: each kept edit starts the single passes again and then this pass
+        // from the top, so the large families run in full only once the small ones are done.
+        let mut paired: Vec<Vec<Decision>> = Vec::new();
         for (i, &a) in sections.iter().enumerate() {
             for &b in &sections[i + 1..] {
-                candidates.push(delete_sections(&generation, &[a, b]));
+                paired.push(delete_sections(&generation, &[a, b]));
             }
+        }
+        paired.extend(exchanges(&generation, &flags));
+        if paired.iter().any(|g| self.attempt(g, &execution))
+            || self.swap_pass()
+            || self.slide_pass()
+            || self.trade_pass(&sections)
+            || self.rechoose_pass()
+            || self.lower_with_moves_pass()
+        {
+            return true;
         }
         for &section in &sections {
             let ((start, end), _) = section;
@@ -492,23 +514,21 @@ impl Shrinker<'_> {
                 if flags.contains(&j) || (start..end).contains(&j) || d.bound > LOWER_ALL_BELOW {
                     continue;
                 }
-                // Any other value: with a command fewer the case is smaller even if this
+                // Any other option: with a command fewer the case is smaller even if this
                 // choice goes up (a larger pool that fails without a checkout).
-                for value in (0..d.bound).filter(|&v| v != d.value) {
+                for value in (0..d.bound).filter(|&v| v != d.value && d.is_option_start(v)) {
                     let mut g = generation.clone();
                     g[j].value = value;
-                    candidates.push(delete_sections(&g, &[section]));
+                    if self.attempt(&delete_sections(&g, &[section]), &execution) {
+                        return true;
+                    }
+                    if self.out_of_budget() {
+                        return false;
+                    }
                 }
             }
         }
-        candidates.extend(exchanges(&generation, &flags));
-        candidates.iter().any(|g| self.attempt(g, &execution))
-            || self.trade_pass(&sections)
-            || self.rechoose_pass()
-            || self.lower_with_moves_pass()
-            || self.slide_pass()
-            || self.swap_pass()
-            || self.schedule_pass(&sections)
+        self.schedule_pass(&sections)
     }
 
     /// The non-default execution decisions of a small failure that is not a race alone (the
@@ -545,7 +565,7 @@ impl Shrinker<'_> {
             if flags.contains(&j) || d.bound > LOWER_ALL_BELOW {
                 continue;
             }
-            for value in 0..d.value {
+            for value in (0..d.value).filter(|&v| d.is_option_start(v)) {
                 let mut g = generation.clone();
                 g[j].value = value;
                 let probe = match self.attempt_or_probe(&g, &execution) {
@@ -681,7 +701,7 @@ impl Shrinker<'_> {
             if flags.contains(&j) || d.bound > LOWER_ALL_BELOW {
                 continue;
             }
-            for value in (0..d.bound).filter(|&v| v != d.value) {
+            for value in (0..d.bound).filter(|&v| v != d.value && d.is_option_start(v)) {
                 let mut g = generation.clone();
                 g[j].value = value;
                 for &i in &nondefault {
@@ -1103,7 +1123,7 @@ fn edited_cases(
         if flags.contains(&j) || d.bound > LOWER_ALL_BELOW || d.value == 0 {
             continue;
         }
-        for value in 0..d.value {
+        for value in (0..d.value).filter(|&v| d.is_option_start(v)) {
             let mut g = generation.to_vec();
             g[j].value = value;
             cases.push((g, false));
