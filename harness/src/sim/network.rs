@@ -71,12 +71,10 @@ pub(crate) struct NetState {
     bound: BTreeMap<Addr, u32>,
     mailboxes: Vec<Mailbox>,
     free: Vec<u32>,
-    /// Delivery time of the last message on each FIFO link still in flight; [`NO_MESSAGE`]
-    /// once it was delivered (the entry is kept: removing and re-inserting the only entry of a
-    /// `BTreeMap` frees and allocates a node at every message of a ping-pong).
+    /// Delivery time of the last message on each FIFO link still in flight. A link's entry
+    /// goes when that message is delivered, unless it is the only one, which is kept at
+    /// [`NO_MESSAGE`] (see [`NetState::delivered`]): at most one entry is idle.
     link_last: BTreeMap<(Addr, Addr), u64>,
-    /// Entries of `link_last` at [`NO_MESSAGE`], purged when they outnumber the others.
-    link_idle: usize,
     next_message: u64,
     /// Whether the message being sent is a reply to a request (for its description).
     replying: bool,
@@ -97,7 +95,6 @@ impl NetState {
             Entry::Occupied(mut entry) => {
                 let last = entry.get_mut();
                 let at = if *last == NO_MESSAGE {
-                    self.link_idle -= 1;
                     at
                 } else {
                     at.max(*last + 1)
@@ -109,19 +106,21 @@ impl NetState {
     }
 
     /// A message on `(from, to)` is delivered now: if it was the last in flight on its link,
-    /// the link has none any more.
+    /// the link has none any more. Its entry goes at once (links of ephemeral endpoints are
+    /// used once, and a small map is searched faster), unless it is the map's only one:
+    /// removing and re-inserting the only entry of a `BTreeMap` frees and allocates a node at
+    /// every message of a ping-pong. An absent entry and one at [`NO_MESSAGE`] mean the same.
     fn delivered(&mut self, from: Addr, to: Addr, now: u64) {
-        match self.link_last.get_mut(&(from, to)) {
-            Some(last) if *last == now => {
-                *last = NO_MESSAGE;
-                self.link_idle += 1;
+        let several = self.link_last.len() > 1;
+        match self.link_last.entry((from, to)) {
+            Entry::Occupied(entry) if *entry.get() == now => {
+                if several {
+                    entry.remove();
+                } else {
+                    *entry.into_mut() = NO_MESSAGE;
+                }
             }
-            _ => return,
-        }
-        // Links of ephemeral endpoints are used once: drop idle entries before they pile up.
-        if self.link_idle > 256 && self.link_idle * 2 > self.link_last.len() {
-            self.link_last.retain(|_, at| *at != NO_MESSAGE);
-            self.link_idle = 0;
+            _ => {}
         }
     }
 
