@@ -46,9 +46,10 @@ impl fmt::Display for Divergence {
 }
 
 thread_local! {
-    /// How many decisions the last run on this thread took: the next run's log starts with
-    /// room for as many, instead of growing by doubling and copying (a search runs many cases
-    /// of about the same length). Capacity only: no effect on what is recorded.
+    /// How many decisions the last run on this thread took, and half as many again: the next
+    /// run's log starts with room for as many, instead of growing by doubling and copying (a
+    /// search runs many cases of about the same length). Capacity only: no effect on what is
+    /// recorded.
     static LOG_CAPACITY_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
@@ -313,7 +314,10 @@ impl Source {
 
     /// The decisions taken.
     pub fn into_log(self) -> DecisionLog {
-        LOG_CAPACITY_HINT.with(|hint| hint.set(self.log.len().min(LOG_CAPACITY_MAX)));
+        // Half as much again: the next case is often a little longer, and a log that outgrows
+        // its room is copied whole.
+        let hint = self.log.len() + self.log.len() / 2;
+        LOG_CAPACITY_HINT.with(|h| h.set(hint.min(LOG_CAPACITY_MAX)));
         DecisionLog {
             decisions: self.log,
         }

@@ -203,6 +203,7 @@ fn teardown() -> RunReport {
         drop(futures);
     }
     let mut w = world::uninstall();
+    world::TASKS_HINT.with(|hint| hint.set(w.tasks.len() + w.tasks.len() / 4));
     w.source.finish();
     let failure = w.failure.take();
     let task_names = w
@@ -443,11 +444,12 @@ impl World {
 
     fn collect_woken(&mut self) {
         let mut woken = std::mem::take(&mut self.scratch_woken);
-        world::drain_woken(&mut woken);
-        for &t in &woken {
-            self.make_runnable(t);
+        if world::drain_woken(&mut woken) {
+            for &t in &woken {
+                self.make_runnable(t);
+            }
+            woken.clear();
         }
-        woken.clear();
         self.scratch_woken = woken;
     }
 

@@ -147,24 +147,28 @@ impl World {
             return Err(NetError::AddrInUse(addr));
         }
         let owner = self.current;
-        let mailbox = |generation| Mailbox {
+        let mailbox = |generation, queue| Mailbox {
             addr,
             owner,
             generation,
             open: true,
             expects: TypeId::of::<M>(),
             expects_name: std::any::type_name::<M>(),
-            queue: VecDeque::new(),
+            queue,
             waker: None,
         };
         let slot = match self.net.free.pop() {
             Some(slot) => {
-                let generation = self.net.mailboxes[slot as usize].generation.wrapping_add(1);
-                self.net.mailboxes[slot as usize] = mailbox(generation);
+                let old = &mut self.net.mailboxes[slot as usize];
+                let generation = old.generation.wrapping_add(1);
+                // The freed mailbox's queue (empty) keeps its room for the next one.
+                let mut queue = std::mem::take(&mut old.queue);
+                queue.clear();
+                *old = mailbox(generation, queue);
                 slot
             }
             None => {
-                self.net.mailboxes.push(mailbox(0));
+                self.net.mailboxes.push(mailbox(0, VecDeque::new()));
                 (self.net.mailboxes.len() - 1) as u32
             }
         };

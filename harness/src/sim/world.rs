@@ -30,6 +30,9 @@ thread_local! {
     /// Simulated time of the running simulation (u64::MAX: none), for log timestamps.
     pub(crate) static SIM_NOW: Cell<u64> = const { Cell::new(u64::MAX) };
     pub(crate) static LAST_PANIC: RefCell<Option<(String, bool)>> = const { RefCell::new(None) };
+    /// How many tasks the last run on this thread spawned: the next run's task table starts
+    /// with room for as many (capacity only, as the decision log's hint).
+    pub(crate) static TASKS_HINT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Runs `f` with the current world. Panics outside a simulation: the APIs of `weft::time`,
@@ -77,16 +80,23 @@ pub(crate) fn uninstall() -> World {
     })
 }
 
-pub(crate) fn drain_woken(into: &mut Vec<TaskId>) {
+/// Moves the tasks woken since the last call into `into`; false (and nothing done) when none
+/// was.
+#[inline]
+pub(crate) fn drain_woken(into: &mut Vec<TaskId>) -> bool {
     WOKEN.with(|w| {
         let mut woken = w.borrow_mut();
+        if woken.is_empty() {
+            return false;
+        }
         if into.is_empty() {
             // The usual case: trade buffers instead of copying.
             std::mem::swap(into, &mut *woken);
         } else {
             into.append(&mut woken);
         }
-    });
+        true
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,7 +364,7 @@ impl World {
             trace,
             now: 0,
             step: 0,
-            tasks: Vec::new(),
+            tasks: Vec::with_capacity(TASKS_HINT.with(Cell::get).min(1 << 12)),
             runnable: Vec::new(),
             current: None,
             last_polled: None,
