@@ -295,9 +295,13 @@ impl World {
                 return Err(Stop);
             }
             self.collect_woken();
-            self.fire_due_events();
-            self.settle();
-            self.collect_woken();
+            // Only firing an event or applying a deferred kill or crash can wake a task here:
+            // when neither happened, nothing was woken since the collection above.
+            let fired = self.fire_due_events();
+            if fired || !self.deferred.is_empty() {
+                self.settle();
+                self.collect_woken();
+            }
             if self.finished() {
                 return Err(Stop);
             }
@@ -454,10 +458,12 @@ impl World {
     }
 
     /// Fires every event due now. When several messages are due at the same instant, the
-    /// order in which they are delivered is a decision (0: FIFO).
-    fn fire_due_events(&mut self) {
+    /// order in which they are delivered is a decision (0: FIFO). Whether any was due.
+    fn fire_due_events(&mut self) -> bool {
+        let mut fired = false;
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
         while let Some((_, event)) = self.pop_event(self.now) {
+            fired = true;
             match event {
                 Event::Wake(waker) => waker.wake(),
                 Event::Deliver(envelope) => deliveries.push(envelope),
@@ -503,6 +509,7 @@ impl World {
             self.deliver(envelope);
         }
         self.scratch_deliveries = deliveries;
+        fired
     }
 
     fn deadlock(&mut self) {

@@ -67,9 +67,13 @@ impl DiskState {
 
     /// Appends `data` to `path`, not yet durable; returns the offset it was written at.
     pub fn append(&mut self, path: &str, data: &[u8]) -> u64 {
-        let offset = self.files.get(path).map_or(0, |f| f.current.len() as u64);
-        self.write(path, offset, data);
-        offset
+        if let Some(file) = self.files.get_mut(path) {
+            let offset = file.current.len() as u64;
+            file.write(offset, data);
+            return offset;
+        }
+        self.write(path, 0, data);
+        0
     }
 
     /// Makes every write to `path` durable.

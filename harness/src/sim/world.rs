@@ -13,7 +13,6 @@ use crate::ids::{NodeId, TaskId};
 use crate::source::{Site, Source};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
@@ -229,6 +228,37 @@ pub(crate) struct EventSlot {
     pub event: Option<Event>,
 }
 
+/// An entry of the event queue: when the event is due and its sequence number in one key
+/// (`at << 64 | seq`, compared as one number: earliest first, ties in scheduling order; no two
+/// entries share a sequence number), and its slot and generation (stale once cancelled).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Queued {
+    pub order: u128,
+    pub slot: u32,
+    pub generation: u32,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Queued) -> bool {
+        self.order == other.order
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Queued) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    /// Reversed: `BinaryHeap` pops its greatest entry, the queue its earliest.
+    fn cmp(&self, other: &Queued) -> std::cmp::Ordering {
+        other.order.cmp(&self.order)
+    }
+}
+
 /// A handle to a scheduled event, for cancellation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct EventKey {
@@ -294,7 +324,7 @@ pub(crate) struct World {
     /// The task being polled, if any.
     pub current: Option<TaskId>,
     pub last_polled: Option<TaskId>,
-    pub heap: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
+    pub heap: BinaryHeap<Queued>,
     pub events: Vec<EventSlot>,
     pub free_events: Vec<u32>,
     pub pending_events: usize,
@@ -643,8 +673,11 @@ impl World {
             generation: s.generation,
         };
         self.event_seq += 1;
-        self.heap
-            .push(Reverse((at, self.event_seq, slot, s.generation)));
+        self.heap.push(Queued {
+            order: u128::from(at) << 64 | u128::from(self.event_seq),
+            slot,
+            generation: s.generation,
+        });
         self.pending_events += 1;
         Some(key)
     }
@@ -680,7 +713,13 @@ impl World {
 
     /// Pops the next live event due at or before `limit`, returning (time, event).
     pub fn pop_event(&mut self, limit: u64) -> Option<(u64, Event)> {
-        while let Some(&Reverse((at, _, slot, generation))) = self.heap.peek() {
+        while let Some(&Queued {
+            order,
+            slot,
+            generation,
+        }) = self.heap.peek()
+        {
+            let at = (order >> 64) as u64;
             if at > limit {
                 return None;
             }
@@ -700,9 +739,14 @@ impl World {
 
     /// Time of the next live event.
     pub fn next_event_time(&mut self) -> Option<u64> {
-        while let Some(&Reverse((at, _, slot, generation))) = self.heap.peek() {
+        while let Some(&Queued {
+            order,
+            slot,
+            generation,
+        }) = self.heap.peek()
+        {
             if self.events[slot as usize].generation == generation {
-                return Some(at);
+                return Some((order >> 64) as u64);
             }
             self.heap.pop();
         }
