@@ -431,8 +431,10 @@ impl World {
         self
     }
 
-    /// Records a trace event at the current step and time.
-    #[inline]
+    /// Records a trace event at the current step and time. Inlined: at most call sites most
+    /// of the details are constants, and usually the event is only folded into the hash (the
+    /// trace is not kept and `tracing` is off), out of line otherwise.
+    #[inline(always)]
     pub fn event(
         &mut self,
         node: Option<NodeId>,
@@ -450,7 +452,24 @@ impl World {
             a,
             b,
         };
-        self.trace.record(e);
+        self.trace.fold(e);
+        // `enabled!` checks the global level filter first (`level_enabled!`): below TRACE it
+        // is false, and `keep_event` asks it in full.
+        if self.trace.events.is_some()
+            || tracing::Level::TRACE <= tracing::level_filters::LevelFilter::current()
+        {
+            self.keep_event(e);
+        }
+    }
+
+    /// Keeps a trace event already folded into the hash, if the trace is kept, and emits it
+    /// through `tracing` if enabled.
+    #[cold]
+    #[inline(never)]
+    fn keep_event(&mut self, e: TraceEvent) {
+        if let Some(events) = &mut self.trace.events {
+            events.push(e);
+        }
         if tracing::enabled!(target: "weft", tracing::Level::TRACE) {
             self.trace_line(&e);
         }
