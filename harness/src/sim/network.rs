@@ -8,9 +8,10 @@ use super::{EventKind, FailureKind};
 use crate::decision::{mix, DecisionKind};
 use crate::ids::{Addr, NodeId, TaskId};
 use std::any::{Any, TypeId};
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 
 /// Network errors.
@@ -62,26 +63,58 @@ pub(crate) struct Mailbox {
     waker: Option<Waker>,
 }
 
+/// The hasher of the network's maps, keyed by addresses and pairs of them: a few
+/// instructions per key, and the same in every process (never randomly seeded; nothing
+/// depends on the maps' order anyway).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The 128-bit product folded: every bit of the state reaches the low bits (the table
+        // index) and the high ones (its control bytes).
+        let r = u128::from(self.0) * u128::from(0xd6e8_feb8_6659_fd93u64);
+        (r as u64) ^ ((r >> 64) as u64)
+    }
+}
+
+type AddrMap<K, V> = HashMap<K, V, BuildHasherDefault<AddrHasher>>;
+
 /// The network's state: links, bound addresses and their mailboxes, in-flight FIFO order.
 #[derive(Default)]
 pub(crate) struct NetState {
     node_count: usize,
     /// `blocked[from * n + to]`: messages from `from` to `to` are lost.
     blocked: Vec<bool>,
-    bound: BTreeMap<Addr, u32>,
+    bound: AddrMap<Addr, u32>,
     mailboxes: Vec<Mailbox>,
     free: Vec<u32>,
-    /// Delivery time of the last message on each FIFO link still in flight. A link's entry
-    /// goes when that message is delivered, unless it is the only one, which is kept at
-    /// [`NO_MESSAGE`] (see [`NetState::delivered`]): at most one entry is idle.
-    link_last: BTreeMap<(Addr, Addr), u64>,
+    /// Delivery time of the last message on each FIFO link still in flight (the entry goes
+    /// when that message is delivered).
+    link_last: AddrMap<(Addr, Addr), u64>,
     next_message: u64,
     /// Whether the message being sent is a reply to a request (for its description).
     replying: bool,
 }
-
-/// A link with no message in flight, in `NetState::link_last`.
-const NO_MESSAGE: u64 = u64::MAX;
 
 impl NetState {
     /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
@@ -94,11 +127,7 @@ impl NetState {
             }
             Entry::Occupied(mut entry) => {
                 let last = entry.get_mut();
-                let at = if *last == NO_MESSAGE {
-                    at
-                } else {
-                    at.max(*last + 1)
-                };
+                let at = at.max(*last + 1);
                 *last = at;
                 at
             }
@@ -106,21 +135,12 @@ impl NetState {
     }
 
     /// A message on `(from, to)` is delivered now: if it was the last in flight on its link,
-    /// the link has none any more. Its entry goes at once (links of ephemeral endpoints are
-    /// used once, and a small map is searched faster), unless it is the map's only one:
-    /// removing and re-inserting the only entry of a `BTreeMap` frees and allocates a node at
-    /// every message of a ping-pong. An absent entry and one at [`NO_MESSAGE`] mean the same.
+    /// the link has none any more.
     fn delivered(&mut self, from: Addr, to: Addr, now: u64) {
-        let several = self.link_last.len() > 1;
-        match self.link_last.entry((from, to)) {
-            Entry::Occupied(entry) if *entry.get() == now => {
-                if several {
-                    entry.remove();
-                } else {
-                    *entry.into_mut() = NO_MESSAGE;
-                }
+        if let Entry::Occupied(entry) = self.link_last.entry((from, to)) {
+            if *entry.get() == now {
+                entry.remove();
             }
-            _ => {}
         }
     }
 
@@ -195,13 +215,15 @@ impl World {
 
     /// Closes every endpoint of a crashed node (their handles died with its tasks).
     pub(crate) fn unbind_node(&mut self, node: NodeId) {
-        let addrs: Vec<Addr> = self
+        let mut addrs: Vec<Addr> = self
             .net
             .bound
             .keys()
             .filter(|a| a.node == node)
             .copied()
             .collect();
+        // In address order, whatever the map's.
+        addrs.sort_unstable();
         for addr in addrs {
             if let Some(slot) = self.net.bound.remove(&addr) {
                 let m = &mut self.net.mailboxes[slot as usize];

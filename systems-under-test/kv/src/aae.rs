@@ -120,9 +120,6 @@ pub(crate) struct Aae {
     ring: Option<Ring>,
     // Peers found equal, with this node's change count at that exchange's start.
     equal: BTreeMap<NodeId, u64>,
-    // Per peer, the partitions both are primaries of in the last round's ring (computed once
-    // per ring: every round of every node asked for them anew).
-    shared: BTreeMap<NodeId, Vec<usize>>,
 }
 
 impl Aae {
@@ -134,7 +131,6 @@ impl Aae {
         if self.ring.as_ref() != Some(&ring) {
             self.ring = Some(ring.clone());
             self.equal.clear();
-            self.shared.clear();
         }
         let peers = || ring.members().iter().copied().filter(|m| *m != node.me);
         let count = peers().count();
@@ -146,15 +142,7 @@ impl Aae {
         if self.equal.get(&peer) == Some(&changes) {
             return;
         }
-        let shared = self.shared.entry(peer).or_insert_with(|| {
-            (0..ring.partition_count())
-                .filter(|p| {
-                    let list = ring.primaries(*p, n);
-                    list.contains(&node.me) && list.contains(&peer)
-                })
-                .collect()
-        });
-        let shared = shared.clone();
+        let shared = ring.shared_partitions(node.me, peer, n);
         if !shared.is_empty() && exchange(node, shared, peer).await == Exchanged::Other {
             self.equal.remove(&peer);
         } else {

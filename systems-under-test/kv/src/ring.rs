@@ -52,7 +52,13 @@ impl PartialEq for Ring {
 thread_local! {
     /// The last ring whose walks were computed: a ring of the same claim shares them.
     static LAST_WALKED: RefCell<Option<Ring>> = const { RefCell::new(None) };
+    /// The partitions two nodes are both primaries of (for `n` replicas), for the last claim
+    /// asked about: anti-entropy asks at every round of every node.
+    static SHARED: RefCell<Option<SharedMemo>> = const { RefCell::new(None) };
 }
+
+/// A claim, and the partitions shared by pairs of its nodes.
+type SharedMemo = (Claim, BTreeMap<(NodeId, NodeId, usize), Vec<usize>>);
 
 impl Eq for Ring {}
 
@@ -209,6 +215,27 @@ impl Ring {
     /// Whether `node` is in the preference list of `key`.
     pub fn is_primary_for(&self, key: &str, n: usize, node: NodeId) -> bool {
         self.primaries(self.partition_of(key), n).contains(&node)
+    }
+
+    /// The partitions whose preference lists for N = `n` hold both `a` and `b`, in order.
+    pub fn shared_partitions(&self, a: NodeId, b: NodeId, n: usize) -> Vec<usize> {
+        SHARED.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let claim = &self.shape.claim;
+            if memo.as_ref().map_or(true, |(c, _)| c != claim) {
+                *memo = Some((claim.clone(), BTreeMap::new()));
+            }
+            let (_, shared) = memo.as_mut().expect("set above");
+            let partitions = shared.entry((a, b, n)).or_insert_with(|| {
+                (0..self.partition_count())
+                    .filter(|p| {
+                        let list = self.primaries(*p, n);
+                        list.contains(&a) && list.contains(&b)
+                    })
+                    .collect()
+            });
+            partitions.clone()
+        })
     }
 
     /// The preference list of `partition`: its first `n` distinct nodes (fewer when the ring
