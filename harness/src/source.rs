@@ -46,8 +46,8 @@ impl fmt::Display for Divergence {
 }
 
 thread_local! {
-    /// How many decisions the last run on this thread took, and half as many again: the next
-    /// run's log starts with room for as many, instead of growing by doubling and copying (a
+    /// Room for the decisions of the next run on this thread, from the last runs' (see
+    /// [`grown_hint`]): its log starts with it, instead of growing by doubling and copying (a
     /// search runs many cases of about the same length). Capacity only: no effect on what is
     /// recorded.
     static LOG_CAPACITY_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -55,6 +55,13 @@ thread_local! {
 
 /// The most decisions a log is given room for in advance.
 const LOG_CAPACITY_MAX: usize = 1 << 16;
+
+/// The room to give the next run's table, after one that needed `len` when `hint` was given:
+/// half as much again as `len`, but no less than `hint` minus an eighth (runs vary in length,
+/// and a table that outgrows its room is copied whole), at most `max`.
+pub(crate) fn grown_hint(hint: usize, len: usize, max: usize) -> usize {
+    (len + len / 2).max(hint - hint / 8).min(max)
+}
 
 enum Mode {
     Generate(Box<dyn Strategy>),
@@ -314,10 +321,9 @@ impl Source {
 
     /// The decisions taken.
     pub fn into_log(self) -> DecisionLog {
-        // Half as much again: the next case is often a little longer, and a log that outgrows
-        // its room is copied whole.
-        let hint = self.log.len() + self.log.len() / 2;
-        LOG_CAPACITY_HINT.with(|h| h.set(hint.min(LOG_CAPACITY_MAX)));
+        // Half as much again, and no less than the last hint but an eighth: cases vary in
+        // length, and a log that outgrows its room is copied whole.
+        LOG_CAPACITY_HINT.with(|h| h.set(grown_hint(h.get(), self.log.len(), LOG_CAPACITY_MAX)));
         DecisionLog {
             decisions: self.log,
         }

@@ -203,7 +203,7 @@ fn teardown() -> RunReport {
         drop(futures);
     }
     let mut w = world::uninstall();
-    world::TASKS_HINT.with(|hint| hint.set(w.tasks.len() + w.tasks.len() / 4));
+    world::TASKS_HINT.with(|h| h.set(crate::source::grown_hint(h.get(), w.tasks.len(), 1 << 12)));
     w.source.finish();
     let failure = w.failure.take();
     let task_names = w

@@ -15,6 +15,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{RawWaker, RawWakerVTable, Waker};
@@ -23,14 +24,21 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 pub(crate) type NodeInit = Rc<dyn Fn() -> BoxFuture>;
 
 thread_local! {
-    static WORLD: RefCell<Option<World>> = const { RefCell::new(None) };
-    static WOKEN: RefCell<Vec<TaskId>> = const { RefCell::new(Vec::new()) };
+    // Both without drop glue (`ManuallyDrop`), so that reaching them is a plain thread-local
+    // access, with no destructor to register first: they are reached at every step and every
+    // weft call. A world is taken out by `uninstall` at the end of its run; one left installed
+    // by a thread that panicked out of `Sim::run` is leaked when the thread exits, as is the
+    // woken list's buffer.
+    static WORLD: ManuallyDrop<RefCell<Option<World>>> =
+        const { ManuallyDrop::new(RefCell::new(None)) };
+    static WOKEN: ManuallyDrop<RefCell<Vec<TaskId>>> =
+        const { ManuallyDrop::new(RefCell::new(Vec::new())) };
     pub(crate) static IN_POLL: Cell<bool> = const { Cell::new(false) };
     /// Simulated time of the running simulation (u64::MAX: none), for log timestamps.
     pub(crate) static SIM_NOW: Cell<u64> = const { Cell::new(u64::MAX) };
     pub(crate) static LAST_PANIC: RefCell<Option<(String, bool)>> = const { RefCell::new(None) };
-    /// How many tasks the last run on this thread spawned: the next run's task table starts
-    /// with room for as many (capacity only, as the decision log's hint).
+    /// Room for the tasks of the next run on this thread, from the last runs' (capacity only,
+    /// as the decision log's hint).
     pub(crate) static TASKS_HINT: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -394,7 +402,7 @@ impl World {
             trace,
             now: 0,
             step: 0,
-            tasks: Vec::with_capacity(TASKS_HINT.with(Cell::get).min(1 << 12)),
+            tasks: Vec::with_capacity(TASKS_HINT.with(Cell::get)),
             runnable: Vec::new(),
             current: None,
             last_polled: None,
