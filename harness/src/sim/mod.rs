@@ -153,6 +153,16 @@ enum Next {
     Stop,
 }
 
+/// Futures to drop outside the world's borrow, in this order (fields drop in order): the
+/// polled task's if it ended when the graveyard was empty, then the graveyard's.
+struct Dead(Option<BoxFuture>, Vec<BoxFuture>);
+
+impl Dead {
+    fn is_empty(&self) -> bool {
+        self.0.is_none() && self.1.is_empty()
+    }
+}
+
 /// The run is over (finished or failed); the executor stops.
 struct Stop;
 
@@ -423,7 +433,8 @@ impl World {
         task: TaskId,
         future: BoxFuture,
         result: std::thread::Result<Poll<()>>,
-    ) -> Vec<BoxFuture> {
+    ) -> Dead {
+        let mut first = None;
         match result {
             Ok(Poll::Pending) => {
                 if self.tasks[task.index()].alive {
@@ -433,17 +444,28 @@ impl World {
                 }
             }
             Ok(Poll::Ready(())) => {
-                self.graveyard.push(future);
+                self.bury(&mut first, future);
                 self.end_task(task, ExitReason::Normal);
             }
             Err(payload) => {
-                self.graveyard.push(future);
+                self.bury(&mut first, future);
                 self.task_panicked(task, payload);
             }
         }
         self.current = None;
         self.settle();
-        std::mem::take(&mut self.graveyard)
+        Dead(first, std::mem::take(&mut self.graveyard))
+    }
+
+    /// Buries the future of a task that ended: in `first` when the graveyard is empty (the
+    /// usual case: no allocation), else at the end of the graveyard. The drop order is the
+    /// same either way (see [`Dead`]).
+    fn bury(&mut self, first: &mut Option<BoxFuture>, future: BoxFuture) {
+        if self.graveyard.is_empty() {
+            *first = Some(future);
+        } else {
+            self.graveyard.push(future);
+        }
     }
 
     fn collect_woken(&mut self) {
