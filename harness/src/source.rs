@@ -195,6 +195,7 @@ impl Source {
     /// As [`Source::value_at`], asking a generating strategy through `ask`: one of its hooks
     /// that is told more about the decision than its kind (a message's sender). Replays ignore
     /// `ask`: the value is the recorded one, whatever strategy produced it.
+    #[inline]
     pub(crate) fn value_by(
         &mut self,
         kind: DecisionKind,

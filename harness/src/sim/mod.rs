@@ -364,7 +364,12 @@ impl World {
         if let Some(last) = last {
             options.push(last);
         }
-        options.extend(self.runnable.iter().rev().filter(|&&t| Some(t) != last));
+        options.reserve(self.runnable.len());
+        for &t in self.runnable.iter().rev() {
+            if Some(t) != last {
+                options.push(t);
+            }
+        }
         let index = if self.addressed {
             let default = &self.tasks[options[0].index()];
             let key = mix(mix(salt::SCHEDULE, default.ident), u64::from(default.polls));

@@ -57,8 +57,8 @@ thread_local! {
     static SHARED: RefCell<Option<SharedMemo>> = const { RefCell::new(None) };
 }
 
-/// A claim, and the partitions shared by pairs of its nodes.
-type SharedMemo = (Claim, BTreeMap<(NodeId, NodeId, usize), Vec<usize>>);
+/// A ring (for its claim), and the partitions shared by pairs of its nodes.
+type SharedMemo = (Ring, BTreeMap<(NodeId, NodeId, usize), Vec<usize>>);
 
 impl Eq for Ring {}
 
@@ -221,9 +221,10 @@ impl Ring {
     pub fn shared_partitions(&self, a: NodeId, b: NodeId, n: usize) -> Vec<usize> {
         SHARED.with(|memo| {
             let mut memo = memo.borrow_mut();
-            let claim = &self.shape.claim;
-            if memo.as_ref().map_or(true, |(c, _)| c != claim) {
-                *memo = Some((claim.clone(), BTreeMap::new()));
+            let same =
+                |r: &Ring| Rc::ptr_eq(&r.shape, &self.shape) || r.shape.claim == self.shape.claim;
+            if !memo.as_ref().is_some_and(|(r, _)| same(r)) {
+                *memo = Some((self.clone(), BTreeMap::new()));
             }
             let (_, shared) = memo.as_mut().expect("set above");
             let partitions = shared.entry((a, b, n)).or_insert_with(|| {
