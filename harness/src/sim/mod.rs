@@ -155,12 +155,9 @@ enum Next {
 
 /// Futures to drop outside the world's borrow, in this order (fields drop in order): the
 /// polled task's if it ended when the graveyard was empty, then the graveyard's.
-struct Dead(Option<BoxFuture>, Vec<BoxFuture>);
-
-impl Dead {
-    fn is_empty(&self) -> bool {
-        self.0.is_none() && self.1.is_empty()
-    }
+struct Dead {
+    _first: Option<BoxFuture>,
+    _rest: Vec<BoxFuture>,
 }
 
 /// The run is over (finished or failed); the executor stops.
@@ -183,10 +180,12 @@ fn drive() {
         // are dropped first, outside the borrow (their destructors may call into weft).
         let (dead, step) = with(|w| {
             let dead = w.after_poll(task, future, result);
-            let step = dead.is_empty().then(|| w.next_step(&mut options));
+            let step = dead.is_none().then(|| w.next_step(&mut options));
             (dead, step)
         });
-        drop(dead);
+        if let Some(dead) = dead {
+            drop(dead);
+        }
         next = match step {
             Some(step) => step,
             None => with(|w| w.next_step(&mut options)),
@@ -438,7 +437,7 @@ impl World {
         task: TaskId,
         future: BoxFuture,
         result: std::thread::Result<Poll<()>>,
-    ) -> Dead {
+    ) -> Option<Dead> {
         let mut first = None;
         match result {
             Ok(Poll::Pending) => {
@@ -459,7 +458,13 @@ impl World {
         }
         self.current = None;
         self.settle();
-        Dead(first, std::mem::take(&mut self.graveyard))
+        if first.is_none() && self.graveyard.is_empty() {
+            return None;
+        }
+        Some(Dead {
+            _first: first,
+            _rest: std::mem::take(&mut self.graveyard),
+        })
     }
 
     /// Buries the future of a task that ended: in `first` when the graveyard is empty (the
@@ -474,29 +479,33 @@ impl World {
     }
 
     fn collect_woken(&mut self) {
-        let mut woken = std::mem::take(&mut self.scratch_woken);
-        if world::drain_woken(&mut woken) {
-            for &t in &woken {
-                self.make_runnable(t);
-            }
-            woken.clear();
+        if !world::drain_woken(&mut self.scratch_woken) {
+            return;
         }
-        self.scratch_woken = woken;
+        let mut i = 0;
+        while let Some(&t) = self.scratch_woken.get(i) {
+            self.make_runnable(t);
+            i += 1;
+        }
+        self.scratch_woken.clear();
     }
 
     /// Fires every event due now. When several messages are due at the same instant, the
     /// order in which they are delivered is a decision (0: FIFO). Whether any was due.
     fn fire_due_events(&mut self) -> bool {
-        let mut fired = false;
+        let mut next = self.pop_event(self.now);
+        if next.is_none() {
+            return false;
+        }
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
-        while let Some((_, event)) = self.pop_event(self.now) {
-            fired = true;
+        while let Some((_, event)) = next {
             match event {
                 Event::Wake(waker) => waker.wake(),
                 Event::Deliver(envelope) => deliveries.push(envelope),
                 Event::FaultTick => self.fault_tick(),
                 Event::Heal => self.heal_all(),
             }
+            next = self.pop_event(self.now);
         }
         while !deliveries.is_empty() {
             let drawn = if self.addressed {
@@ -536,7 +545,7 @@ impl World {
             self.deliver(envelope);
         }
         self.scratch_deliveries = deliveries;
-        fired
+        true
     }
 
     fn deadlock(&mut self) {
