@@ -221,8 +221,16 @@ impl Ring {
     pub fn shared_partitions(&self, a: NodeId, b: NodeId, n: usize) -> Vec<usize> {
         SHARED.with(|memo| {
             let mut memo = memo.borrow_mut();
-            let same =
-                |r: &Ring| Rc::ptr_eq(&r.shape, &self.shape) || r.shape.claim == self.shape.claim;
+            // Rings of one claim share their walks (see `walk_all`): the same walks are the
+            // same claim, known without comparing every partition's owner.
+            let walks = self.shape.order.get();
+            let same = |r: &Ring| {
+                let same_walks = matches!(
+                    (r.shape.order.get(), walks),
+                    (Some(a), Some(b)) if Rc::ptr_eq(a, b)
+                );
+                Rc::ptr_eq(&r.shape, &self.shape) || same_walks || r.shape.claim == self.shape.claim
+            };
             if !memo.as_ref().is_some_and(|(r, _)| same(r)) {
                 *memo = Some((self.clone(), BTreeMap::new()));
             }
