@@ -9,7 +9,7 @@ use crate::decision::{mix, DecisionKind};
 use crate::ids::{Addr, NodeId, TaskId};
 use std::any::{Any, TypeId};
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque}; // hygiene: allowed (fixed hasher: AddrHasher)
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
@@ -97,7 +97,7 @@ impl Hasher for AddrHasher {
     }
 }
 
-type AddrMap<K, V> = HashMap<K, V, BuildHasherDefault<AddrHasher>>;
+type AddrMap<K, V> = HashMap<K, V, BuildHasherDefault<AddrHasher>>; // hygiene: allowed (fixed hasher)
 
 /// The network's state: links, bound addresses and their mailboxes, in-flight FIFO order.
 #[derive(Default)]
