@@ -314,7 +314,10 @@ impl World {
             if self.finished() {
                 return Err(Stop);
             }
-            self.runnable.retain(|&t| self.tasks[t.index()].queued);
+            if self.runnable_stale {
+                self.runnable.retain(|&t| self.tasks[t.index()].queued);
+                self.runnable_stale = false;
+            }
             if !self.runnable.is_empty() {
                 return Ok(());
             }

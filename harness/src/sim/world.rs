@@ -329,6 +329,9 @@ pub(crate) struct World {
     pub tasks: Vec<Task>,
     /// Runnable tasks in wake order (oldest first). May hold dead tasks; they are skipped.
     pub runnable: Vec<TaskId>,
+    /// Whether `runnable` may hold tasks no longer queued (ended or parked since they were
+    /// woken): only then is it filtered.
+    pub runnable_stale: bool,
     /// The task being polled, if any.
     pub current: Option<TaskId>,
     pub last_polled: Option<TaskId>,
@@ -404,6 +407,7 @@ impl World {
             step: 0,
             tasks: Vec::with_capacity(TASKS_HINT.with(Cell::get)),
             runnable: Vec::new(),
+            runnable_stale: false,
             current: None,
             last_polled: None,
             heap: BinaryHeap::new(),
@@ -877,6 +881,7 @@ impl World {
             return;
         }
         t.alive = false;
+        self.runnable_stale |= t.queued;
         t.queued = false;
         let node = t.node;
         if let Some(f) = t.future.take() {
