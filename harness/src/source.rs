@@ -46,14 +46,22 @@ impl fmt::Display for Divergence {
 }
 
 thread_local! {
-    /// How many decisions the last run on this thread took: the next run's log starts with
-    /// room for as many, instead of growing by doubling and copying (a search runs many cases
-    /// of about the same length). Capacity only: no effect on what is recorded.
+    /// Room for the decisions of the next run on this thread, from the last runs' (see
+    /// [`grown_hint`]): its log starts with it, instead of growing by doubling and copying (a
+    /// search runs many cases of about the same length). Capacity only: no effect on what is
+    /// recorded.
     static LOG_CAPACITY_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The most decisions a log is given room for in advance.
 const LOG_CAPACITY_MAX: usize = 1 << 16;
+
+/// The room to give the next run's table, after one that needed `len` when `hint` was given:
+/// half as much again as `len`, but no less than `hint` minus an eighth (runs vary in length,
+/// and a table that outgrows its room is copied whole), at most `max`.
+pub(crate) fn grown_hint(hint: usize, len: usize, max: usize) -> usize {
+    (len + len / 2).max(hint - hint / 8).min(max)
+}
 
 enum Mode {
     Generate(Box<dyn Strategy>),
@@ -187,6 +195,7 @@ impl Source {
     /// As [`Source::value_at`], asking a generating strategy through `ask`: one of its hooks
     /// that is told more about the decision than its kind (a message's sender). Replays ignore
     /// `ask`: the value is the recorded one, whatever strategy produced it.
+    #[inline]
     pub(crate) fn value_by(
         &mut self,
         kind: DecisionKind,
@@ -326,7 +335,9 @@ impl Source {
 
     /// The decisions taken.
     pub fn into_log(self) -> DecisionLog {
-        LOG_CAPACITY_HINT.with(|hint| hint.set(self.log.len().min(LOG_CAPACITY_MAX)));
+        // Half as much again, and no less than the last hint but an eighth: cases vary in
+        // length, and a log that outgrows its room is copied whole.
+        LOG_CAPACITY_HINT.with(|h| h.set(grown_hint(h.get(), self.log.len(), LOG_CAPACITY_MAX)));
         DecisionLog {
             decisions: self.log,
         }

@@ -45,9 +45,9 @@ fn spawn_inner<T: 'static>(
 ) -> JoinHandle<T> {
     let output: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
     let slot = output.clone();
-    let wrapped: BoxFuture = Box::pin(async move {
-        let value = future.await;
-        *slot.borrow_mut() = Some(value);
+    let wrapped: BoxFuture = Box::pin(Spawned {
+        future: Some(future),
+        slot: Some(slot),
     });
     let spawned = with(|w| {
         let node = node.unwrap_or_else(|| w.current_node());
@@ -63,6 +63,39 @@ fn spawn_inner<T: 'static>(
             let exit = Rc::new(ExitCell::default());
             *exit.reason.borrow_mut() = Some(ExitReason::Killed);
             JoinHandle { id, exit, output }
+        }
+    }
+}
+
+/// A spawned future, which puts its output where its join handle finds it. (An `async`
+/// block awaiting the future would move it once more, into its own state, at the first
+/// poll: futures are large.) As such a block does, it drops the future as soon as it is
+/// done, then stores the output, then drops its reference to the output's slot.
+struct Spawned<F: Future> {
+    future: Option<F>,
+    slot: Option<Rc<RefCell<Option<F::Output>>>>,
+}
+
+impl<F: Future> Future for Spawned<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `future` is structurally pinned: never moved out of `self`, only dropped
+        // in place; `slot` is not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let future = this
+            .future
+            .as_mut()
+            .expect("weft: a spawned future polled after it finished");
+        match unsafe { Pin::new_unchecked(future) }.poll(cx) {
+            Poll::Ready(value) => {
+                this.future = None;
+                if let Some(slot) = this.slot.take() {
+                    *slot.borrow_mut() = Some(value);
+                }
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

@@ -153,6 +153,13 @@ enum Next {
     Stop,
 }
 
+/// Futures to drop outside the world's borrow, in this order (fields drop in order): the
+/// polled task's if it ended when the graveyard was empty, then the graveyard's.
+struct Dead {
+    _first: Option<BoxFuture>,
+    _rest: Vec<BoxFuture>,
+}
+
 /// The run is over (finished or failed); the executor stops.
 struct Stop;
 
@@ -173,10 +180,12 @@ fn drive() {
         // are dropped first, outside the borrow (their destructors may call into weft).
         let (dead, step) = with(|w| {
             let dead = w.after_poll(task, future, result);
-            let step = dead.is_empty().then(|| w.next_step(&mut options));
+            let step = dead.is_none().then(|| w.next_step(&mut options));
             (dead, step)
         });
-        drop(dead);
+        if let Some(dead) = dead {
+            drop(dead);
+        }
         next = match step {
             Some(step) => step,
             None => with(|w| w.next_step(&mut options)),
@@ -203,6 +212,7 @@ fn teardown() -> RunReport {
         drop(futures);
     }
     let mut w = world::uninstall();
+    world::TASKS_HINT.with(|h| h.set(crate::source::grown_hint(h.get(), w.tasks.len(), 1 << 12)));
     w.source.finish();
     let failure = w.failure.take();
     let task_names = w
@@ -294,13 +304,20 @@ impl World {
                 return Err(Stop);
             }
             self.collect_woken();
-            self.fire_due_events();
-            self.settle();
-            self.collect_woken();
+            // Only firing an event or applying a deferred kill or crash can wake a task here:
+            // when neither happened, nothing was woken since the collection above.
+            let fired = self.fire_due_events();
+            if fired || !self.deferred.is_empty() {
+                self.settle();
+                self.collect_woken();
+            }
             if self.finished() {
                 return Err(Stop);
             }
-            self.runnable.retain(|&t| self.tasks[t.index()].queued);
+            if self.runnable_stale {
+                self.runnable.retain(|&t| self.tasks[t.index()].queued);
+                self.runnable_stale = false;
+            }
             if !self.runnable.is_empty() {
                 return Ok(());
             }
@@ -349,7 +366,12 @@ impl World {
         if let Some(last) = last {
             options.push(last);
         }
-        options.extend(self.runnable.iter().rev().filter(|&&t| Some(t) != last));
+        options.reserve(self.runnable.len());
+        for &t in self.runnable.iter().rev() {
+            if Some(t) != last {
+                options.push(t);
+            }
+        }
         let index = if self.addressed {
             let default = &self.tasks[options[0].index()];
             let key = mix(mix(salt::SCHEDULE, default.ident), u64::from(default.polls));
@@ -418,7 +440,8 @@ impl World {
         task: TaskId,
         future: BoxFuture,
         result: std::thread::Result<Poll<()>>,
-    ) -> Vec<BoxFuture> {
+    ) -> Option<Dead> {
+        let mut first = None;
         match result {
             Ok(Poll::Pending) => {
                 if self.tasks[task.index()].alive {
@@ -428,40 +451,64 @@ impl World {
                 }
             }
             Ok(Poll::Ready(())) => {
-                self.graveyard.push(future);
+                self.bury(&mut first, future);
                 self.end_task(task, ExitReason::Normal);
             }
             Err(payload) => {
-                self.graveyard.push(future);
+                self.bury(&mut first, future);
                 self.task_panicked(task, payload);
             }
         }
         self.current = None;
         self.settle();
-        std::mem::take(&mut self.graveyard)
+        if first.is_none() && self.graveyard.is_empty() {
+            return None;
+        }
+        Some(Dead {
+            _first: first,
+            _rest: std::mem::take(&mut self.graveyard),
+        })
+    }
+
+    /// Buries the future of a task that ended: in `first` when the graveyard is empty (the
+    /// usual case: no allocation), else at the end of the graveyard. The drop order is the
+    /// same either way (see [`Dead`]).
+    fn bury(&mut self, first: &mut Option<BoxFuture>, future: BoxFuture) {
+        if self.graveyard.is_empty() {
+            *first = Some(future);
+        } else {
+            self.graveyard.push(future);
+        }
     }
 
     fn collect_woken(&mut self) {
-        let mut woken = std::mem::take(&mut self.scratch_woken);
-        world::drain_woken(&mut woken);
-        for &t in &woken {
-            self.make_runnable(t);
+        if !world::drain_woken(&mut self.scratch_woken) {
+            return;
         }
-        woken.clear();
-        self.scratch_woken = woken;
+        let mut i = 0;
+        while let Some(&t) = self.scratch_woken.get(i) {
+            self.make_runnable(t);
+            i += 1;
+        }
+        self.scratch_woken.clear();
     }
 
     /// Fires every event due now. When several messages are due at the same instant, the
-    /// order in which they are delivered is a decision (0: FIFO).
-    fn fire_due_events(&mut self) {
+    /// order in which they are delivered is a decision (0: FIFO). Whether any was due.
+    fn fire_due_events(&mut self) -> bool {
+        let mut next = self.pop_event(self.now);
+        if next.is_none() {
+            return false;
+        }
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
-        while let Some((_, event)) = self.pop_event(self.now) {
+        while let Some((_, event)) = next {
             match event {
                 Event::Wake(waker) => waker.wake(),
                 Event::Deliver(envelope) => deliveries.push(envelope),
                 Event::FaultTick => self.fault_tick(),
                 Event::Heal => self.heal_all(),
             }
+            next = self.pop_event(self.now);
         }
         while !deliveries.is_empty() {
             let drawn = if self.addressed {
@@ -501,6 +548,7 @@ impl World {
             self.deliver(envelope);
         }
         self.scratch_deliveries = deliveries;
+        true
     }
 
     fn deadlock(&mut self) {

@@ -8,9 +8,10 @@ use super::{EventKind, FailureKind};
 use crate::decision::{mix, DecisionKind};
 use crate::ids::{Addr, NodeId, TaskId};
 use std::any::{Any, TypeId};
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque}; // hygiene: allowed (fixed hasher: AddrHasher)
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 
 /// Network errors.
@@ -62,28 +63,58 @@ pub(crate) struct Mailbox {
     waker: Option<Waker>,
 }
 
+/// The hasher of the network's maps, keyed by addresses and pairs of them: a few
+/// instructions per key, and the same in every process (never randomly seeded; nothing
+/// depends on the maps' order anyway).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The 128-bit product folded: every bit of the state reaches the low bits (the table
+        // index) and the high ones (its control bytes).
+        let r = u128::from(self.0) * u128::from(0xd6e8_feb8_6659_fd93u64);
+        (r as u64) ^ ((r >> 64) as u64)
+    }
+}
+
+type AddrMap<K, V> = HashMap<K, V, BuildHasherDefault<AddrHasher>>; // hygiene: allowed (fixed hasher)
+
 /// The network's state: links, bound addresses and their mailboxes, in-flight FIFO order.
 #[derive(Default)]
 pub(crate) struct NetState {
     node_count: usize,
     /// `blocked[from * n + to]`: messages from `from` to `to` are lost.
     blocked: Vec<bool>,
-    bound: BTreeMap<Addr, u32>,
+    bound: AddrMap<Addr, u32>,
     mailboxes: Vec<Mailbox>,
     free: Vec<u32>,
-    /// Delivery time of the last message on each FIFO link still in flight; [`NO_MESSAGE`]
-    /// once it was delivered (the entry is kept: removing and re-inserting the only entry of a
-    /// `BTreeMap` frees and allocates a node at every message of a ping-pong).
-    link_last: BTreeMap<(Addr, Addr), u64>,
-    /// Entries of `link_last` at [`NO_MESSAGE`], purged when they outnumber the others.
-    link_idle: usize,
+    /// Delivery time of the last message on each FIFO link still in flight (the entry goes
+    /// when that message is delivered).
+    link_last: AddrMap<(Addr, Addr), u64>,
     next_message: u64,
     /// Whether the message being sent is a reply to a request (for its description).
     replying: bool,
 }
-
-/// A link with no message in flight, in `NetState::link_last`.
-const NO_MESSAGE: u64 = u64::MAX;
 
 impl NetState {
     /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
@@ -96,12 +127,7 @@ impl NetState {
             }
             Entry::Occupied(mut entry) => {
                 let last = entry.get_mut();
-                let at = if *last == NO_MESSAGE {
-                    self.link_idle -= 1;
-                    at
-                } else {
-                    at.max(*last + 1)
-                };
+                let at = at.max(*last + 1);
                 *last = at;
                 at
             }
@@ -111,17 +137,10 @@ impl NetState {
     /// A message on `(from, to)` is delivered now: if it was the last in flight on its link,
     /// the link has none any more.
     fn delivered(&mut self, from: Addr, to: Addr, now: u64) {
-        match self.link_last.get_mut(&(from, to)) {
-            Some(last) if *last == now => {
-                *last = NO_MESSAGE;
-                self.link_idle += 1;
+        if let Entry::Occupied(entry) = self.link_last.entry((from, to)) {
+            if *entry.get() == now {
+                entry.remove();
             }
-            _ => return,
-        }
-        // Links of ephemeral endpoints are used once: drop idle entries before they pile up.
-        if self.link_idle > 256 && self.link_idle * 2 > self.link_last.len() {
-            self.link_last.retain(|_, at| *at != NO_MESSAGE);
-            self.link_idle = 0;
         }
     }
 
@@ -148,24 +167,28 @@ impl World {
             return Err(NetError::AddrInUse(addr));
         }
         let owner = self.current;
-        let mailbox = |generation| Mailbox {
+        let mailbox = |generation, queue| Mailbox {
             addr,
             owner,
             generation,
             open: true,
             expects: TypeId::of::<M>(),
             expects_name: std::any::type_name::<M>(),
-            queue: VecDeque::new(),
+            queue,
             waker: None,
         };
         let slot = match self.net.free.pop() {
             Some(slot) => {
-                let generation = self.net.mailboxes[slot as usize].generation.wrapping_add(1);
-                self.net.mailboxes[slot as usize] = mailbox(generation);
+                let old = &mut self.net.mailboxes[slot as usize];
+                let generation = old.generation.wrapping_add(1);
+                // The freed mailbox's queue (empty) keeps its room for the next one.
+                let mut queue = std::mem::take(&mut old.queue);
+                queue.clear();
+                *old = mailbox(generation, queue);
                 slot
             }
             None => {
-                self.net.mailboxes.push(mailbox(0));
+                self.net.mailboxes.push(mailbox(0, VecDeque::new()));
                 (self.net.mailboxes.len() - 1) as u32
             }
         };
@@ -192,13 +215,15 @@ impl World {
 
     /// Closes every endpoint of a crashed node (their handles died with its tasks).
     pub(crate) fn unbind_node(&mut self, node: NodeId) {
-        let addrs: Vec<Addr> = self
+        let mut addrs: Vec<Addr> = self
             .net
             .bound
             .keys()
             .filter(|a| a.node == node)
             .copied()
             .collect();
+        // In address order, whatever the map's.
+        addrs.sort_unstable();
         for addr in addrs {
             if let Some(slot) = self.net.bound.remove(&addr) {
                 let m = &mut self.net.mailboxes[slot as usize];

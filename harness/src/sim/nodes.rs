@@ -171,6 +171,7 @@ impl World {
         for &t in &parked {
             self.tasks[t.index()].queued = false;
         }
+        self.runnable_stale |= !parked.is_empty();
         self.nodes[node.index()].parked.extend(parked);
     }
 

@@ -32,7 +32,19 @@ impl std::error::Error for DiskError {}
 struct File {
     durable: Vec<u8>,
     current: Vec<u8>,
-    pending: Vec<(u64, Vec<u8>)>,
+    /// The unsynced writes, in order: each one's offset and the range of its bytes in
+    /// `pending_bytes` (one buffer for all of them: no allocation per write).
+    pending: Vec<(u64, std::ops::Range<usize>)>,
+    pending_bytes: Vec<u8>,
+}
+
+impl File {
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        apply(&mut self.current, offset, data);
+        let start = self.pending_bytes.len();
+        self.pending_bytes.extend_from_slice(data);
+        self.pending.push((offset, start..self.pending_bytes.len()));
+    }
 }
 
 /// One node's disk.
@@ -44,16 +56,24 @@ pub(crate) struct DiskState {
 impl DiskState {
     /// Writes `data` at `offset` of `path` (creating it), not yet durable.
     pub fn write(&mut self, path: &str, offset: u64, data: &[u8]) {
-        let file = self.files.entry(path.to_string()).or_default();
-        apply(&mut file.current, offset, data);
-        file.pending.push((offset, data.to_vec()));
+        if let Some(file) = self.files.get_mut(path) {
+            return file.write(offset, data);
+        }
+        self.files
+            .entry(path.to_string())
+            .or_default()
+            .write(offset, data);
     }
 
     /// Appends `data` to `path`, not yet durable; returns the offset it was written at.
     pub fn append(&mut self, path: &str, data: &[u8]) -> u64 {
-        let offset = self.files.get(path).map_or(0, |f| f.current.len() as u64);
-        self.write(path, offset, data);
-        offset
+        if let Some(file) = self.files.get_mut(path) {
+            let offset = file.current.len() as u64;
+            file.write(offset, data);
+            return offset;
+        }
+        self.write(path, 0, data);
+        0
     }
 
     /// Makes every write to `path` durable.
@@ -61,9 +81,10 @@ impl DiskState {
         let file = self.files.get_mut(path).ok_or(DiskError::NotFound)?;
         // The current image is the durable one with the pending writes applied in order:
         // applying them is that image, without copying the whole file at every fsync.
-        for (offset, data) in file.pending.drain(..) {
-            apply(&mut file.durable, offset, &data);
+        for (offset, range) in file.pending.drain(..) {
+            apply(&mut file.durable, offset, &file.pending_bytes[range]);
         }
+        file.pending_bytes.clear();
         debug_assert!(file.durable == file.current);
         Ok(())
     }
@@ -96,10 +117,12 @@ impl World {
         let mut files = std::mem::take(&mut self.nodes[node.index()].disk.files);
         for (path, file) in files.iter_mut() {
             let mut image = file.durable.clone();
-            for (offset, data) in std::mem::take(&mut file.pending) {
+            for (offset, range) in std::mem::take(&mut file.pending) {
+                let data = &file.pending_bytes[range];
                 let kept = self.crash_write(node, path, data.len());
                 apply(&mut image, offset, &data[..kept]);
             }
+            file.pending_bytes.clear();
             file.durable.clone_from(&image);
             file.current = image;
         }

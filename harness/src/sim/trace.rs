@@ -176,8 +176,19 @@ impl Trace {
         }
     }
 
-    #[inline]
+    /// Folds `e` into the hash and keeps it if the trace is kept (the executor does both in
+    /// `World::event`, the keeping out of line).
+    #[cfg(test)]
     pub fn record(&mut self, e: TraceEvent) {
+        self.fold(e);
+        if let Some(events) = &mut self.events {
+            events.push(e);
+        }
+    }
+
+    /// Folds `e` into the hash (and nothing else).
+    #[inline(always)]
+    pub fn fold(&mut self, e: TraceEvent) {
         let words = [
             e.step,
             e.time_ns,
@@ -191,9 +202,6 @@ impl Trace {
         } else {
             hash_v2(self.hash, words)
         };
-        if let Some(events) = &mut self.events {
-            events.push(e);
-        }
     }
 }
 

@@ -13,9 +13,9 @@ use crate::ids::{NodeId, TaskId};
 use crate::source::{Site, Source};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{RawWaker, RawWakerVTable, Waker};
@@ -24,12 +24,22 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 pub(crate) type NodeInit = Rc<dyn Fn() -> BoxFuture>;
 
 thread_local! {
-    static WORLD: RefCell<Option<World>> = const { RefCell::new(None) };
-    static WOKEN: RefCell<Vec<TaskId>> = const { RefCell::new(Vec::new()) };
+    // Both without drop glue (`ManuallyDrop`), so that reaching them is a plain thread-local
+    // access, with no destructor to register first: they are reached at every step and every
+    // weft call. A world is taken out by `uninstall` at the end of its run; one left installed
+    // by a thread that panicked out of `Sim::run` is leaked when the thread exits, as is the
+    // woken list's buffer.
+    static WORLD: ManuallyDrop<RefCell<Option<World>>> =
+        const { ManuallyDrop::new(RefCell::new(None)) };
+    static WOKEN: ManuallyDrop<RefCell<Vec<TaskId>>> =
+        const { ManuallyDrop::new(RefCell::new(Vec::new())) };
     pub(crate) static IN_POLL: Cell<bool> = const { Cell::new(false) };
     /// Simulated time of the running simulation (u64::MAX: none), for log timestamps.
     pub(crate) static SIM_NOW: Cell<u64> = const { Cell::new(u64::MAX) };
     pub(crate) static LAST_PANIC: RefCell<Option<(String, bool)>> = const { RefCell::new(None) };
+    /// Room for the tasks of the next run on this thread, from the last runs' (capacity only,
+    /// as the decision log's hint).
+    pub(crate) static TASKS_HINT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Runs `f` with the current world. Panics outside a simulation: the APIs of `weft::time`,
@@ -77,16 +87,23 @@ pub(crate) fn uninstall() -> World {
     })
 }
 
-pub(crate) fn drain_woken(into: &mut Vec<TaskId>) {
+/// Moves the tasks woken since the last call into `into`; false (and nothing done) when none
+/// was.
+#[inline]
+pub(crate) fn drain_woken(into: &mut Vec<TaskId>) -> bool {
     WOKEN.with(|w| {
         let mut woken = w.borrow_mut();
+        if woken.is_empty() {
+            return false;
+        }
         if into.is_empty() {
             // The usual case: trade buffers instead of copying.
             std::mem::swap(into, &mut *woken);
         } else {
             into.append(&mut woken);
         }
-    });
+        true
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,6 +236,37 @@ pub(crate) struct EventSlot {
     pub event: Option<Event>,
 }
 
+/// An entry of the event queue: when the event is due and its sequence number in one key
+/// (`at << 64 | seq`, compared as one number: earliest first, ties in scheduling order; no two
+/// entries share a sequence number), and its slot and generation (stale once cancelled).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Queued {
+    pub order: u128,
+    pub slot: u32,
+    pub generation: u32,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Queued) -> bool {
+        self.order == other.order
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Queued) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    /// Reversed: `BinaryHeap` pops its greatest entry, the queue its earliest.
+    fn cmp(&self, other: &Queued) -> std::cmp::Ordering {
+        other.order.cmp(&self.order)
+    }
+}
+
 /// A handle to a scheduled event, for cancellation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct EventKey {
@@ -281,10 +329,13 @@ pub(crate) struct World {
     pub tasks: Vec<Task>,
     /// Runnable tasks in wake order (oldest first). May hold dead tasks; they are skipped.
     pub runnable: Vec<TaskId>,
+    /// Whether `runnable` may hold tasks no longer queued (ended or parked since they were
+    /// woken): only then is it filtered.
+    pub runnable_stale: bool,
     /// The task being polled, if any.
     pub current: Option<TaskId>,
     pub last_polled: Option<TaskId>,
-    pub heap: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
+    pub heap: BinaryHeap<Queued>,
     pub events: Vec<EventSlot>,
     pub free_events: Vec<u32>,
     pub pending_events: usize,
@@ -354,8 +405,9 @@ impl World {
             trace,
             now: 0,
             step: 0,
-            tasks: Vec::new(),
+            tasks: Vec::with_capacity(TASKS_HINT.with(Cell::get)),
             runnable: Vec::new(),
+            runnable_stale: false,
             current: None,
             last_polled: None,
             heap: BinaryHeap::new(),
@@ -391,8 +443,10 @@ impl World {
         self
     }
 
-    /// Records a trace event at the current step and time.
-    #[inline]
+    /// Records a trace event at the current step and time. Inlined: at most call sites most
+    /// of the details are constants, and usually the event is only folded into the hash (the
+    /// trace is not kept and `tracing` is off), out of line otherwise.
+    #[inline(always)]
     pub fn event(
         &mut self,
         node: Option<NodeId>,
@@ -410,7 +464,24 @@ impl World {
             a,
             b,
         };
-        self.trace.record(e);
+        self.trace.fold(e);
+        // `enabled!` checks the global level filter first (`level_enabled!`): below TRACE it
+        // is false, and `keep_event` asks it in full.
+        if self.trace.events.is_some()
+            || tracing::Level::TRACE <= tracing::level_filters::LevelFilter::current()
+        {
+            self.keep_event(e);
+        }
+    }
+
+    /// Keeps a trace event already folded into the hash, if the trace is kept, and emits it
+    /// through `tracing` if enabled.
+    #[cold]
+    #[inline(never)]
+    fn keep_event(&mut self, e: TraceEvent) {
+        if let Some(events) = &mut self.trace.events {
+            events.push(e);
+        }
         if tracing::enabled!(target: "weft", tracing::Level::TRACE) {
             self.trace_line(&e);
         }
@@ -633,8 +704,11 @@ impl World {
             generation: s.generation,
         };
         self.event_seq += 1;
-        self.heap
-            .push(Reverse((at, self.event_seq, slot, s.generation)));
+        self.heap.push(Queued {
+            order: u128::from(at) << 64 | u128::from(self.event_seq),
+            slot,
+            generation: s.generation,
+        });
         self.pending_events += 1;
         Some(key)
     }
@@ -670,7 +744,13 @@ impl World {
 
     /// Pops the next live event due at or before `limit`, returning (time, event).
     pub fn pop_event(&mut self, limit: u64) -> Option<(u64, Event)> {
-        while let Some(&Reverse((at, _, slot, generation))) = self.heap.peek() {
+        while let Some(&Queued {
+            order,
+            slot,
+            generation,
+        }) = self.heap.peek()
+        {
+            let at = (order >> 64) as u64;
             if at > limit {
                 return None;
             }
@@ -690,9 +770,14 @@ impl World {
 
     /// Time of the next live event.
     pub fn next_event_time(&mut self) -> Option<u64> {
-        while let Some(&Reverse((at, _, slot, generation))) = self.heap.peek() {
+        while let Some(&Queued {
+            order,
+            slot,
+            generation,
+        }) = self.heap.peek()
+        {
             if self.events[slot as usize].generation == generation {
-                return Some(at);
+                return Some((order >> 64) as u64);
             }
             self.heap.pop();
         }
@@ -796,6 +881,7 @@ impl World {
             return;
         }
         t.alive = false;
+        self.runnable_stale |= t.queued;
         t.queued = false;
         let node = t.node;
         if let Some(f) = t.future.take() {

@@ -173,6 +173,7 @@ impl StrategyKind {
 }
 
 /// Draws a value for a non-scheduling decision from `rng`, honouring `rates`.
+#[inline]
 pub(crate) fn draw_value(
     rng: &mut rand_chacha::ChaCha8Rng,
     rates: &Rates,

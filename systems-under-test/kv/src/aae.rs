@@ -132,13 +132,9 @@ impl Aae {
             self.ring = Some(ring.clone());
             self.equal.clear();
         }
-        let peers: Vec<NodeId> = ring
-            .members()
-            .iter()
-            .copied()
-            .filter(|m| *m != node.me)
-            .collect();
-        let Some(peer) = peers.get(self.round % peers.len().max(1)).copied() else {
+        let peers = || ring.members().iter().copied().filter(|m| *m != node.me);
+        let count = peers().count();
+        let Some(peer) = peers().nth(self.round % count.max(1)) else {
             return;
         };
         self.round += 1;
@@ -146,12 +142,7 @@ impl Aae {
         if self.equal.get(&peer) == Some(&changes) {
             return;
         }
-        let shared: Vec<usize> = (0..ring.partition_count())
-            .filter(|p| {
-                let list = ring.primaries(*p, n);
-                list.contains(&node.me) && list.contains(&peer)
-            })
-            .collect();
+        let shared = ring.shared_partitions(node.me, peer, n);
         if !shared.is_empty() && exchange(node, shared, peer).await == Exchanged::Other {
             self.equal.remove(&peer);
         } else {

@@ -52,7 +52,13 @@ impl PartialEq for Ring {
 thread_local! {
     /// The last ring whose walks were computed: a ring of the same claim shares them.
     static LAST_WALKED: RefCell<Option<Ring>> = const { RefCell::new(None) };
+    /// The partitions two nodes are both primaries of (for `n` replicas), for the last claim
+    /// asked about: anti-entropy asks at every round of every node.
+    static SHARED: RefCell<Option<SharedMemo>> = const { RefCell::new(None) };
 }
+
+/// A ring (for its claim), and the partitions shared by pairs of its nodes.
+type SharedMemo = (Ring, BTreeMap<(NodeId, NodeId, usize), Vec<usize>>);
 
 impl Eq for Ring {}
 
@@ -209,6 +215,36 @@ impl Ring {
     /// Whether `node` is in the preference list of `key`.
     pub fn is_primary_for(&self, key: &str, n: usize, node: NodeId) -> bool {
         self.primaries(self.partition_of(key), n).contains(&node)
+    }
+
+    /// The partitions whose preference lists for N = `n` hold both `a` and `b`, in order.
+    pub fn shared_partitions(&self, a: NodeId, b: NodeId, n: usize) -> Vec<usize> {
+        SHARED.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            // Rings of one claim share their walks (see `walk_all`): the same walks are the
+            // same claim, known without comparing every partition's owner.
+            let walks = self.shape.order.get();
+            let same = |r: &Ring| {
+                let same_walks = matches!(
+                    (r.shape.order.get(), walks),
+                    (Some(a), Some(b)) if Rc::ptr_eq(a, b)
+                );
+                Rc::ptr_eq(&r.shape, &self.shape) || same_walks || r.shape.claim == self.shape.claim
+            };
+            if !memo.as_ref().is_some_and(|(r, _)| same(r)) {
+                *memo = Some((self.clone(), BTreeMap::new()));
+            }
+            let (_, shared) = memo.as_mut().expect("set above");
+            let partitions = shared.entry((a, b, n)).or_insert_with(|| {
+                (0..self.partition_count())
+                    .filter(|p| {
+                        let list = self.primaries(*p, n);
+                        list.contains(&a) && list.contains(&b)
+                    })
+                    .collect()
+            });
+            partitions.clone()
+        })
     }
 
     /// The preference list of `partition`: its first `n` distinct nodes (fewer when the ring
