@@ -7,8 +7,8 @@
 #                                            nightly-out/shard-K): the artifact to keep
 #   env: SHARD=K/N (default 0/1)  JOBS (default 0: every core)  SEED (default: today, YYYYMMDD)
 #        SCENARIOS="pool kv" (default: every scenario that must pass)
-#        PROFILE (default fuzz: fat link-time optimisation, about ten minutes to build, 1.3 to
-#        1.4 times the cases per second of `release`, which short runs may prefer)
+#        PROFILE (default fuzz: fat link-time optimisation, about ten minutes to build, about
+#        1.3 times the cases per second of `release`, which short runs may prefer)
 #
 # Run as N shards with the same SEED on N machines (a CI matrix, a Kubernetes Indexed Job:
 # ci/examples/), then `weft merge` their folders: the shards run exactly the cases of one
