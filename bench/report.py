@@ -399,14 +399,28 @@ def profile(p):
     return out
 
 
-def share(rows, symbol):
-    """The percentage perf gave `symbol` (summed over matching rows)."""
-    total = 0.0
+def top_symbols(rows, n):
+    """The first `n` rows of a flat profile as text: `name` (share), names shortened."""
+    out = []
     for row in rows:
         m = re.match(r"^(\d+\.\d+)% \[\.\] (.*)$", row)
-        if m and symbol in m.group(2):
-            total += float(m.group(1))
-    return total
+        if not m:
+            continue
+        name = m.group(2).replace("{{closure}}", "closure")
+        # Generic arguments out (innermost first), then `<impl T>` and `<T as U>` as T's name.
+        while True:
+            shorter = re.sub(r"<(?!impl |[^<>]* as )[^<>]*>", "", name)
+            if shorter == name:
+                break
+            name = shorter
+        name = re.sub(r"<impl (?:[^<>]*::)?([^<>:]*)>", r"\1", name)
+        name = re.sub(r"<(?:[^<>]*::)?([^<>: ]*) as [^<>]*>", r"\1", name)
+        name = name.split("::")
+        name = "::".join(name[-2:]) if len(name) > 1 else name[0]
+        out.append(f"`{name[:60]}` ({float(m.group(1)):.0f}%)")
+        if len(out) == n:
+            break
+    return ", ".join(out) if out else "(no profile)"
 
 
 def profile_md(prof):
@@ -500,19 +514,14 @@ def reading(tp, rs, ck, prof):
                      "mostly process start-up; the target (ahead on every file, start-up included) "
                      "is not met on those."))
     if prof:
-        ev = {w: share(prof[w][1], "World::event") for w in prof}
-        step = {w: share(prof[w][1], "::next_step") for w in prof}
+        tops = {w: top_symbols(prof[w][1], 4) for w in prof}
         lines.append(
-            "- Where weft is behind its throughput targets: the profile at the end puts "
-            f"{ev['short']:.0f}% (short runs) and {ev['broadcast']:.0f}% (broadcast) of weft's time in "
-            "`World::event`, which folds every trace event (poll, send, delivery, decision) into the "
-            "run's stable trace hash (hash function 2: four multiplications per event, three of them "
-            "independent, where function 1 chained eighteen), and "
-            f"{step['short']:.0f}% and {step['broadcast']:.0f}% in the executor's step (`next_step`: "
-            "wakes, due events, the scheduling decision, drawn from the strategy and recorded in the "
-            "decision log); the rest is spread over the event queue, the network's ordered maps "
-            "(bound addresses, the FIFO order of each link), thread-local access to the world, and "
-            "allocation (each message's payload is boxed). That "
+            "- Where weft is behind its throughput targets: the profile at the end (self time) "
+            f"puts the most of weft's short runs in {tops['short']}, and of its broadcast in "
+            f"{tops['broadcast']}; the rest is spread thin over the executor's step (wakes, due "
+            "events, the scheduling decision, drawn from the strategy and recorded in the decision "
+            "log), the trace hash every event is folded into, the event queue, the network's maps "
+            "and allocation (each message's payload is boxed). That "
             "is what the difference buys: every run, on the fast path too, has a trace hash that "
             "`weft determinism` compares and a complete decision log that replays it exactly and "
             "that the shrinker edits; madsim keeps neither (a run is reproduced from its seed, with "
