@@ -183,9 +183,7 @@ fn drive() {
             let step = dead.is_none().then(|| w.next_step(&mut options));
             (dead, step)
         });
-        if let Some(dead) = dead {
-            drop(dead);
-        }
+        drop(dead);
         next = match step {
             Some(step) => step,
             None => with(|w| w.next_step(&mut options)),
