@@ -97,6 +97,9 @@ pub struct Source {
     log: Vec<Decision>,
     generated: usize,
     divergence: Option<Divergence>,
+    /// How many more "one more command?" flags may say yes (`None`: no bound). Set by
+    /// [`Source::with_commands_max`] for the shrinker's search of small cases.
+    commands_left: Option<usize>,
 }
 
 impl Source {
@@ -147,7 +150,36 @@ impl Source {
             log: Vec::with_capacity(LOG_CAPACITY_HINT.with(std::cell::Cell::get)),
             generated: 0,
             divergence: None,
+            commands_left: None,
         }
+    }
+
+    /// The same source, whose generated test cases have at most `max` commands: once `max`
+    /// "one more command?" flags have said yes, the next ones are recorded as 0 (stop), so the
+    /// log replays the same case without the bound. Only a generating source draws flags
+    /// freely; a replay's flags are the recorded ones.
+    pub fn with_commands_max(mut self, max: usize) -> Source {
+        self.commands_left = Some(max);
+        self
+    }
+
+    /// Draws the "one more command?" flag of a test case (a generation decision below
+    /// `bound`, 0 meaning stop), held to the bound of [`Source::with_commands_max`].
+    pub(crate) fn more(&mut self, bound: u64) -> bool {
+        let mut value = self.value(DecisionKind::Generate, bound);
+        if value != 0 {
+            match &mut self.commands_left {
+                Some(0) => {
+                    value = 0;
+                    if let Some(d) = self.log.last_mut() {
+                        d.value = 0;
+                    }
+                }
+                Some(left) => *left -= 1,
+                None => {}
+            }
+        }
+        value != 0
     }
 
     /// Name of the mode or strategy, for reports.

@@ -633,3 +633,33 @@ fn length_mean_is_optional_in_json() {
     let back: Shape = serde_json::from_value(serde_json::to_value(&set).unwrap()).unwrap();
     assert_eq!(back, set);
 }
+
+#[test]
+fn a_bound_on_commands_holds_and_its_log_replays_without_it() {
+    let model = Rc::new(Kv { buggy: false });
+    for shape in [Shape::sequential(), Shape::parallel()] {
+        for max in 0..4 {
+            let mut reached = false;
+            for seed in 0..30 {
+                let strategy = StrategyKind::Random.build(seed, Rates::default(), 3, 200);
+                let source = Source::generate(strategy).with_commands_max(max);
+                let bounded = run_case(&model, &shape, source, Detail::Quiet);
+                let commands = bounded.case.as_ref().expect("a model case").commands;
+                assert!(
+                    commands <= max,
+                    "{:?} seed {seed}: {commands} > {max}",
+                    shape.mode
+                );
+                reached |= commands == max;
+                // The stopping flags are recorded as 0: a strict replay, without the bound,
+                // runs the same case.
+                let replay = Source::replay(bounded.report.log.clone());
+                let again = run_case(&model, &shape, replay, Detail::Quiet);
+                assert_eq!(again.report.divergence, None, "seed {seed}");
+                assert_eq!(again.report.trace_hash, bounded.report.trace_hash);
+                assert_eq!(again.case.unwrap().commands, commands);
+            }
+            assert!(reached, "{:?}: no case reached the bound {max}", shape.mode);
+        }
+    }
+}

@@ -103,6 +103,53 @@ fn ack_before_quorum_is_found() {
     );
 }
 
+/// Four seeds find `ack-before-quorum` by different routes (a lost element, a sibling
+/// explosion, a missed quorum read; 1 to 11 commands at their local minima) and all end on
+/// one counterexample: the search for a smaller case finds the probe alone with two delayed
+/// stores. Where it replaced a seed's local minimum, that one is kept beside the replay file
+/// and still fails.
+#[test]
+fn ack_before_quorum_shrinks_to_one_counterexample_whatever_the_seed() {
+    let dir = std::env::temp_dir().join(format!("weft-kv-forms-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = runner(&KvScenario, &["ack-before-quorum"]);
+    let mut forms = std::collections::BTreeSet::new();
+    let mut replaced = 0;
+    for seed in [0, 2, 3] {
+        let mut cfg = config(seed, 1_000, StrategyKind::Random);
+        cfg.shrink.time_max = Duration::from_secs(300);
+        let path = dir.join(format!("seed{seed}.weft-replay.json"));
+        cfg.replay_file = Some(path.clone());
+        let found = fuzz(&run, &cfg).found.expect("found");
+        let stats = found.shrink.as_ref().unwrap();
+        assert!(stats.cut_short.is_none(), "seed {seed}: {stats:?}");
+        assert_eq!(
+            found.run.size(),
+            (0, 0),
+            "seed {seed}: {}",
+            found.counterexample
+        );
+        assert_eq!(nondefault_execution(&found.run.report.log).len(), 2);
+        let text = found.counterexample.to_string();
+        forms.insert(weft_cli::bug_table::shrunk_form(&text));
+        let local = weft::internals::fuzz::local_path(&path);
+        assert_eq!(stats.from_small_case, local.exists(), "seed {seed}");
+        assert_eq!(stats.from_small_case, text.contains("Shrunk further:"));
+        if stats.from_small_case {
+            replaced += 1;
+            let file = weft::internals::replay::ReplayFile::load(&local).unwrap();
+            let again = run(Source::replay(file.log().unwrap()), Detail::Quiet);
+            assert!(
+                again.failed(),
+                "seed {seed}: the local minimum kept does not fail"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(forms.len(), 1, "{forms:#?}");
+    assert!(replaced > 0, "no seed's local minimum was replaced");
+}
+
 #[test]
 fn handoff_drops_tombstones_is_found() {
     found(

@@ -50,10 +50,11 @@ pub fn shrunk_form(counterexample: &str) -> String {
         }
     }
     out.push_str(rest);
-    // The replay line names the file; a swarm search's profile says how the case was
-    // generated, not what the counterexample is.
+    // The replay line names the file; a swarm search's profile and the line on the failure
+    // as found say how the case was reached, not what the counterexample is.
+    let route = ["Replay:", "Swarm profile:", "Shrunk further:"];
     out.lines()
-        .filter(|l| !l.starts_with("Replay:") && !l.starts_with("Swarm profile:"))
+        .filter(|l| !route.iter().any(|r| l.starts_with(r)))
         .collect::<Vec<_>>()
         .join("\n")
 }

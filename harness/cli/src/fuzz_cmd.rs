@@ -311,6 +311,9 @@ fn summary_json(
             "shrink_ms": stats.map(|s| s.elapsed.as_millis() as u64),
             "candidates": stats.map(|s| s.candidates),
             "cut_short": stats.and_then(|s| s.cut_short.clone()),
+            "small_cases": stats.map(|s| s.small_cases),
+            "from_small_case": stats.map(|s| s.from_small_case),
+            "found_as": f.counterexample.found_as,
         })
     });
     let path = |p: Option<&PathBuf>| p.map(|p| p.display().to_string());

@@ -108,7 +108,7 @@ fn flag(gen: &mut Gen, max: usize, shape: &Shape) -> bool {
         Some(mean) => mean.saturating_add(1).max(2),
         None => max.clamp(2, 10),
     };
-    gen.below(options as u64) != 0
+    gen.more(options as u64)
 }
 
 /// Generates a test case, drawing from `source`.

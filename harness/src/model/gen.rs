@@ -24,6 +24,11 @@ impl<'a> Gen<'a> {
         range.start + self.below(range.end.saturating_sub(range.start))
     }
 
+    /// The "one more command?" flag of a test case, drawn below `bound` (0 stops).
+    pub(crate) fn more(&mut self, bound: u64) -> bool {
+        self.source.more(bound)
+    }
+
     /// A coin (false is simpler).
     pub fn bool(&mut self) -> bool {
         self.below(2) == 1

@@ -190,6 +190,12 @@ pub fn run_campaign(
     let deadline = campaign.time_max.map(|t| started + t);
     let mut shrink_cfg = cfg.clone();
     shrink_cfg.shrink.stop = Some(shared.halt.clone());
+    if campaign.keep_going {
+        // Failures are grouped by their shrunk counterexamples: the search for a smaller case
+        // would lead distinct bugs that fail the same way to one small case, and hide all but
+        // one of them behind one group. Each is shrunk to its own local minimum.
+        shrink_cfg.shrink.small_cases = 0;
+    }
     let (failures_tx, failures_rx) = mpsc::channel::<(u64, Run)>();
     let (shrink_tx, shrink_rx) = mpsc::channel::<(Failing, Option<PathBuf>)>();
     let (shrunk_tx, shrunk_rx) = mpsc::channel::<(Failing, Found)>();

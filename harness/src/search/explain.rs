@@ -24,6 +24,9 @@ pub struct Counterexample {
     /// The swarm profile the case ran under, if the swarm strategy generated it (printed
     /// first).
     pub profile: Option<SwarmProfile>,
+    /// When the search for a smaller case replaced the local minimum of the failure as found:
+    /// how large that was and how to replay it (printed last).
+    pub found_as: Option<String>,
 }
 
 impl Counterexample {
@@ -63,6 +66,7 @@ impl Counterexample {
             decisions,
             replay,
             profile: None,
+            found_as: None,
         }
     }
 
@@ -168,6 +172,9 @@ impl fmt::Display for Counterexample {
         }
         if let Some(replay) = &self.replay {
             writeln!(f, "\nReplay: {replay}")?;
+        }
+        if let Some(found_as) = &self.found_as {
+            writeln!(f, "Shrunk further: {found_as}")?;
         }
         Ok(())
     }

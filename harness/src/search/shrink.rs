@@ -13,6 +13,11 @@
 //! The result is a local minimum: no single command can be removed, and no single non-default
 //! execution decision set to 0, without losing the failure. Shrinking is deterministic; only
 //! its time and candidate bounds can cut it short, and then it says so.
+//!
+//! Which local minimum a shrink reaches depends on where it started. [`shrink_and_search`]
+//! then looks for a smaller failure elsewhere: fresh cases of 0, 1, 2... commands whose seeds
+//! depend on nothing the search did, so that every search that finds the same bug ends on the
+//! same counterexample whenever one of them fails.
 
 use super::Run;
 use crate::decision::{Decision, DecisionKind, DecisionLog};
@@ -31,6 +36,9 @@ pub struct ShrinkConfig {
     /// Set from outside (an interrupted search, a search out of time) to stop at the smallest
     /// failing run found so far.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Fresh cases run for each bound on the number of commands by the search for a smaller
+    /// case after the local minimum ([`shrink_and_search`]); 0: no search.
+    pub small_cases: u64,
 }
 
 impl Default for ShrinkConfig {
@@ -39,6 +47,7 @@ impl Default for ShrinkConfig {
             time_max: Duration::from_secs(60),
             candidates_max: 200_000,
             stop: None,
+            small_cases: 200,
         }
     }
 }
@@ -50,6 +59,9 @@ pub struct Shrunk {
     pub run: Run,
     /// How the shrink went.
     pub stats: ShrinkStats,
+    /// The local minimum the failure as found shrank to, when the search for a smaller case
+    /// replaced it (`stats.from_small_case`): kept, so that nothing found is lost.
+    pub local: Option<Run>,
 }
 
 /// How a shrink went.
@@ -63,6 +75,11 @@ pub struct ShrinkStats {
     pub elapsed: Duration,
     /// Why shrinking stopped before a local minimum, if it did.
     pub cut_short: Option<String>,
+    /// Fresh small cases run by the search after the local minimum.
+    pub small_cases: u64,
+    /// Whether the result came from that search (a fresh case, shrunk) and tells another
+    /// story than the local minimum of the failure as found (which the report then names).
+    pub from_small_case: bool,
 }
 
 /// The size of a failing run; the derived order is the shrinker's: smaller is simpler.
@@ -1181,9 +1198,84 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
             candidates: s.candidates,
             accepted: s.accepted,
             cut_short: s.cut_short,
+            small_cases: 0,
+            from_small_case: false,
         },
         run: s.current,
+        local: None,
     }
+}
+
+/// Seed of the search for a smaller case: the fresh cases depend on it, on the bound on
+/// commands and on their index only, never on the search that found the failure.
+const SMALL_CASES_SEED: u64 = 0x0053_4d41_4c4c_4552; // "SMALLER"
+
+/// Shrinks `failing` to a local minimum ([`shrink`]), then searches for a smaller failure the
+/// local edits cannot reach: fresh cases from `fresh(seed)` (a generating source), held to 0
+/// commands, then 1, and so on up to the local minimum's number of commands,
+/// `config.small_cases` cases at each bound. The first that fails the same way
+/// ([`FailureKind::shrinks_with`]) is shrunk in turn and replaces the local minimum unless
+/// that is smaller. The fresh cases' seeds do not depend on the failure or its search, so two
+/// searches that find the same bug by different routes end on the same counterexample
+/// whenever the search for a smaller case succeeds: which local minimum a seed reached no
+/// longer decides what a person reads. Runs without a test case (no commands to bound) are
+/// only shrunk.
+pub fn shrink_and_search(
+    run: &dyn Fn(Source) -> Run,
+    failing: Run,
+    config: &ShrinkConfig,
+    fresh: &dyn Fn(u64) -> Source,
+) -> Shrunk {
+    let started = Instant::now();
+    let mut shrunk = shrink(run, failing, config);
+    let (commands, _) = shrunk.run.size();
+    if shrunk.run.case.is_none() || config.small_cases == 0 || shrunk.stats.cut_short.is_some() {
+        return shrunk;
+    }
+    let kind = (shrunk.run.report.outcome.failure())
+        .expect("a shrunk run fails")
+        .kind;
+    let stopped = || {
+        started.elapsed() >= config.time_max
+            || (config.stop.as_ref()).is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    let mut tried = 0;
+    'bounds: for max in 0..=commands {
+        for k in 0..config.small_cases {
+            if stopped() {
+                break 'bounds;
+            }
+            let seed = crate::strategy::case_seed(SMALL_CASES_SEED ^ max as u64, k);
+            let case = run(fresh(seed).with_commands_max(max));
+            tried += 1;
+            let same = (case.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
+            if !same {
+                continue;
+            }
+            let left = ShrinkConfig {
+                time_max: config.time_max.saturating_sub(started.elapsed()),
+                ..config.clone()
+            };
+            let other = shrink(run, case, &left);
+            let stats = &mut shrunk.stats;
+            stats.candidates += other.stats.candidates;
+            // Not larger: at equal size the fresh case's form is kept, as every search of the
+            // same bug reaches it.
+            let same = other.run.report.log == shrunk.run.report.log;
+            let kept = other.stats.cut_short.is_none()
+                && !same
+                && size_key(&other.run) <= size_key(&shrunk.run);
+            if kept {
+                stats.accepted += other.stats.accepted;
+                stats.from_small_case = true;
+                shrunk.local = Some(std::mem::replace(&mut shrunk.run, other.run));
+            }
+            break 'bounds;
+        }
+    }
+    shrunk.stats.small_cases = tried;
+    shrunk.stats.elapsed = started.elapsed();
+    shrunk
 }
 
 /// The failing run with its decisions' addresses: a generated run does not compute them, so
