@@ -194,7 +194,7 @@ pub fn run_campaign(
         // Failures are grouped by their shrunk counterexamples: the search for a smaller case
         // would lead distinct bugs that fail the same way to one small case, and hide all but
         // one of them behind one group. Each is shrunk to its own local minimum.
-        shrink_cfg.shrink.small_cases = 0;
+        shrink_cfg.shrink.small_steps = 0;
     }
     let (failures_tx, failures_rx) = mpsc::channel::<(u64, Run)>();
     let (shrink_tx, shrink_rx) = mpsc::channel::<(Failing, Option<PathBuf>)>();

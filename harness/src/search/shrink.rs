@@ -36,9 +36,10 @@ pub struct ShrinkConfig {
     /// Set from outside (an interrupted search, a search out of time) to stop at the smallest
     /// failing run found so far.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    /// Fresh cases run for each bound on the number of commands by the search for a smaller
-    /// case after the local minimum ([`shrink_and_search`]); 0: no search.
-    pub small_cases: u64,
+    /// Simulated steps spent on fresh cases at each bound on the number of commands by the
+    /// search for a smaller case after the local minimum ([`shrink_and_search`]): many short
+    /// cases or fewer long ones, for about the same time; 0: no search.
+    pub small_steps: u64,
 }
 
 impl Default for ShrinkConfig {
@@ -47,7 +48,7 @@ impl Default for ShrinkConfig {
             time_max: Duration::from_secs(60),
             candidates_max: 200_000,
             stop: None,
-            small_cases: 200,
+            small_steps: 40_000,
         }
     }
 }
@@ -62,6 +63,9 @@ pub struct Shrunk {
     /// The local minimum the failure as found shrank to, when the search for a smaller case
     /// replaced it (`stats.from_small_case`): kept, so that nothing found is lost.
     pub local: Option<Run>,
+    /// The seed of the fresh case the result was shrunk from, when it replaced the local
+    /// minimum (a swarm search's profile is drawn from it).
+    pub fresh_seed: Option<u64>,
 }
 
 /// How a shrink went.
@@ -1203,17 +1207,23 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
         },
         run: s.current,
         local: None,
+        fresh_seed: None,
     }
 }
 
 /// Seed of the search for a smaller case: the fresh cases depend on it, on the bound on
 /// commands and on their index only, never on the search that found the failure.
-const SMALL_CASES_SEED: u64 = 0x0053_4d41_4c4c_4552; // "SMALLER"
+pub const SMALL_CASES_SEED: u64 = 0x0053_4d41_4c4c_4552; // "SMALLER"
+
+/// The least a fresh case counts against the search's step budget: a run's set-up and
+/// tear-down cost something even when it takes few steps.
+pub const SMALL_CASE_STEPS_MIN: u64 = 50;
 
 /// Shrinks `failing` to a local minimum ([`shrink`]), then searches for a smaller failure the
-/// local edits cannot reach: fresh cases from `fresh(seed)` (a generating source), held to 0
-/// commands, then 1, and so on up to the local minimum's number of commands,
-/// `config.small_cases` cases at each bound. The first that fails the same way
+/// local edits cannot reach: fresh cases from `fresh(seed, max)` (a source generating cases of
+/// at most `max` commands), with `max` 0, then 1, and so on up to the local minimum's number
+/// of commands, `config.small_steps` simulated steps of cases at each bound (a case counts at
+/// least [`SMALL_CASE_STEPS_MIN`]). The first that fails the same way
 /// ([`FailureKind::shrinks_with`]) is shrunk in turn and replaces the local minimum unless
 /// that is smaller. The fresh cases' seeds do not depend on the failure or its search, so two
 /// searches that find the same bug by different routes end on the same counterexample
@@ -1224,12 +1234,12 @@ pub fn shrink_and_search(
     run: &dyn Fn(Source) -> Run,
     failing: Run,
     config: &ShrinkConfig,
-    fresh: &dyn Fn(u64) -> Source,
+    fresh: &dyn Fn(u64, usize) -> Source,
 ) -> Shrunk {
     let started = Instant::now();
     let mut shrunk = shrink(run, failing, config);
     let (commands, _) = shrunk.run.size();
-    if shrunk.run.case.is_none() || config.small_cases == 0 || shrunk.stats.cut_short.is_some() {
+    if shrunk.run.case.is_none() || config.small_steps == 0 || shrunk.stats.cut_short.is_some() {
         return shrunk;
     }
     let kind = (shrunk.run.report.outcome.failure())
@@ -1241,13 +1251,18 @@ pub fn shrink_and_search(
     };
     let mut tried = 0;
     'bounds: for max in 0..=commands {
-        for k in 0..config.small_cases {
+        let mut steps = 0;
+        for k in 0.. {
             if stopped() {
                 break 'bounds;
             }
+            if steps >= config.small_steps {
+                break;
+            }
             let seed = crate::strategy::case_seed(SMALL_CASES_SEED ^ max as u64, k);
-            let case = run(fresh(seed).with_commands_max(max));
+            let case = run(fresh(seed, max).with_commands_max(max));
             tried += 1;
+            steps += case.report.steps.max(SMALL_CASE_STEPS_MIN);
             let same = (case.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
             if !same {
                 continue;
@@ -1269,6 +1284,7 @@ pub fn shrink_and_search(
                 stats.accepted += other.stats.accepted;
                 stats.from_small_case = true;
                 shrunk.local = Some(std::mem::replace(&mut shrunk.run, other.run));
+                shrunk.fresh_seed = Some(seed);
             }
             break 'bounds;
         }
