@@ -1,13 +1,92 @@
-//! Links the `weft` binary as a position-dependent executable: with a PIE, the dynamic loader
-//! applies some 11,000 relative relocations at every start and write-protects the pages they
-//! dirtied, which was a sixth of the start-up of a `weft check-history` on a small history
-//! (issue 14: the checker against Porcupine, process start-up included). The code is still
-//! compiled position-independent; only the executable's own load address stops being
-//! randomised (libraries, heap and stacks still are).
+//! The `weft` binary's start-up (issue 14: `weft check-history` on a small history against
+//! Porcupine's Go driver, process start-up included; on the shared histories the process is
+//! almost all start-up). Two things, both for the `weft` binary alone:
+//!
+//! - Position-dependent: with a PIE, the dynamic loader applies some 11,000 relative
+//!   relocations at every start and write-protects the pages they dirtied, which was a sixth
+//!   of the start-up of a `weft check-history` on a small history. The code is still compiled
+//!   position-independent; only the executable's own load address stops being randomised
+//!   (libraries, heap and stacks still are).
+//! - Statically linked against glibc, as `-C target-feature=+crt-static` would do (Go
+//!   binaries are static too): no dynamic loader at all, which was about 0.7 ms of a 3 ms
+//!   process. Cargo cannot give one binary its own `crt-static` (the flag is per build, and
+//!   a build with it cannot compile proc-macros), so this is done at the link: the linker is
+//!   asked for a static executable, and the libraries rustc names for a dynamic link
+//!   (`-lgcc_s`, `-lc`, `-lm`, ...) are found first in a directory of this build script's
+//!   with linker scripts of those names, each pointing at the static archive rustc would
+//!   name for `crt-static` (`libgcc_eh.a` and `libgcc.a` for `libgcc_s`, `libc.a` for `libc`,
+//!   ...). Only when building for the machine's own Linux with glibc, and only if every
+//!   archive is installed (Debian: `libc6-dev`); otherwise the binary stays dynamic, with a
+//!   warning. `WEFT_LINK_DYNAMIC=1` keeps it dynamic.
+use std::path::PathBuf;
+use std::process::Command;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=WEFT_LINK_DYNAMIC");
     let target = std::env::var("TARGET").unwrap_or_default();
     if target.contains("linux") {
         println!("cargo:rustc-link-arg-bin=weft=-no-pie");
+        static_link(&target);
     }
+}
+
+/// The libraries rustc names for a dynamic link of the standard library, and the static
+/// archives it names for the same with `crt-static`.
+const STATIC_FOR: &[(&str, &[&str])] = &[
+    ("gcc_s", &["libgcc_eh.a", "libgcc.a"]),
+    ("c", &["libc.a", "libgcc_eh.a", "libgcc.a"]),
+    ("m", &["libm.a"]),
+    ("util", &["libutil.a"]),
+    ("rt", &["librt.a"]),
+    ("pthread", &["libpthread.a"]),
+    ("dl", &["libdl.a"]),
+];
+
+fn static_link(target: &str) {
+    let host = std::env::var("HOST").unwrap_or_default();
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() != Ok("gnu")
+        || target != host
+        || features.split(',').any(|f| f == "crt-static")
+        || std::env::var_os("WEFT_LINK_DYNAMIC").is_some_and(|v| !v.is_empty() && v != "0")
+    {
+        return;
+    }
+    let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".into());
+    let dir = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("static-libs");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, archives) in STATIC_FOR {
+        let mut paths = Vec::new();
+        for archive in *archives {
+            match archive_path(&linker, archive) {
+                Some(path) => paths.push(path),
+                None => {
+                    println!(
+                        "cargo:warning=weft is linked dynamically: `{linker} -print-file-name={archive}` found no static archive (Debian: libc6-dev)"
+                    );
+                    return;
+                }
+            }
+        }
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let script = format!(
+            "/* weft-scenarios/build.rs: the static archives for -l{name} (the weft binary is linked statically) */\nGROUP ( {} )\n",
+            paths.join(" ")
+        );
+        std::fs::write(dir.join(format!("lib{name}.so")), script).unwrap();
+    }
+    println!("cargo:rustc-link-arg-bin=weft=-L{}", dir.display());
+    println!("cargo:rustc-link-arg-bin=weft=-static");
+}
+
+/// The absolute path of a library archive as the C compiler that links finds it, if any.
+fn archive_path(linker: &str, archive: &str) -> Option<PathBuf> {
+    let out = Command::new(linker)
+        .arg(format!("-print-file-name={archive}"))
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    // Without the archive, the compiler prints the bare name back.
+    (path.is_absolute() && path.is_file()).then(|| path.canonicalize().unwrap_or(path))
 }
