@@ -1,6 +1,6 @@
 //! The `weft` binary's start-up (issue 14: `weft check-history` on a small history against
 //! Porcupine's Go driver, process start-up included; on the shared histories the process is
-//! almost all start-up). Two things, both for the `weft` binary alone:
+//! almost all start-up). Three things, all for the `weft` binary alone:
 //!
 //! - Position-dependent: with a PIE, the dynamic loader applies some 11,000 relative
 //!   relocations at every start and write-protects the pages they dirtied, which was a sixth
@@ -18,17 +18,21 @@
 //!   ...). Only when building for the machine's own Linux with glibc, and only if every
 //!   archive is installed (Debian: `libc6-dev`); otherwise the binary stays dynamic, with a
 //!   warning. `WEFT_LINK_DYNAMIC=1` keeps it dynamic.
-use std::path::PathBuf;
+//! - The indices of the mimalloc options whose defaults `main.rs` changes (before mimalloc
+//!   initialises), read from the mimalloc header that is compiled.
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=WEFT_LINK_DYNAMIC");
+    println!("cargo:rustc-check-cfg=cfg(weft_mimalloc_options)");
     let target = std::env::var("TARGET").unwrap_or_default();
     if target.contains("linux") {
         println!("cargo:rustc-link-arg-bin=weft=-no-pie");
         static_link(&target);
     }
+    mimalloc_options();
 }
 
 /// The libraries rustc names for a dynamic link of the standard library, and the static
@@ -89,4 +93,63 @@ fn archive_path(linker: &str, archive: &str) -> Option<PathBuf> {
     let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
     // Without the archive, the compiler prints the bare name back.
     (path.is_absolute() && path.is_file()).then(|| path.canonicalize().unwrap_or(path))
+}
+
+/// The mimalloc options `main.rs` gives a default, by their names in mimalloc's `mi_option_e`.
+const MI_OPTIONS: &[(&str, &str)] = &[
+    ("MI_OPTION_ALLOW_THP", "mi_option_allow_thp"),
+    ("MI_OPTION_ARENA_RESERVE", "mi_option_arena_reserve"),
+];
+
+/// `$OUT_DIR/mimalloc_options.rs`: a constant for each of `MI_OPTIONS`, its value in the
+/// `mi_option_e` enum of the mimalloc header being compiled (libmimalloc-sys does not export
+/// them), and the cfg `weft_mimalloc_options` when every one was found.
+fn mimalloc_options() {
+    let Some(include) = std::env::var_os("DEP_MIMALLOC_INCLUDE_DIR") else {
+        println!("cargo:warning=mimalloc's include directory is unknown: its options left at mimalloc's defaults");
+        return;
+    };
+    let header = Path::new(&include).join("mimalloc.h");
+    println!("cargo:rerun-if-changed={}", header.display());
+    let text = std::fs::read_to_string(&header).unwrap_or_default();
+    let mut code = format!("// Written by build.rs from {}.\n", header.display());
+    for (constant, member) in MI_OPTIONS {
+        let Some(index) = enum_index(&text, "mi_option_e", member) else {
+            println!(
+                "cargo:warning={member} not found in {}: mimalloc's options left at its defaults",
+                header.display()
+            );
+            return;
+        };
+        code += &format!("const {constant}: std::ffi::c_int = {index};\n");
+    }
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("mimalloc_options.rs");
+    std::fs::write(out, code).unwrap();
+    println!("cargo:rustc-cfg=weft_mimalloc_options");
+}
+
+/// The value of `member` in the C enum `name` whose members are listed one after the other
+/// without explicit values (an explicit value makes the answer unknown).
+fn enum_index(text: &str, name: &str, member: &str) -> Option<usize> {
+    let body = text.split(&format!("enum {name}")).nth(1)?;
+    let body = body.split_once('{')?.1.split_once('}')?.0;
+    let mut index = 0;
+    for line in body.lines() {
+        let code = line.split("//").next().unwrap_or("").trim();
+        let Some(entry) = code
+            .strip_suffix(',')
+            .or(Some(code))
+            .filter(|c| !c.is_empty())
+        else {
+            continue;
+        };
+        if entry.contains('=') {
+            return None;
+        }
+        if entry == member {
+            return Some(index);
+        }
+        index += 1;
+    }
+    None
 }
