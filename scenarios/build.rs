@@ -1,6 +1,6 @@
 //! The `weft` binary's start-up (issue 14: `weft check-history` on a small history against
 //! Porcupine's Go driver, process start-up included; on the shared histories the process is
-//! almost all start-up). Three things, all for the `weft` binary alone:
+//! almost all start-up). Four things, all for the `weft` binary alone:
 //!
 //! - Position-dependent: with a PIE, the dynamic loader applies some 11,000 relative
 //!   relocations at every start and write-protects the pages they dirtied, which was a sixth
@@ -18,6 +18,7 @@
 //!   ...). Only when building for the machine's own Linux with glibc, and only if every
 //!   archive is installed (Debian: `libc6-dev`); otherwise the binary stays dynamic, with a
 //!   warning. `WEFT_LINK_DYNAMIC=1` keeps it dynamic.
+//! - The functions of a short process's start-up placed together (`startup_order`).
 //! - The indices of the mimalloc options whose defaults `main.rs` changes (before mimalloc
 //!   initialises), read from the mimalloc header that is compiled.
 use std::path::{Path, PathBuf};
@@ -26,12 +27,15 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=WEFT_LINK_DYNAMIC");
+    println!("cargo:rerun-if-env-changed=WEFT_NO_STARTUP_ORDER");
+    println!("cargo:rerun-if-changed=startup.order");
     println!("cargo:rustc-check-cfg=cfg(weft_mimalloc_options)");
     let target = std::env::var("TARGET").unwrap_or_default();
     if target.contains("linux") {
         println!("cargo:rustc-link-arg-bin=weft=-no-pie");
         static_link(&target);
     }
+    startup_order(&target);
     mimalloc_options();
 }
 
@@ -93,6 +97,41 @@ fn archive_path(linker: &str, archive: &str) -> Option<PathBuf> {
     let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
     // Without the archive, the compiler prints the bare name back.
     (path.is_absolute() && path.is_file()).then(|| path.canonicalize().unwrap_or(path))
+}
+
+/// `startup.order` (written by `bench/startup-order.sh`) to the linker, as lld's
+/// `--symbol-ordering-file`: the functions a short `weft` process runs placed side by side, so
+/// that it touches a few hundred kilobytes of code instead of pages spread over the whole text.
+/// Only where rustc links with lld by default (1.90 and later, x86_64 Linux with glibc) and
+/// nothing asks for another linker; GNU ld has no such option. Missing symbols are skipped
+/// (`--no-warn-symbol-ordering`). `WEFT_NO_STARTUP_ORDER=1` leaves the order to the linker.
+fn startup_order(target: &str) {
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let other_linker = std::env::var_os("RUSTC_LINKER").is_some()
+        || ["linker", "link-self-contained", "fuse-ld"]
+            .iter()
+            .any(|f| flags.contains(f));
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let minor = Command::new(rustc).arg("-V").output().ok().and_then(|out| {
+        let text = String::from_utf8(out.stdout).ok()?;
+        let version = text.split_whitespace().nth(1)?;
+        version.split('.').nth(1)?.parse::<u32>().ok()
+    });
+    if target != "x86_64-unknown-linux-gnu"
+        || other_linker
+        || !matches!(minor, Some(m) if m >= 90)
+        || std::env::var_os("WEFT_NO_STARTUP_ORDER").is_some_and(|v| !v.is_empty() && v != "0")
+    {
+        return;
+    }
+    let order = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("startup.order");
+    if order.is_file() {
+        println!(
+            "cargo:rustc-link-arg-bin=weft=-Wl,--symbol-ordering-file={}",
+            order.display()
+        );
+        println!("cargo:rustc-link-arg-bin=weft=-Wl,--no-warn-symbol-ordering");
+    }
 }
 
 /// The mimalloc options `main.rs` gives a default, by their names in mimalloc's `mi_option_e`.
