@@ -338,7 +338,8 @@ def checker_md(p, results):
         "model as Porcupine's documentation recommends; it prints one line of JSON). \"Check\" "
         "is the time each reports for its check alone (weft's from a separate `--json` run, "
         "untimed). On the small files both processes take a few milliseconds, nearly all of "
-        "it process start-up, and differ by less than this machine's noise.",
+        "it process start-up (weft's binary is linked statically, as Go's are; see "
+        "scenarios/build.rs).",
         "",
         "| file | model | verdict (weft / Porcupine / expected) | weft process | Porcupine process | weft check | Porcupine check |",
         "|---|---|---|---|---|---|---|",
