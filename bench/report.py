@@ -338,7 +338,8 @@ def checker_md(p, results):
         "model as Porcupine's documentation recommends; it prints one line of JSON). \"Check\" "
         "is the time each reports for its check alone (weft's from a separate `--json` run, "
         "untimed). On the small files both processes take a few milliseconds, nearly all of "
-        "it process start-up, and differ by less than this machine's noise.",
+        "it process start-up (weft's binary is linked statically, as Go's are; see "
+        "scenarios/build.rs).",
         "",
         "| file | model | verdict (weft / Porcupine / expected) | weft process | Porcupine process | weft check | Porcupine check |",
         "|---|---|---|---|---|---|---|",
@@ -565,12 +566,33 @@ def ci_md(build_seconds):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--out", default=None, help="default: BENCHMARKS.md (with --only: standard output)")
     ap.add_argument("--build-seconds", type=float, default=None)
     ap.add_argument("--command", default="bash bench/run.sh")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--only", choices=["checker"], default=None,
+                    help="run one part alone and write only its section (to standard output "
+                    "unless --out is given); BENCHMARKS.md is left alone")
+    ap.add_argument("--checker-reps", type=int, default=None,
+                    help="runs of each tool per history (default: 10, quick mode 2)")
     args = ap.parse_args()
-    p = QUICK if args.quick else FULL
+    p = dict(QUICK if args.quick else FULL)
+    if args.checker_reps is not None:
+        p["checker_reps"] = args.checker_reps
+    if args.only == "checker":
+        ck_lines, ck = checker_md(p, checker(p))
+        text = "\n".join(ck_lines + [
+            f"weft's process ahead on {len(ck['files']) - len(ck['behind'])} of {len(ck['files'])} "
+            f"files. {machine()}.", ""])
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text)
+            log(f"wrote {args.out}")
+        else:
+            print(text)
+        return
+    if args.out is None:
+        args.out = os.path.join(ROOT, "BENCHMARKS.md")
     started = time.time()
     tp_raw = throughput(p)
     rs_raw = races(p)
