@@ -224,18 +224,21 @@ fn a_system_that_never_catches_up_fails_liveness_and_shrinks() {
     let failure = found.run.report.outcome.failure().expect("a failure");
     assert_eq!(failure.kind, FailureKind::Liveness, "{failure}");
     assert!(failure.message.contains("not at rest"), "{failure}");
-    // The smallest story: the backup is cut off, one write is pushed and its push lost; the
-    // primary never pushes again, though every fault healed. No decision matters. (With
-    // positional decisions the shrinker used to end at a single write with a dropped push and
-    // a slow reply, by luck: a latency value shifted onto the push's drop decision.)
-    assert_eq!(
-        commands(&found),
-        ["CutBackup", "Write(1)"],
+    // The smallest story: one write, and the primary's push to the backup lost; the primary
+    // never pushes again, though every fault healed. The local minimum of this seed's failure
+    // as found is two commands (the backup cut off by a command, then the write, no decision);
+    // the search for a smaller case finds the one-command form, fewer commands coming first.
+    assert_eq!(commands(&found), ["Write(1)"], "{}", found.counterexample);
+    let drops = found.counterexample.decisions.iter();
+    assert!(
+        drops
+            .clone()
+            .any(|n| n.text.contains("Push") && n.text.contains("dropped")),
         "{}",
         found.counterexample
     );
     assert!(
-        found.counterexample.decisions.is_empty(),
+        drops.clone().all(|n| n.text.contains("dropped")),
         "{}",
         found.counterexample
     );
