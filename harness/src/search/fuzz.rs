@@ -289,10 +289,11 @@ pub(crate) fn shrink_and_explain(
     // A fresh small case replaced the local minimum of the failure as found. If the two tell
     // the same story, nothing is lost; else keep the local minimum beside the replay file and
     // say where (it may even be another bug that fails the same way).
+    // The reported run explained once: its story is compared, then reported.
+    let (mut counterexample, traced) = explain(run_fn, &run, None);
     let (mut local, mut stats) = (local, stats);
     if let Some(l) = &local {
-        let story = |r: &Run| explain(run_fn, r, None).0.to_string();
-        if story(l) == story(&run) {
+        if explain(run_fn, l, None).0.to_string() == counterexample.to_string() {
             local = None;
             if let Some(stats) = &mut stats {
                 stats.from_small_case = false;
@@ -324,14 +325,12 @@ pub(crate) fn shrink_and_explain(
         }
         found_as = Some(text);
     }
-    let profile = profile_of(cfg, profile_seed);
     // No replay command for a file that could not be written.
-    let replay = (cfg.replay_file.as_ref())
+    counterexample.replay = (cfg.replay_file.as_ref())
         .filter(|_| save_error.is_none())
         .map(|p| cfg.replay_command.replace("{}", &p.display().to_string()));
-    let (mut counterexample, traced) = explain(run_fn, &run, replay);
     counterexample.found_as = found_as;
-    let counterexample = counterexample.with_profile(profile);
+    let counterexample = counterexample.with_profile(profile_of(cfg, profile_seed));
     let mut html_file = None;
     if let Some(path) = cfg.replay_file.as_ref().filter(|_| save_error.is_none()) {
         match write_reports(&cfg.name, path, &counterexample, &traced) {
