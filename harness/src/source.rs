@@ -100,6 +100,10 @@ pub struct Source {
     /// How many more "one more command?" flags may say yes (`None`: no bound). Set by
     /// [`Source::with_commands_max`] for the shrinker's search of small cases.
     commands_left: Option<usize>,
+    /// The options a generating source's weighted choices are held to, by the choice's total
+    /// weight: a bit set of the values that start an allowed option. Set by
+    /// [`Source::with_options_only`] for the shrinker's search of small cases.
+    options_only: Option<std::rc::Rc<BTreeMap<u64, u64>>>,
 }
 
 impl Source {
@@ -151,6 +155,7 @@ impl Source {
             generated: 0,
             divergence: None,
             commands_left: None,
+            options_only: None,
         }
     }
 
@@ -161,6 +166,25 @@ impl Source {
     pub fn with_commands_max(mut self, max: usize) -> Source {
         self.commands_left = Some(max);
         self
+    }
+
+    /// The same source, whose weighted choices ([`crate::model::Gen::weighted`]) of a total
+    /// weight found in `options` take only the options whose first values are in its bit set
+    /// (in proportion to their weights); other choices are free. The log records each
+    /// option drawn by its first value, as always, so it replays the same case without the
+    /// restriction. Only a generating source is restricted.
+    pub fn with_options_only(mut self, options: std::rc::Rc<BTreeMap<u64, u64>>) -> Source {
+        self.options_only = Some(options);
+        self
+    }
+
+    /// The bit set of allowed first values for a weighted choice of total weight `total`
+    /// (`None`: every option), as [`Source::with_options_only`] set it.
+    pub(crate) fn options_allowed(&self, total: u64) -> Option<u64> {
+        if !matches!(self.mode, Mode::Generate(_)) {
+            return None;
+        }
+        self.options_only.as_ref()?.get(&total).copied()
     }
 
     /// Draws the "one more command?" flag of a test case (a generation decision below

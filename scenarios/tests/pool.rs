@@ -290,3 +290,39 @@ fn weft_fuzz_takes_the_pool_bugs_by_name() {
         "{text}"
     );
 }
+
+/// Two small counterexamples of one bug can differ in two choices at once, neither of which
+/// fails alone: seed 1 of `unknown-exit-wipes-monitors` stopped at a pool of two whose idle
+/// worker is killed, seed 0 at a pool of one whose linked task dies (the smaller), until the
+/// shrinker changed two choices together; seed 8 of `replacement-wrong-owner` kept a delayed
+/// reply the others do not need, until the search for a smaller case held fresh cases to the
+/// local minimum's kinds of command.
+#[test]
+fn two_small_forms_of_one_bug_end_on_the_smaller_whatever_the_seed() {
+    for (bug, seeds) in [
+        ("unknown-exit-wipes-monitors", [0, 1]),
+        ("replacement-wrong-owner", [0, 8]),
+    ] {
+        let forms: Vec<String> = seeds
+            .iter()
+            .map(|&seed| {
+                let (search, _) = search(&PoolScenario, bug, StrategyKind::Random, seed, 20_000);
+                search
+                    .form
+                    .unwrap_or_else(|| panic!("{bug} seed {seed}: not found"))
+            })
+            .collect();
+        assert_eq!(
+            forms[0], forms[1],
+            "{bug}: seeds {seeds:?} end on two forms"
+        );
+        if bug == "unknown-exit-wipes-monitors" {
+            assert!(
+                forms[0].contains("start(size 1, max_overflow 0)")
+                    && forms[0].contains("a linked task dies"),
+                "{}",
+                forms[0]
+            );
+        }
+    }
+}

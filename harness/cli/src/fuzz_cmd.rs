@@ -313,6 +313,7 @@ fn summary_json(
             "cut_short": stats.and_then(|s| s.cut_short.clone()),
             "small_cases": stats.map(|s| s.small_cases),
             "from_small_case": stats.map(|s| s.from_small_case),
+            "small_cut_short": stats.and_then(|s| s.small_cut_short.clone()),
             "found_as": f.counterexample.found_as,
         })
     });

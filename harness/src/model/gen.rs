@@ -46,6 +46,12 @@ impl<'a> Gen<'a> {
         let total: u64 = options.iter().map(|(w, _)| u64::from(*w)).sum();
         assert!(total > 0, "weft: Gen::weighted needs a positive weight");
         let roll = self.below(total);
+        // A source held to some options (the shrinker's search of small cases) maps the roll
+        // onto theirs, in proportion to their weights.
+        let allowed = (total <= 64)
+            .then(|| self.source.options_allowed(total))
+            .flatten();
+        let roll = allowed.map_or(roll, |mask| allowed_roll(options, mask, roll, total));
         // The values that start an option (bit v: value v), and the option drawn with its
         // first value: the log records that value, one per option.
         let (mut start, mut starts, mut drawn) = (0u64, 0u64, None);
@@ -101,6 +107,39 @@ impl<'a> Gen<'a> {
     }
 }
 
+/// `roll` (below `total`, the options' total weight) carried onto the options whose first
+/// values are in `mask`, in proportion to their weights; `roll` itself if none is.
+fn allowed_roll<T>(options: &[(u32, T)], mask: u64, roll: u64, total: u64) -> u64 {
+    let weights = || {
+        options
+            .iter()
+            .map(|(w, _)| u64::from(*w))
+            .filter(|&w| w > 0)
+    };
+    let allowed = |start: u64| start < 64 && (mask >> start) & 1 == 1;
+    let mut start = 0;
+    let mut sub = 0;
+    for w in weights() {
+        sub += if allowed(start) { w } else { 0 };
+        start += w;
+    }
+    if sub == 0 {
+        return roll;
+    }
+    let mut r = roll * sub / total;
+    start = 0;
+    for w in weights() {
+        if allowed(start) {
+            if r < w {
+                return start + r;
+            }
+            r -= w;
+        }
+        start += w;
+    }
+    unreachable!("a roll below the allowed weight falls in an allowed option")
+}
+
 #[cfg(test)]
 mod tests {
     use super::Gen;
@@ -137,6 +176,35 @@ mod tests {
         let d = source.log()[0];
         assert_eq!(d.value, 40);
         assert!((0..80).all(|v| d.is_option_start(v)));
+    }
+
+    #[test]
+    fn a_source_held_to_some_options_draws_only_those_and_replays_without_the_hold() {
+        use crate::strategy::{Rates, StrategyKind};
+        use std::collections::BTreeMap;
+        // Values 0-2: a, 3-4: b, 5-9: c; held to b and c (first values 3 and 5).
+        let options = [(3, 'a'), (2, 'b'), (5, 'c')];
+        let only = std::rc::Rc::new(BTreeMap::from([(10u64, (1u64 << 3) | (1 << 5))]));
+        let mut seen = Vec::new();
+        for seed in 0..200 {
+            let strategy = StrategyKind::Random.build(seed, Rates::default(), 1, 1);
+            let mut source = Source::generate(strategy).with_options_only(only.clone());
+            let drawn = Gen::new(&mut source).weighted(&options);
+            assert_ne!(drawn, 'a', "seed {seed}");
+            seen.push(drawn);
+            let log = DecisionLog {
+                decisions: source.log().to_vec(),
+            };
+            let mut again = Source::replay_with_fallback(&log);
+            assert_eq!(
+                Gen::new(&mut again).weighted(&options),
+                drawn,
+                "seed {seed}"
+            );
+        }
+        // In proportion to their weights (2 : 5), roughly.
+        let b = seen.iter().filter(|&&c| c == 'b').count();
+        assert!((30..=90).contains(&b), "{b} of 200 draws took b");
     }
 
     #[test]

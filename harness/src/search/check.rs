@@ -351,6 +351,12 @@ pub fn failure_message(name: &str, seed: u64, found: &Found) -> String {
                     " (shrinking stopped early: {why}; the result may not be minimal)"
                 ));
             }
+            if let Some(why) = &stats.small_cut_short {
+                text.push_str(&format!(
+                    " (the search for a smaller case stopped early: {why}; another seed may \
+                     shrink this bug further)"
+                ));
+            }
         }
         None => text.push_str("; replayed as recorded, not shrunk"),
     }

@@ -24,6 +24,7 @@ use crate::decision::{Decision, DecisionKind, DecisionLog};
 use crate::model::{Span, Structure};
 use crate::sim::FailureKind;
 use crate::source::Source;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant}; // hygiene: allowed (shrinking runs outside the simulation)
 
 /// Bounds of a shrink.
@@ -37,8 +38,9 @@ pub struct ShrinkConfig {
     /// failing run found so far.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Simulated steps spent on fresh cases at each bound on the number of commands by the
-    /// search for a smaller case after the local minimum ([`shrink_and_search`]): many short
-    /// cases or fewer long ones, for about the same time; 0: no search.
+    /// search for a smaller case after the local minimum ([`shrink_and_search`]), in each of
+    /// its phases (free, then held to the local minimum's kinds of command): many short cases
+    /// or fewer long ones, for about the same time; 0: no search.
     pub small_steps: u64,
 }
 
@@ -84,6 +86,10 @@ pub struct ShrinkStats {
     /// Whether the result came from that search (a fresh case, shrunk) and tells another
     /// story than the local minimum of the failure as found (which the report then names).
     pub from_small_case: bool,
+    /// Why the search for a smaller case stopped before it tried every bound on the number
+    /// of commands (out of time, or stopped from outside), if it did: the result is a local
+    /// minimum, but another seed's search may end on a smaller counterexample.
+    pub small_cut_short: Option<String>,
 }
 
 /// The size of a failing run; the derived order is the shrinker's: smaller is simpler.
@@ -424,34 +430,13 @@ impl Shrinker<'_> {
     fn lower_generation_once(&mut self, start: usize) -> Option<usize> {
         let (generation, execution) = split(&self.current.report.log);
         let flags = self.flag_positions();
-        let offset = self.field_offsets(generation.len());
-        // A field: the same offset in several commands, with the same value and bound.
-        let member = |j: usize, (o, value, bound): (usize, u64, u64)| {
-            offset[j] == o
-                && !flags.contains(&j)
-                && generation[j].value == value
-                && generation[j].bound == bound
-        };
-        let mut fields: Vec<(usize, u64, u64)> = Vec::new();
-        for (i, d) in generation.iter().enumerate() {
-            let field = (offset[i], d.value, d.bound);
-            if d.value == 0 || offset[i] == usize::MAX || flags.contains(&i) {
-                continue;
-            }
-            if !fields.contains(&field)
-                && (0..generation.len()).filter(|&j| member(j, field)).count() > 1
-            {
-                fields.push(field);
-            }
-        }
+        // A field: the same argument in several commands, with the same value.
+        let choice = |j: usize| !flags.contains(&j) && generation[j].value != 0;
         let mut candidates: Vec<(Vec<usize>, u64)> = Vec::new();
-        for field in fields {
-            let members: Vec<usize> = (0..generation.len())
-                .filter(|&j| member(j, field))
-                .collect();
+        for members in self.copies(&generation, &choice) {
             let first = generation[members[0]];
             candidates.extend(
-                lowerings(field.1)
+                lowerings(first.value)
                     .filter(|&lower| first.is_option_start(lower))
                     .map(|lower| (members.clone(), lower)),
             );
@@ -498,9 +483,9 @@ impl Shrinker<'_> {
     /// two commands deleted at once (a checkout and the checkin that undoes it) or two
     /// arguments exchanged, two adjacent execution decisions swapped, the decisions placed
     /// canonically, a command traded for a fault, a choice changed while a decision goes
-    /// back to default or moves with it, a command deleted while another command's choice
-    /// takes another option (a smaller pool that fails with one command fewer), and the
-    /// schedule searched afresh. True once one is kept.
+    /// back to default or moves with it, two choices changed together, a command deleted
+    /// while another command's choice takes another option (a smaller pool that fails with
+    /// one command fewer), and the schedule searched afresh. True once one is kept.
     fn deep_pass(&mut self) -> bool {
         let Some(s) = self.structure() else {
             return self.swap_pass();
@@ -526,6 +511,7 @@ impl Shrinker<'_> {
             || self.trade_pass(&sections)
             || self.rechoose_pass()
             || self.lower_with_moves_pass()
+            || self.pair_pass()
         {
             return true;
         }
@@ -581,14 +567,28 @@ impl Shrinker<'_> {
         }
         let (generation, execution) = split(&self.current.report.log);
         let flags = self.flag_positions();
+        let choice = |j: usize| !flags.contains(&j) && generation[j].bound <= LOWER_ALL_BELOW;
+        // The copies of a repeated value first (the key of both adds), then each choice.
+        let mut fields = self.copies(&generation, &choice);
+        fields.extend(
+            (0..generation.len())
+                .filter(|&j| choice(j))
+                .map(|j| vec![j]),
+        );
         let mut runs_seen = std::collections::BTreeSet::new();
-        for (j, d) in generation.iter().enumerate() {
-            if flags.contains(&j) || d.bound > LOWER_ALL_BELOW {
-                continue;
-            }
-            for value in (0..d.value).filter(|&v| d.is_option_start(v)) {
+        for members in fields {
+            let d = generation[members[0]];
+            // Copies go to the simplest value only: the costly moves are paid once per group.
+            let most = if members.len() > 1 {
+                d.value.min(1)
+            } else {
+                d.value
+            };
+            for value in (0..most).filter(|&v| d.is_option_start(v)) {
                 let mut g = generation.clone();
-                g[j].value = value;
+                for &j in &members {
+                    g[j].value = value;
+                }
                 let probe = match self.attempt_or_probe(&g, &execution) {
                     Ok(()) => return true,
                     Err(None) => return false,
@@ -601,6 +601,102 @@ impl Shrinker<'_> {
                 if self.try_each(&g, moved(&execution, &seen)) {
                     return true;
                 }
+            }
+        }
+        false
+    }
+
+    /// The fields repeated in several commands among the generation choices `choice` accepts:
+    /// for each value at one offset in its command (the same argument) that two or more
+    /// commands share, with the same bound and options, their positions.
+    fn copies(&self, generation: &[Decision], choice: &dyn Fn(usize) -> bool) -> Vec<Vec<usize>> {
+        let offset = self.field_offsets(generation.len());
+        let same = |j: usize, k: usize| {
+            offset[k] == offset[j]
+                && generation[k] == generation[j]
+                && generation[k].address.target == generation[j].address.target
+        };
+        let mut groups = Vec::new();
+        for j in (0..generation.len()).filter(|&j| choice(j) && offset[j] != usize::MAX) {
+            if (0..j).any(|k| choice(k) && same(j, k)) {
+                continue; // counted with the first copy
+            }
+            let members: Vec<usize> = (j..generation.len())
+                .filter(|&k| choice(k) && same(j, k))
+                .collect();
+            if members.len() > 1 {
+                groups.push(members);
+            }
+        }
+        groups
+    }
+
+    /// Two generation choices changed together, each to another of its options (a field
+    /// repeated in several commands, the same key, counting as one choice): the smallest
+    /// candidates first, by the size their values give, at most [`PAIRS_MAX`] of them.
+    /// Two small counterexamples of one bug can differ in two choices at once, neither of
+    /// which fails alone (a pool of two whose idle worker is killed, a pool of one whose
+    /// linked task dies): single lowerings cannot cross from the larger to the smaller, so
+    /// seeds stopped at whichever their search reached. True once one is kept.
+    fn pair_pass(&mut self) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        let flags = self.flag_positions();
+        let choice = |j: usize| {
+            let d = &generation[j];
+            !flags.contains(&j) && d.bound >= 2 && d.bound <= LOWER_ALL_BELOW
+        };
+        // Fields: each choice alone, and the copies of a repeated value together.
+        let mut fields: Vec<Vec<usize>> = (0..generation.len())
+            .filter(|&j| choice(j))
+            .map(|j| vec![j])
+            .collect();
+        fields.extend(self.copies(&generation, &choice));
+        // The size a candidate's values give, against the current values: (non-default
+        // choices, their sum, their sum weighted by how early they come), as `size_key`.
+        let len = generation.len() as i64;
+        let delta = |members: &[usize], value: u64| {
+            let mut d = (0i64, 0i64, 0i64);
+            for &j in members {
+                let (old, new) = (generation[j].value as i64, value as i64);
+                d.0 += i64::from(new != 0) - i64::from(old != 0);
+                d.1 += new - old;
+                d.2 += (new - old) * (len - j as i64);
+            }
+            d
+        };
+        // (size change, first field, its value, second field, its value)
+        type Pair = ((i64, i64, i64), usize, u64, usize, u64);
+        let mut candidates: Vec<Pair> = Vec::new();
+        for (x, a) in fields.iter().enumerate() {
+            for (y, b) in fields.iter().enumerate().skip(x + 1) {
+                if a.iter().any(|j| b.contains(j)) {
+                    continue;
+                }
+                let (da, db) = (generation[a[0]], generation[b[0]]);
+                for va in (0..da.bound).filter(|&v| v != da.value && da.is_option_start(v)) {
+                    for vb in (0..db.bound).filter(|&v| v != db.value && db.is_option_start(v)) {
+                        let (pa, pb) = (delta(a, va), delta(b, vb));
+                        let d = (pa.0 + pb.0, pa.1 + pb.1, pa.2 + pb.2);
+                        if d < (0, 0, 0) {
+                            candidates.push((d, x, va, y, vb));
+                        }
+                    }
+                }
+            }
+        }
+        candidates.sort_unstable();
+        for &(_, x, va, y, vb) in candidates.iter().take(PAIRS_MAX) {
+            let mut g = generation.clone();
+            for (members, value) in [(&fields[x], va), (&fields[y], vb)] {
+                for &j in members {
+                    g[j].value = value;
+                }
+            }
+            if self.attempt(&g, &execution) {
+                return true;
+            }
+            if self.out_of_budget() {
+                return false;
             }
         }
         false
@@ -828,6 +924,9 @@ fn lowerings(value: u64) -> impl Iterator<Item = u64> {
     };
     lowers.into_iter()
 }
+
+/// Most candidates of the pair pass, smallest first.
+const PAIRS_MAX: usize = 256;
 
 /// Non-default decisions up to which the rechoose pass runs.
 const RECHOOSE_DECISIONS_MAX: usize = 4;
@@ -1204,6 +1303,7 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
             cut_short: s.cut_short,
             small_cases: 0,
             from_small_case: false,
+            small_cut_short: None,
         },
         run: s.current,
         local: None,
@@ -1223,7 +1323,9 @@ pub const SMALL_CASE_STEPS_MIN: u64 = 50;
 /// local edits cannot reach: fresh cases from `fresh(seed, max)` (a source generating cases of
 /// at most `max` commands), with `max` 0, then 1, and so on up to the local minimum's number
 /// of commands, `config.small_steps` simulated steps of cases at each bound (a case counts at
-/// least [`SMALL_CASE_STEPS_MIN`]). The first that fails the same way
+/// least [`SMALL_CASE_STEPS_MIN`]): free, then (with one command or more) held to the options
+/// the local minimum's weighted choices took (its kinds of command,
+/// [`Source::with_options_only`]; seeded by those options). The first that fails the same way
 /// ([`FailureKind::shrinks_with`]) is shrunk in turn and replaces the local minimum unless
 /// that is smaller. The fresh cases' seeds do not depend on the failure or its search, so two
 /// searches that find the same bug by different routes end on the same counterexample
@@ -1249,18 +1351,44 @@ pub fn shrink_and_search(
         started.elapsed() >= config.time_max
             || (config.stop.as_ref()).is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
     };
+    // The options the local minimum's weighted choices took (its kinds of command), when
+    // they are not all of them: at each bound with commands, free fresh cases come first
+    // (the same for every search of the bug), then cases held to those options (the same
+    // for every search whose local minimum took them).
+    let options = std::rc::Rc::new(options_taken(&shrunk.run.report.log));
+    // (bound, seed salt, options held to)
+    type Phase = (usize, u64, Option<std::rc::Rc<BTreeMap<u64, u64>>>);
+    let mut phases: Vec<Phase> = Vec::new();
+    for max in 0..=commands {
+        phases.push((max, 0, None));
+        if max > 0 && !options.is_empty() {
+            phases.push((max, options_hash(&options), Some(options.clone())));
+        }
+    }
     let mut tried = 0;
-    'bounds: for max in 0..=commands {
+    'bounds: for (max, salt, only) in phases {
         let mut steps = 0;
         for k in 0.. {
             if stopped() {
+                shrunk.stats.small_cut_short = Some(if started.elapsed() >= config.time_max {
+                    format!(
+                        "out of time ({} s) at {max} commands of {commands}",
+                        config.time_max.as_secs()
+                    )
+                } else {
+                    format!("the search was stopped at {max} commands of {commands}")
+                });
                 break 'bounds;
             }
             if steps >= config.small_steps {
                 break;
             }
-            let seed = crate::strategy::case_seed(SMALL_CASES_SEED ^ max as u64, k);
-            let case = run(fresh(seed, max).with_commands_max(max));
+            let seed = crate::strategy::case_seed(SMALL_CASES_SEED ^ salt ^ max as u64, k);
+            let mut source = fresh(seed, max).with_commands_max(max);
+            if let Some(only) = &only {
+                source = source.with_options_only(only.clone());
+            }
+            let case = run(source);
             tried += 1;
             steps += case.report.steps.max(SMALL_CASE_STEPS_MIN);
             let same = (case.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
@@ -1292,6 +1420,37 @@ pub fn shrink_and_search(
     shrunk.stats.small_cases = tried;
     shrunk.stats.elapsed = started.elapsed();
     shrunk
+}
+
+/// The options a log's weighted choices took, by the choice's total weight (a bit set of
+/// their first values), for the choices where some option was not taken: a case's kinds of
+/// command, for the search of small cases held to them.
+fn options_taken(log: &DecisionLog) -> BTreeMap<u64, u64> {
+    let mut taken: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    for d in &log.decisions {
+        // A weighted choice records where its options start in its address.
+        if d.kind.is_generation() && d.address.target != 0 && d.bound <= 64 && d.value < 64 {
+            let entry = taken.entry(d.bound).or_insert((0, d.address.target));
+            entry.0 |= 1 << d.value;
+        }
+    }
+    taken
+        .into_iter()
+        .filter(|(_, (took, all))| took != all)
+        .map(|(total, (took, _))| (total, took))
+        .collect()
+}
+
+/// A hash of `options_taken`'s result: the seed of the fresh cases held to those options,
+/// so that two searches whose local minima took the same options run the same cases.
+fn options_hash(options: &BTreeMap<u64, u64>) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for (&total, &mask) in options {
+        for word in [total, mask] {
+            h = (h ^ word).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
 }
 
 /// The failing run with its decisions' addresses: a generated run does not compute them, so
