@@ -66,6 +66,25 @@ pub fn distinct_forms(searches: &[Search]) -> usize {
     forms.len()
 }
 
+/// How many of the searches that found the bug shrank to the commonest form (issue 9's
+/// measure: the same counterexample on at least 9 of 10 seeds).
+pub fn commonest_form(searches: &[Search]) -> usize {
+    let mut counts: std::collections::BTreeMap<&String, usize> = Default::default();
+    for form in searches.iter().filter_map(|s| s.form.as_ref()) {
+        *counts.entry(form).or_default() += 1;
+    }
+    counts.into_values().max().unwrap_or(0)
+}
+
+/// Distinct forms, and the seeds on the commonest in brackets: "2 (9)".
+pub fn forms_cell(searches: &[Search]) -> String {
+    format!(
+        "{} ({})",
+        distinct_forms(searches),
+        commonest_form(searches)
+    )
+}
+
 /// A scenario with `bugs` switched on, as a run function.
 pub fn runner<'a>(
     scenario: &'a dyn Scenario,
@@ -236,7 +255,7 @@ pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
     };
     let mut out = String::new();
     out.push_str(
-        "| bug | scenario | origin | cases to failure, random: median (max; found/seeds) | cases to failure, PCT | shrunk: commands (with start) / branches / non-default decisions | distinct shrunk forms over the seeds: random / PCT | shrink time, median (max) |\n",
+        "| bug | scenario | origin | cases to failure, random: median (max; found/seeds) | cases to failure, PCT | shrunk: commands (with start) / branches / non-default decisions | distinct shrunk forms over the seeds (seeds on the commonest): random / PCT | shrink time, median (max) |\n",
     );
     out.push_str("|---|---|---|---|---|---|---|---|\n");
     for row in rows {
@@ -246,11 +265,7 @@ pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
         let time = row
             .shrink_ms()
             .map_or("-".to_string(), |(m, x)| format!("{m} ms ({x} ms)"));
-        let forms = format!(
-            "{} / {}",
-            distinct_forms(&row.random),
-            distinct_forms(&row.pct)
-        );
+        let forms = format!("{} / {}", forms_cell(&row.random), forms_cell(&row.pct));
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             row.bug,

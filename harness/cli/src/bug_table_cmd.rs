@@ -1,6 +1,8 @@
 //! `weft bug-table`: every planted bug, searched for with several seeds and both strategies.
 
-use crate::bug_table::{distinct_forms, found, markdown, measure, median_cases, Search};
+use crate::bug_table::{
+    commonest_form, distinct_forms, found, markdown, measure, median_cases, Search,
+};
 use crate::Registry;
 use serde_json::json;
 
@@ -65,8 +67,8 @@ pub fn run(registry: &Registry, args: Args) -> u8 {
                     "scenario": row.scenario,
                     "bug": row.bug,
                     "origin": row.origin,
-                    "random": {"found": found(&row.random), "median_cases": median_cases(&row.random), "distinct_forms": distinct_forms(&row.random), "searches": searches(&row.random)},
-                    "pct": {"found": found(&row.pct), "median_cases": median_cases(&row.pct), "distinct_forms": distinct_forms(&row.pct), "searches": searches(&row.pct)},
+                    "random": {"found": found(&row.random), "median_cases": median_cases(&row.random), "distinct_forms": distinct_forms(&row.random), "commonest_form": commonest_form(&row.random), "searches": searches(&row.random)},
+                    "pct": {"found": found(&row.pct), "median_cases": median_cases(&row.pct), "distinct_forms": distinct_forms(&row.pct), "commonest_form": commonest_form(&row.pct), "searches": searches(&row.pct)},
                 })
             );
         }

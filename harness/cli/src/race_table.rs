@@ -2,7 +2,7 @@
 //! scenarios that must fail (the canary's lost update, the ABA race), over many seeds, and
 //! what each shrinks to. `weft race-table` prints it; the README's strategy table comes from it.
 
-use crate::bug_table::{distinct_forms, found, median, median_cases, search_with, Search};
+use crate::bug_table::{forms_cell, found, median, median_cases, search_with, Search};
 use weft::internals::scenario::Scenario;
 use weft::strategy::StrategyKind;
 
@@ -76,7 +76,7 @@ pub fn measure(
 /// The rows as a Markdown table.
 pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
     let mut out = String::from(
-        "| scenario | strategy | found (seeds) | cases to failure: median | max | shrunk: commands (with start) / branches / non-default decisions, median | distinct shrunk forms | wall for all seeds |\n|---|---|---|---|---|---|---|---|\n",
+        "| scenario | strategy | found (seeds) | cases to failure: median | max | shrunk: commands (with start) / branches / non-default decisions, median | distinct shrunk forms (seeds on the commonest) | wall for all seeds |\n|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         let over = |v: Option<u64>| v.map_or(format!("> {cases}"), |v| v.to_string());
@@ -90,7 +90,7 @@ pub fn markdown(rows: &[Row], seeds: u64, cases: u64) -> String {
             found(&row.searches),
             over(median_cases(&row.searches)),
             over(row.max_cases()),
-            distinct_forms(&row.searches),
+            forms_cell(&row.searches),
             row.wall_ms as f64 / 1000.0,
         ));
     }

@@ -1,7 +1,7 @@
 //! `weft race-table`: the races of the scenarios that must fail, searched for with every
 //! strategy over many seeds.
 
-use crate::bug_table::{distinct_forms, found, median_cases};
+use crate::bug_table::{commonest_form, distinct_forms, found, median_cases};
 use crate::race_table::{markdown, measure, scenarios};
 use crate::Registry;
 use serde_json::json;
@@ -75,7 +75,7 @@ pub fn run(registry: &Registry, args: Args) -> u8 {
                     "found": found(&row.searches),
                     "median_cases": median_cases(&row.searches),
                     "max_cases": row.max_cases(),
-                    "distinct_forms": distinct_forms(&row.searches),
+                    "distinct_forms": distinct_forms(&row.searches), "commonest_form": commonest_form(&row.searches),
                     "wall_ms": row.wall_ms,
                     "searches": searches,
                 })
