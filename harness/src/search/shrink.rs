@@ -38,9 +38,9 @@ pub struct ShrinkConfig {
     /// failing run found so far.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Simulated steps spent on fresh cases at each bound on the number of commands by the
-    /// search for a smaller case after the local minimum ([`shrink_and_search`]), in each of
-    /// its phases (free, then held to the local minimum's kinds of command): many short cases
-    /// or fewer long ones, for about the same time; 0: no search.
+    /// search for a smaller case after the local minimum ([`shrink_and_search`]) on free cases,
+    /// and half as many on cases held to the local minimum's kinds of command: many short
+    /// cases or fewer long ones, for about the same time; 0: no search.
     pub small_steps: u64,
 }
 
@@ -1323,8 +1323,8 @@ pub const SMALL_CASE_STEPS_MIN: u64 = 50;
 /// local edits cannot reach: fresh cases from `fresh(seed, max)` (a source generating cases of
 /// at most `max` commands), with `max` 0, then 1, and so on up to the local minimum's number
 /// of commands, `config.small_steps` simulated steps of cases at each bound (a case counts at
-/// least [`SMALL_CASE_STEPS_MIN`]): free, then (with one command or more) held to the options
-/// the local minimum's weighted choices took (its kinds of command,
+/// least [`SMALL_CASE_STEPS_MIN`]): free, then (with one command or more, half as many steps)
+/// held to the options the local minimum's weighted choices took (its kinds of command,
 /// [`Source::with_options_only`]; seeded by those options). The first that fails the same way
 /// ([`FailureKind::shrinks_with`]) is shrunk in turn and replaces the local minimum unless
 /// that is smaller. The fresh cases' seeds do not depend on the failure or its search, so two
@@ -1380,7 +1380,13 @@ pub fn shrink_and_search(
                 });
                 break 'bounds;
             }
-            if steps >= config.small_steps {
+            // Held cases are closer to the failure: half the budget.
+            let budget = if only.is_some() {
+                config.small_steps / 2
+            } else {
+                config.small_steps
+            };
+            if steps >= budget {
                 break;
             }
             let seed = crate::strategy::case_seed(SMALL_CASES_SEED ^ salt ^ max as u64, k);
