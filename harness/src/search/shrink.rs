@@ -664,9 +664,10 @@ impl Shrinker<'_> {
             }
             d
         };
-        // (size change, first field, its value, second field, its value)
+        // (size change, first field, its value, second field, its value); the smallest
+        // PAIRS_MAX kept as they come (a model with many wide choices has millions of pairs).
         type Pair = ((i64, i64, i64), usize, u64, usize, u64);
-        let mut candidates: Vec<Pair> = Vec::new();
+        let mut candidates: std::collections::BinaryHeap<Pair> = Default::default();
         for (x, a) in fields.iter().enumerate() {
             for (y, b) in fields.iter().enumerate().skip(x + 1) {
                 if a.iter().any(|j| b.contains(j)) {
@@ -679,13 +680,15 @@ impl Shrinker<'_> {
                         let d = (pa.0 + pb.0, pa.1 + pb.1, pa.2 + pb.2);
                         if d < (0, 0, 0) {
                             candidates.push((d, x, va, y, vb));
+                            if candidates.len() > PAIRS_MAX {
+                                candidates.pop();
+                            }
                         }
                     }
                 }
             }
         }
-        candidates.sort_unstable();
-        for &(_, x, va, y, vb) in candidates.iter().take(PAIRS_MAX) {
+        for (_, x, va, y, vb) in candidates.into_sorted_vec() {
             let mut g = generation.clone();
             for (members, value) in [(&fields[x], va), (&fields[y], vb)] {
                 for &j in members {
