@@ -496,6 +496,7 @@ impl World {
     fn fire_due_events(&mut self) -> bool {
         let mut next = self.pop_event(self.now);
         if next.is_none() {
+            self.net.set_drained(self.event_seq);
             return false;
         }
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
@@ -546,6 +547,7 @@ impl World {
             self.deliver(envelope);
         }
         self.scratch_deliveries = deliveries;
+        self.net.set_drained(self.event_seq);
         true
     }
 

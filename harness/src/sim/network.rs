@@ -99,6 +99,9 @@ impl Hasher for AddrHasher {
 
 type AddrMap<K, V> = HashMap<K, V, BuildHasherDefault<AddrHasher>>; // hygiene: allowed (fixed hasher)
 
+/// The least size at which the links' map is pruned of arrived messages.
+const LINK_PRUNE_MIN: usize = 64;
+
 /// The network's state: links, bound addresses and their mailboxes, in-flight FIFO order.
 #[derive(Default)]
 pub(crate) struct NetState {
@@ -108,9 +111,17 @@ pub(crate) struct NetState {
     bound: AddrMap<Addr, u32>,
     mailboxes: Vec<Mailbox>,
     free: Vec<u32>,
-    /// Delivery time of the last message on each FIFO link still in flight (the entry goes
-    /// when that message is delivered).
-    link_last: AddrMap<(Addr, Addr), u64>,
+    /// Each FIFO link's last message: its delivery time and the sequence number of its
+    /// delivery event. The message is still in flight while that time is ahead, or is now
+    /// and its event came after the last drain ([`NetState::drained`]); an entry whose
+    /// message has arrived counts as absent, so delivering a message touches no map. Entries
+    /// of arrived messages are pruned as the map grows ([`NetState::link_prune_len`]).
+    link_last: AddrMap<(Addr, Addr), (u64, u64)>,
+    /// The event sequence number when the executor last fired everything due (every message
+    /// scheduled before it and due by now has been delivered).
+    drained: u64,
+    /// The size of `link_last` at which it is next pruned.
+    link_prune_len: usize,
     next_message: u64,
     /// Whether the message being sent is a reply to a request (for its description).
     replying: bool,
@@ -118,30 +129,38 @@ pub(crate) struct NetState {
 
 impl NetState {
     /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
-    /// the last one still in flight there: its delivery time, now the link's last.
-    fn fifo_after_last(&mut self, from: Addr, to: Addr, at: u64) -> u64 {
+    /// the last one still in flight there: its delivery time, now the link's last (with `seq`,
+    /// the sequence number its delivery event will have).
+    fn fifo_after_last(&mut self, (from, to): (Addr, Addr), at: u64, now: u64, seq: u64) -> u64 {
+        let drained = self.drained;
+        let in_flight =
+            |(last, last_seq): (u64, u64)| last > now || (last == now && last_seq > drained);
         match self.link_last.entry((from, to)) {
             Entry::Vacant(entry) => {
-                entry.insert(at);
+                entry.insert((at, seq));
+                if self.link_last.len() >= self.link_prune_len {
+                    self.link_last.retain(|_, &mut last| in_flight(last));
+                    self.link_prune_len = (2 * self.link_last.len()).max(LINK_PRUNE_MIN);
+                }
                 at
             }
             Entry::Occupied(mut entry) => {
                 let last = entry.get_mut();
-                let at = at.max(*last + 1);
-                *last = at;
+                let at = if in_flight(*last) {
+                    at.max(last.0 + 1)
+                } else {
+                    at
+                };
+                *last = (at, seq);
                 at
             }
         }
     }
 
-    /// A message on `(from, to)` is delivered now: if it was the last in flight on its link,
-    /// the link has none any more.
-    fn delivered(&mut self, from: Addr, to: Addr, now: u64) {
-        if let Entry::Occupied(entry) = self.link_last.entry((from, to)) {
-            if *entry.get() == now {
-                entry.remove();
-            }
-        }
+    /// Everything due by now has been fired and delivered; `seq` is the last event sequence
+    /// number given out.
+    pub(crate) fn set_drained(&mut self, seq: u64) {
+        self.drained = seq;
     }
 
     pub(crate) fn grow(&mut self, nodes: usize) {
@@ -419,7 +438,8 @@ impl World {
         let mut at = self.now + latency;
         if !overtake {
             // FIFO link: strictly after the previous message still in flight on it.
-            at = self.net.fifo_after_last(from, to, at);
+            let seq = self.event_seq + 1; // the sequence number `schedule` gives it
+            at = self.net.fifo_after_last((from, to), at, self.now, seq);
         }
         self.event(Some(from.node), self.here().1, EventKind::Send, id, at);
         let envelope = Envelope {
@@ -504,7 +524,6 @@ impl World {
             type_name,
             ..
         } = envelope;
-        self.net.delivered(from, to, self.now);
         let node = to.node;
         let bound = self.net.bound.get(&to).copied();
         let lost = if self.net.is_blocked(from.node, to.node) {
