@@ -11,6 +11,7 @@ pub(crate) mod failure;
 mod faults;
 pub(crate) mod network;
 mod nodes;
+mod payload;
 pub(crate) mod storage;
 pub(crate) mod trace;
 pub(crate) mod world;

@@ -2,12 +2,13 @@
 //! the network model (drop, duplication, latency, reordering) and delivery. The public API is
 //! `weft::net`.
 
+pub(crate) use super::payload::Payload;
 use super::trace::Lost;
 use super::world::{Envelope, Event, NodeState, Wait, World};
 use super::{EventKind, FailureKind};
 use crate::decision::{mix, DecisionKind};
 use crate::ids::{Addr, NodeId, TaskId};
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque}; // hygiene: allowed (fixed hasher: AddrHasher)
 use std::fmt;
@@ -31,26 +32,6 @@ impl fmt::Display for NetError {
 
 impl std::error::Error for NetError {}
 
-/// A message payload: any `Clone + Debug` value (duplication needs a copy; counterexamples
-/// show messages with `Debug`).
-pub(crate) trait Payload: Any {
-    fn clone_box(&self) -> Box<dyn Payload>;
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
-    fn describe(&self) -> String;
-}
-
-impl<T: Any + Clone + fmt::Debug> Payload for T {
-    fn clone_box(&self) -> Box<dyn Payload> {
-        Box::new(self.clone())
-    }
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-    fn describe(&self) -> String {
-        format!("{self:?}")
-    }
-}
-
 pub(crate) struct Mailbox {
     addr: Addr,
     /// The task that bound it (`None`: bound from outside any task).
@@ -59,7 +40,7 @@ pub(crate) struct Mailbox {
     open: bool,
     expects: TypeId,
     expects_name: &'static str,
-    queue: VecDeque<(Addr, Box<dyn Payload>)>,
+    queue: VecDeque<(Addr, Payload)>,
     waker: Option<Waker>,
 }
 
@@ -258,7 +239,7 @@ impl World {
         slot: u32,
         generation: u32,
         waker: Option<&Waker>,
-    ) -> Option<(Addr, Box<dyn Payload>)> {
+    ) -> Option<(Addr, Payload)> {
         let m = &mut self.net.mailboxes[slot as usize];
         if m.generation != generation {
             return None;
@@ -278,13 +259,7 @@ impl World {
     }
 
     /// Sends a message through the network model.
-    pub(crate) fn send(
-        &mut self,
-        from: Addr,
-        to: Addr,
-        payload: Box<dyn Payload>,
-        type_name: &'static str,
-    ) {
+    pub(crate) fn send(&mut self, from: Addr, to: Addr, payload: Payload, type_name: &'static str) {
         let id = self.net.next_message;
         self.net.next_message += 1;
         let ident = if self.addressed {
@@ -333,12 +308,12 @@ impl World {
         ident: u64,
         from: Addr,
         to: Addr,
-        payload: Box<dyn Payload>,
+        payload: Payload,
         type_name: &'static str,
     ) {
         let (node, task) = (Some(from.node), self.here().1);
         if let Some(task) = task.filter(|_| self.notes.is_some()) {
-            let text = self.describe(from, to, &*payload);
+            let text = self.describe(from, to, &payload);
             self.sends.push((self.step, task, text));
         }
         if self.net.is_blocked(from.node, to.node) {
@@ -353,7 +328,7 @@ impl World {
         if let Some(drop) = drop.filter(|d| d.value == 1) {
             self.event(node, task, EventKind::Send, id, u64::MAX);
             self.note(drop, |w| {
-                format!("{} was dropped", w.describe(from, to, &*payload))
+                format!("{} was dropped", w.describe(from, to, &payload))
             });
             return;
         }
@@ -364,9 +339,9 @@ impl World {
             .then(|| self.decide(DecisionKind::Duplicate, 2));
         let duplicate = if let Some(duplicate) = duplicate.filter(|d| d.value == 1) {
             self.note(duplicate, |w| {
-                format!("{} was duplicated", w.describe(from, to, &*payload))
+                format!("{} was duplicated", w.describe(from, to, &payload))
             });
-            Some(payload.clone_box())
+            Some(payload.clone_payload())
         } else {
             None
         };
@@ -381,7 +356,7 @@ impl World {
         &mut self,
         from: Addr,
         to: Addr,
-        payload: Box<dyn Payload>,
+        payload: Payload,
         type_name: &'static str,
     ) {
         self.net.replying = true;
@@ -394,7 +369,7 @@ impl World {
         (id, ident): (u64, u64),
         from: Addr,
         to: Addr,
-        payload: Box<dyn Payload>,
+        payload: Payload,
         type_name: &'static str,
     ) {
         let net = &self.cfg.net;
@@ -412,7 +387,7 @@ impl World {
             self.note(drawn, |w| {
                 format!(
                     "{} took {} instead of {}",
-                    w.describe(from, to, &*payload),
+                    w.describe(from, to, &payload),
                     crate::sim::format_ns(latency),
                     crate::sim::format_ns(min)
                 )
@@ -431,7 +406,7 @@ impl World {
             self.note(reorder, |w| {
                 format!(
                     "{} may overtake earlier messages on its link",
-                    w.describe(from, to, &*payload)
+                    w.describe(from, to, &payload)
                 )
             });
         }
@@ -476,7 +451,7 @@ impl World {
         }
     }
 
-    fn describe(&self, from: Addr, to: Addr, payload: &dyn Payload) -> String {
+    fn describe(&self, from: Addr, to: Addr, payload: &Payload) -> String {
         self.describe_as((from, self.here().1), to, payload, self.net.replying)
     }
 
@@ -484,7 +459,7 @@ impl World {
         &self,
         (from, sender): (Addr, Option<TaskId>),
         to: Addr,
-        payload: &dyn Payload,
+        payload: &Payload,
         reply: bool,
     ) -> String {
         format!(
@@ -511,7 +486,7 @@ impl World {
     }
 
     pub(crate) fn describe_message(&self, e: &Envelope) -> String {
-        self.describe_as((e.from, e.sender), e.to, &*e.payload, e.reply)
+        self.describe_as((e.from, e.sender), e.to, &e.payload, e.reply)
     }
 
     /// Delivers a message whose time has come.
@@ -542,7 +517,7 @@ impl World {
         };
         let capacity = self.cfg.mailbox_capacity;
         let m = &mut self.net.mailboxes[slot as usize];
-        if (*payload).type_id() != m.expects {
+        if payload.value_type() != m.expects {
             let message = format!(
                 "a message of type {type_name} was sent to {to}, an endpoint of type {}",
                 m.expects_name
