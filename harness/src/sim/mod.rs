@@ -421,7 +421,11 @@ impl World {
             .iter()
             .position(|&t| t == chosen)
             .expect("chosen task is runnable");
-        self.runnable.remove(position);
+        if position + 1 == self.runnable.len() {
+            self.runnable.pop(); // the usual case: no move
+        } else {
+            self.runnable.remove(position);
+        }
         let task = &mut self.tasks[chosen.index()];
         task.queued = false;
         task.polls += 1;
@@ -509,6 +513,11 @@ impl World {
                 Event::Heal => self.heal_all(),
             }
             next = self.pop_event(self.now);
+        }
+        if deliveries.len() == 1 {
+            // One message due: no order to decide (a draw with one option records nothing).
+            let envelope = deliveries.pop().expect("one delivery");
+            self.deliver(envelope);
         }
         while !deliveries.is_empty() {
             let drawn = if self.addressed {

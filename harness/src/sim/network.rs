@@ -311,7 +311,7 @@ impl World {
         payload: Payload,
         type_name: &'static str,
     ) {
-        let (node, task) = (Some(from.node), self.here().1);
+        let (node, task) = (Some(from.node), self.current);
         if let Some(task) = task.filter(|_| self.notes.is_some()) {
             let text = self.describe(from, to, &payload);
             self.sends.push((self.step, task, text));
@@ -379,7 +379,7 @@ impl World {
             u64::from(net.latency_buckets.max(1)),
         );
         let latency = if max > min && buckets > 1 {
-            let sender = self.here().1;
+            let sender = self.current;
             let drawn = self.decide_by(DecisionKind::Latency, buckets, |strategy| {
                 strategy.next_latency(sender, buckets)
             });
@@ -416,7 +416,7 @@ impl World {
             let seq = self.event_seq + 1; // the sequence number `schedule` gives it
             at = self.net.fifo_after_last((from, to), at, self.now, seq);
         }
-        self.event(Some(from.node), self.here().1, EventKind::Send, id, at);
+        self.event(Some(from.node), self.current, EventKind::Send, id, at);
         let envelope = Envelope {
             id,
             from,
@@ -425,7 +425,7 @@ impl World {
             type_name,
             reply: self.net.replying,
             ident,
-            sender: self.here().1,
+            sender: self.current,
         };
         self.schedule(at, Event::Deliver(envelope));
     }
@@ -452,7 +452,7 @@ impl World {
     }
 
     fn describe(&self, from: Addr, to: Addr, payload: &Payload) -> String {
-        self.describe_as((from, self.here().1), to, payload, self.net.replying)
+        self.describe_as((from, self.current), to, payload, self.net.replying)
     }
 
     fn describe_as(
