@@ -9,6 +9,7 @@ pub(crate) mod clocks;
 pub(crate) mod config;
 pub(crate) mod failure;
 mod faults;
+mod links;
 pub(crate) mod network;
 mod nodes;
 mod payload;

@@ -9,7 +9,6 @@ use super::{EventKind, FailureKind};
 use crate::decision::{mix, DecisionKind};
 use crate::ids::{Addr, NodeId, TaskId};
 use std::any::TypeId;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque}; // hygiene: allowed (fixed hasher: AddrHasher)
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -44,7 +43,7 @@ pub(crate) struct Mailbox {
     waker: Option<Waker>,
 }
 
-/// The hasher of the network's maps, keyed by addresses and pairs of them: a few
+/// The hasher of the network's map of bound addresses: a few
 /// instructions per key, and the same in every process (never randomly seeded; nothing
 /// depends on the maps' order anyway).
 #[derive(Clone, Copy, Default)]
@@ -80,9 +79,6 @@ impl Hasher for AddrHasher {
 
 type AddrMap<K, V> = HashMap<K, V, BuildHasherDefault<AddrHasher>>; // hygiene: allowed (fixed hasher)
 
-/// The least size at which the links' map is pruned of arrived messages.
-const LINK_PRUNE_MIN: usize = 64;
-
 /// The network's state: links, bound addresses and their mailboxes, in-flight FIFO order.
 #[derive(Default)]
 pub(crate) struct NetState {
@@ -95,14 +91,12 @@ pub(crate) struct NetState {
     /// Each FIFO link's last message: its delivery time and the sequence number of its
     /// delivery event. The message is still in flight while that time is ahead, or is now
     /// and its event came after the last drain ([`NetState::drained`]); an entry whose
-    /// message has arrived counts as absent, so delivering a message touches no map. Entries
-    /// of arrived messages are pruned as the map grows ([`NetState::link_prune_len`]).
-    link_last: AddrMap<(Addr, Addr), (u64, u64)>,
+    /// message has arrived counts as absent (and may be dropped when the table is rebuilt),
+    /// so delivering a message touches no map.
+    link_last: super::links::LinkTable,
     /// The event sequence number when the executor last fired everything due (every message
     /// scheduled before it and due by now has been delivered).
     drained: u64,
-    /// The size of `link_last` at which it is next pruned.
-    link_prune_len: usize,
     next_message: u64,
     /// Whether the message being sent is a reply to a request (for its description).
     replying: bool,
@@ -112,30 +106,19 @@ impl NetState {
     /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
     /// the last one still in flight there: its delivery time, now the link's last (with `seq`,
     /// the sequence number its delivery event will have).
-    fn fifo_after_last(&mut self, (from, to): (Addr, Addr), at: u64, now: u64, seq: u64) -> u64 {
+    #[inline]
+    fn fifo_after_last(&mut self, link: (Addr, Addr), at: u64, now: u64, seq: u64) -> u64 {
         let drained = self.drained;
         let in_flight =
             |(last, last_seq): (u64, u64)| last > now || (last == now && last_seq > drained);
-        match self.link_last.entry((from, to)) {
-            Entry::Vacant(entry) => {
-                entry.insert((at, seq));
-                if self.link_last.len() >= self.link_prune_len {
-                    self.link_last.retain(|_, &mut last| in_flight(last));
-                    self.link_prune_len = (2 * self.link_last.len()).max(LINK_PRUNE_MIN);
-                }
-                at
-            }
-            Entry::Occupied(mut entry) => {
-                let last = entry.get_mut();
-                let at = if in_flight(*last) {
-                    at.max(last.0 + 1)
-                } else {
-                    at
-                };
-                *last = (at, seq);
-                at
-            }
-        }
+        self.link_last.last(link, in_flight, |last| {
+            let at = match *last {
+                Some(last) if in_flight(last) => at.max(last.0 + 1),
+                _ => at,
+            };
+            *last = Some((at, seq));
+            at
+        })
     }
 
     /// Everything due by now has been fired and delivered; `seq` is the last event sequence
