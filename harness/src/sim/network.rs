@@ -242,7 +242,7 @@ impl World {
     }
 
     /// Sends a message through the network model.
-    pub(crate) fn send(&mut self, from: Addr, to: Addr, payload: Payload, type_name: &'static str) {
+    pub(crate) fn send(&mut self, from: Addr, to: Addr, payload: Payload) {
         let id = self.net.next_message;
         self.net.next_message += 1;
         let ident = if self.addressed {
@@ -252,9 +252,7 @@ impl World {
         };
         // The message's draws (drop, duplicate, latency, reorder) are addressed by the
         // message, not by how many things its sender did before.
-        self.with_draw_ctx(ident, |w| {
-            w.send_as(id, ident, from, to, payload, type_name)
-        });
+        self.with_draw_ctx(ident, |w| w.send_as(id, ident, from, to, payload));
     }
 
     /// A stable identity for the next message to `to` (in addressed runs): its sender's
@@ -285,15 +283,7 @@ impl World {
     }
 
     /// Sends message `id`, whose stable identity is `ident` (0 outside addressed runs).
-    fn send_as(
-        &mut self,
-        id: u64,
-        ident: u64,
-        from: Addr,
-        to: Addr,
-        payload: Payload,
-        type_name: &'static str,
-    ) {
+    fn send_as(&mut self, id: u64, ident: u64, from: Addr, to: Addr, payload: Payload) {
         let (node, task) = (Some(from.node), self.current);
         if let Some(task) = task.filter(|_| self.notes.is_some()) {
             let text = self.describe(from, to, &payload);
@@ -328,33 +318,20 @@ impl World {
         } else {
             None
         };
-        self.dispatch((id, ident), from, to, payload, type_name);
+        self.dispatch((id, ident), from, to, payload);
         if let Some(copy) = duplicate {
-            self.dispatch((id, ident), from, to, copy, type_name);
+            self.dispatch((id, ident), from, to, copy);
         }
     }
 
     /// Sends a reply to a request: as [`World::send`], described as a reply.
-    pub(crate) fn send_reply(
-        &mut self,
-        from: Addr,
-        to: Addr,
-        payload: Payload,
-        type_name: &'static str,
-    ) {
+    pub(crate) fn send_reply(&mut self, from: Addr, to: Addr, payload: Payload) {
         self.net.replying = true;
-        self.send(from, to, payload, type_name);
+        self.send(from, to, payload);
         self.net.replying = false;
     }
 
-    fn dispatch(
-        &mut self,
-        (id, ident): (u64, u64),
-        from: Addr,
-        to: Addr,
-        payload: Payload,
-        type_name: &'static str,
-    ) {
+    fn dispatch(&mut self, (id, ident): (u64, u64), from: Addr, to: Addr, payload: Payload) {
         let net = &self.cfg.net;
         let (min, max, buckets) = (
             net.latency_min_ns,
@@ -405,7 +382,6 @@ impl World {
             from,
             to,
             payload,
-            type_name,
             reply: self.net.replying,
             ident,
             sender: self.current,
@@ -479,7 +455,6 @@ impl World {
             from,
             to,
             payload,
-            type_name,
             ..
         } = envelope;
         let node = to.node;
@@ -502,7 +477,8 @@ impl World {
         let m = &mut self.net.mailboxes[slot as usize];
         if payload.value_type() != m.expects {
             let message = format!(
-                "a message of type {type_name} was sent to {to}, an endpoint of type {}",
+                "a message of type {} was sent to {to}, an endpoint of type {}",
+                payload.type_name(),
                 m.expects_name
             );
             self.fail(FailureKind::Panic, message);

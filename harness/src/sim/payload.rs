@@ -25,6 +25,7 @@ const fn fits<T>() -> bool {
 /// The functions that know the payload's type.
 struct Vtable {
     type_id: fn() -> TypeId,
+    type_name: fn() -> &'static str,
     clone: unsafe fn(*const Words) -> Payload,
     describe: unsafe fn(*const Words) -> String,
     drop: unsafe fn(*mut Words),
@@ -35,6 +36,7 @@ struct VtableOf<T>(PhantomData<T>);
 impl<T: Any + Clone + fmt::Debug> VtableOf<T> {
     const VTABLE: Vtable = Vtable {
         type_id: TypeId::of::<T>,
+        type_name: std::any::type_name::<T>,
         clone: clone_stored::<T>,
         describe: describe_stored::<T>,
         drop: drop_stored::<T>,
@@ -108,6 +110,11 @@ impl Payload {
         (self.vtable.type_id)()
     }
 
+    /// The name of the value's type.
+    pub fn type_name(&self) -> &'static str {
+        (self.vtable.type_name)()
+    }
+
     /// A copy (for a duplicated message).
     pub fn clone_payload(&self) -> Payload {
         // SAFETY: the words hold a value of the vtable's type.
@@ -155,6 +162,7 @@ mod tests {
     fn small_and_large_values_round_trip_and_drop_once() {
         let small = Payload::new(7u64);
         assert_eq!(small.describe(), "7");
+        assert_eq!(small.type_name(), "u64");
         assert_eq!(small.clone_payload().take::<u64>(), Some(7));
         assert_eq!(small.take::<u32>(), None);
         let large = Payload::new((1u64, 2u64, String::from("x")));

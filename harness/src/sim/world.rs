@@ -214,7 +214,6 @@ pub(crate) struct Envelope {
     pub from: crate::ids::Addr,
     pub to: crate::ids::Addr,
     pub payload: super::network::Payload,
-    pub type_name: &'static str,
     /// In addressed runs, the message's stable identity (its sender and how many things the
     /// sender had done before); a duplicate shares it.
     pub ident: u64,
