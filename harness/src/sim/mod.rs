@@ -299,13 +299,14 @@ impl World {
     /// Fires what is due and moves time forward to the next event until some task is
     /// runnable. `Err` when the run is over: finished, out of simulated time, or deadlocked.
     fn advance_until_runnable(&mut self) -> Result<(), Stop> {
+        if self.finished() {
+            return Err(Stop);
+        }
+        self.collect_woken();
         loop {
-            if self.finished() {
-                return Err(Stop);
-            }
-            self.collect_woken();
-            // Only firing an event or applying a deferred kill or crash can wake a task here:
-            // when neither happened, nothing was woken since the collection above.
+            // Only firing an event or applying a deferred kill or crash can wake a task here
+            // (moving time on cannot): when neither happened, nothing was woken since the
+            // last collection.
             let fired = self.fire_due_events();
             if fired || !self.deferred.is_empty() {
                 self.settle();
