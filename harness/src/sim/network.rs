@@ -245,11 +245,10 @@ impl World {
     pub(crate) fn send(&mut self, from: Addr, to: Addr, payload: Payload) {
         let id = self.net.next_message;
         self.net.next_message += 1;
-        let ident = if self.addressed {
-            self.message_subject(to)
-        } else {
-            0
-        };
+        if !self.addressed {
+            return self.send_as(id, 0, from, to, payload);
+        }
+        let ident = self.message_subject(to);
         // The message's draws (drop, duplicate, latency, reorder) are addressed by the
         // message, not by how many things its sender did before.
         self.with_draw_ctx(ident, |w| w.send_as(id, ident, from, to, payload));
