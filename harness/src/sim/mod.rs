@@ -362,6 +362,9 @@ impl World {
     /// default first (the task that ran last if it is runnable again, else the most recently
     /// woken), then the others, most recently woken first.
     fn choose(&mut self, options: &mut Vec<TaskId>) -> TaskId {
+        if let [only] = self.runnable[..] {
+            return only; // no choice: nothing drawn, nothing recorded
+        }
         options.clear();
         let last = self.last_polled.filter(|t| self.tasks[t.index()].queued);
         if let Some(last) = last {
