@@ -51,7 +51,7 @@ unsafe fn stored<'a, T>(words: *const Words) -> &'a T {
     if fits::<T>() {
         &*words.cast::<T>()
     } else {
-        &**words.cast::<Box<T>>()
+        &*words.cast::<Box<T>>()
     }
 }
 
