@@ -74,15 +74,14 @@ impl<M: Clone + std::fmt::Debug + 'static> Endpoint<M> {
 
     /// Sends `message` from this endpoint's address.
     pub fn send<T: Clone + std::fmt::Debug + 'static>(&self, to: Addr, message: T) {
-        with(|w| w.send(self.addr, to, Box::new(message), std::any::type_name::<T>()));
+        with(|w| w.send(self.addr, to, Payload::new(message)));
     }
 }
 
-fn downcast<M: 'static>(payload: Box<dyn Payload>) -> M {
+fn downcast<M: 'static>(payload: Payload) -> M {
     // Delivery checked the type, so this cannot fail.
-    *payload
-        .into_any()
-        .downcast::<M>()
+    payload
+        .take::<M>()
         .expect("message type checked at delivery")
 }
 
@@ -116,7 +115,7 @@ pub fn send<T: Clone + std::fmt::Debug + 'static>(to: Addr, message: T) {
             node: w.current_node(),
             port: 0,
         };
-        w.send(from, to, Box::new(message), std::any::type_name::<T>());
+        w.send(from, to, Payload::new(message));
     });
 }
 
@@ -166,7 +165,7 @@ impl<Q, R: Clone + std::fmt::Debug + 'static> Request<Q, R> {
     /// Sends the reply, from the address the request was sent to.
     pub fn reply(&self, reply: R) {
         let (server, to) = (self.server, self.reply_to);
-        with(|w| w.send_reply(server, to, Box::new(reply), std::any::type_name::<R>()));
+        with(|w| w.send_reply(server, to, Payload::new(reply)));
     }
 }
 

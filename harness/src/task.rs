@@ -7,6 +7,7 @@
 
 use crate::ids::TaskId;
 use crate::ids::{Addr, NodeId};
+use crate::sim::network::Payload;
 use crate::sim::world::{with, BoxFuture, Deferred, ExitCell, Wait, World};
 pub use crate::sim::ExitReason;
 use std::cell::RefCell;
@@ -251,7 +252,7 @@ fn on_exit<M: Clone + std::fmt::Debug + 'static>(
         let Some(t) = w.tasks.get_mut(task.index()) else {
             let from = Addr::new(NodeId::DRIVER, 0);
             let message = make(ExitReason::NoSuchTask);
-            w.send(from, to, Box::new(message), std::any::type_name::<M>());
+            w.send(from, to, Payload::new(message));
             return;
         };
         let from = Addr::new(t.node, 0);
@@ -259,7 +260,7 @@ fn on_exit<M: Clone + std::fmt::Debug + 'static>(
             t.on_exit
                 .push(Box::new(move |w: &mut World, reason: &ExitReason| {
                     let message = make(reason.clone());
-                    w.send(from, to, Box::new(message), std::any::type_name::<M>());
+                    w.send(from, to, Payload::new(message));
                 }));
         } else {
             let reason = t
@@ -269,7 +270,7 @@ fn on_exit<M: Clone + std::fmt::Debug + 'static>(
                 .clone()
                 .unwrap_or(ExitReason::NoSuchTask);
             let message = make(reason);
-            w.send(from, to, Box::new(message), std::any::type_name::<M>());
+            w.send(from, to, Payload::new(message));
         }
     }
 }

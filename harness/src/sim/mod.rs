@@ -9,8 +9,10 @@ pub(crate) mod clocks;
 pub(crate) mod config;
 pub(crate) mod failure;
 mod faults;
+mod links;
 pub(crate) mod network;
 mod nodes;
+mod payload;
 pub(crate) mod storage;
 pub(crate) mod trace;
 pub(crate) mod world;
@@ -297,13 +299,14 @@ impl World {
     /// Fires what is due and moves time forward to the next event until some task is
     /// runnable. `Err` when the run is over: finished, out of simulated time, or deadlocked.
     fn advance_until_runnable(&mut self) -> Result<(), Stop> {
+        if self.finished() {
+            return Err(Stop);
+        }
+        self.collect_woken();
         loop {
-            if self.finished() {
-                return Err(Stop);
-            }
-            self.collect_woken();
-            // Only firing an event or applying a deferred kill or crash can wake a task here:
-            // when neither happened, nothing was woken since the collection above.
+            // Only firing an event or applying a deferred kill or crash can wake a task here
+            // (moving time on cannot): when neither happened, nothing was woken since the
+            // last collection.
             let fired = self.fire_due_events();
             if fired || !self.deferred.is_empty() {
                 self.settle();
@@ -359,6 +362,9 @@ impl World {
     /// default first (the task that ran last if it is runnable again, else the most recently
     /// woken), then the others, most recently woken first.
     fn choose(&mut self, options: &mut Vec<TaskId>) -> TaskId {
+        if let [only] = self.runnable[..] {
+            return only; // no choice: nothing drawn, nothing recorded
+        }
         options.clear();
         let last = self.last_polled.filter(|t| self.tasks[t.index()].queued);
         if let Some(last) = last {
@@ -420,7 +426,11 @@ impl World {
             .iter()
             .position(|&t| t == chosen)
             .expect("chosen task is runnable");
-        self.runnable.remove(position);
+        if position + 1 == self.runnable.len() {
+            self.runnable.pop(); // the usual case: no move
+        } else {
+            self.runnable.remove(position);
+        }
         let task = &mut self.tasks[chosen.index()];
         task.queued = false;
         task.polls += 1;
@@ -496,6 +506,7 @@ impl World {
     fn fire_due_events(&mut self) -> bool {
         let mut next = self.pop_event(self.now);
         if next.is_none() {
+            self.net.set_drained(self.event_seq);
             return false;
         }
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
@@ -507,6 +518,11 @@ impl World {
                 Event::Heal => self.heal_all(),
             }
             next = self.pop_event(self.now);
+        }
+        if deliveries.len() == 1 {
+            // One message due: no order to decide (a draw with one option records nothing).
+            let envelope = deliveries.pop().expect("one delivery");
+            self.deliver(envelope);
         }
         while !deliveries.is_empty() {
             let drawn = if self.addressed {
@@ -546,6 +562,7 @@ impl World {
             self.deliver(envelope);
         }
         self.scratch_deliveries = deliveries;
+        self.net.set_drained(self.event_seq);
         true
     }
 

@@ -2,13 +2,13 @@
 //! the network model (drop, duplication, latency, reordering) and delivery. The public API is
 //! `weft::net`.
 
+pub(crate) use super::payload::Payload;
 use super::trace::Lost;
 use super::world::{Envelope, Event, NodeState, Wait, World};
 use super::{EventKind, FailureKind};
 use crate::decision::{mix, DecisionKind};
 use crate::ids::{Addr, NodeId, TaskId};
-use std::any::{Any, TypeId};
-use std::collections::hash_map::Entry;
+use std::any::TypeId;
 use std::collections::{HashMap, VecDeque}; // hygiene: allowed (fixed hasher: AddrHasher)
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -31,26 +31,6 @@ impl fmt::Display for NetError {
 
 impl std::error::Error for NetError {}
 
-/// A message payload: any `Clone + Debug` value (duplication needs a copy; counterexamples
-/// show messages with `Debug`).
-pub(crate) trait Payload: Any {
-    fn clone_box(&self) -> Box<dyn Payload>;
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
-    fn describe(&self) -> String;
-}
-
-impl<T: Any + Clone + fmt::Debug> Payload for T {
-    fn clone_box(&self) -> Box<dyn Payload> {
-        Box::new(self.clone())
-    }
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-    fn describe(&self) -> String {
-        format!("{self:?}")
-    }
-}
-
 pub(crate) struct Mailbox {
     addr: Addr,
     /// The task that bound it (`None`: bound from outside any task).
@@ -59,11 +39,11 @@ pub(crate) struct Mailbox {
     open: bool,
     expects: TypeId,
     expects_name: &'static str,
-    queue: VecDeque<(Addr, Box<dyn Payload>)>,
+    queue: VecDeque<(Addr, Payload)>,
     waker: Option<Waker>,
 }
 
-/// The hasher of the network's maps, keyed by addresses and pairs of them: a few
+/// The hasher of the network's map of bound addresses: a few
 /// instructions per key, and the same in every process (never randomly seeded; nothing
 /// depends on the maps' order anyway).
 #[derive(Clone, Copy, Default)]
@@ -108,9 +88,15 @@ pub(crate) struct NetState {
     bound: AddrMap<Addr, u32>,
     mailboxes: Vec<Mailbox>,
     free: Vec<u32>,
-    /// Delivery time of the last message on each FIFO link still in flight (the entry goes
-    /// when that message is delivered).
-    link_last: AddrMap<(Addr, Addr), u64>,
+    /// Each FIFO link's last message: its delivery time and the sequence number of its
+    /// delivery event. The message is still in flight while that time is ahead, or is now
+    /// and its event came after the last drain ([`NetState::drained`]); an entry whose
+    /// message has arrived counts as absent (and may be dropped when the table is rebuilt),
+    /// so delivering a message touches no map.
+    link_last: super::links::LinkTable,
+    /// The event sequence number when the executor last fired everything due (every message
+    /// scheduled before it and due by now has been delivered).
+    drained: u64,
     next_message: u64,
     /// Whether the message being sent is a reply to a request (for its description).
     replying: bool,
@@ -118,30 +104,27 @@ pub(crate) struct NetState {
 
 impl NetState {
     /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
-    /// the last one still in flight there: its delivery time, now the link's last.
-    fn fifo_after_last(&mut self, from: Addr, to: Addr, at: u64) -> u64 {
-        match self.link_last.entry((from, to)) {
-            Entry::Vacant(entry) => {
-                entry.insert(at);
-                at
-            }
-            Entry::Occupied(mut entry) => {
-                let last = entry.get_mut();
-                let at = at.max(*last + 1);
-                *last = at;
-                at
-            }
-        }
+    /// the last one still in flight there: its delivery time, now the link's last (with `seq`,
+    /// the sequence number its delivery event will have).
+    #[inline]
+    fn fifo_after_last(&mut self, link: (Addr, Addr), at: u64, now: u64, seq: u64) -> u64 {
+        let drained = self.drained;
+        let in_flight =
+            |(last, last_seq): (u64, u64)| last > now || (last == now && last_seq > drained);
+        self.link_last.last(link, in_flight, |last| {
+            let at = match *last {
+                Some(last) if in_flight(last) => at.max(last.0 + 1),
+                _ => at,
+            };
+            *last = Some((at, seq));
+            at
+        })
     }
 
-    /// A message on `(from, to)` is delivered now: if it was the last in flight on its link,
-    /// the link has none any more.
-    fn delivered(&mut self, from: Addr, to: Addr, now: u64) {
-        if let Entry::Occupied(entry) = self.link_last.entry((from, to)) {
-            if *entry.get() == now {
-                entry.remove();
-            }
-        }
+    /// Everything due by now has been fired and delivered; `seq` is the last event sequence
+    /// number given out.
+    pub(crate) fn set_drained(&mut self, seq: u64) {
+        self.drained = seq;
     }
 
     pub(crate) fn grow(&mut self, nodes: usize) {
@@ -239,7 +222,7 @@ impl World {
         slot: u32,
         generation: u32,
         waker: Option<&Waker>,
-    ) -> Option<(Addr, Box<dyn Payload>)> {
+    ) -> Option<(Addr, Payload)> {
         let m = &mut self.net.mailboxes[slot as usize];
         if m.generation != generation {
             return None;
@@ -259,25 +242,16 @@ impl World {
     }
 
     /// Sends a message through the network model.
-    pub(crate) fn send(
-        &mut self,
-        from: Addr,
-        to: Addr,
-        payload: Box<dyn Payload>,
-        type_name: &'static str,
-    ) {
+    pub(crate) fn send(&mut self, from: Addr, to: Addr, payload: Payload) {
         let id = self.net.next_message;
         self.net.next_message += 1;
-        let ident = if self.addressed {
-            self.message_subject(to)
-        } else {
-            0
-        };
+        if !self.addressed {
+            return self.send_as(id, 0, from, to, payload);
+        }
+        let ident = self.message_subject(to);
         // The message's draws (drop, duplicate, latency, reorder) are addressed by the
         // message, not by how many things its sender did before.
-        self.with_draw_ctx(ident, |w| {
-            w.send_as(id, ident, from, to, payload, type_name)
-        });
+        self.with_draw_ctx(ident, |w| w.send_as(id, ident, from, to, payload));
     }
 
     /// A stable identity for the next message to `to` (in addressed runs): its sender's
@@ -308,18 +282,10 @@ impl World {
     }
 
     /// Sends message `id`, whose stable identity is `ident` (0 outside addressed runs).
-    fn send_as(
-        &mut self,
-        id: u64,
-        ident: u64,
-        from: Addr,
-        to: Addr,
-        payload: Box<dyn Payload>,
-        type_name: &'static str,
-    ) {
-        let (node, task) = (Some(from.node), self.here().1);
+    fn send_as(&mut self, id: u64, ident: u64, from: Addr, to: Addr, payload: Payload) {
+        let (node, task) = (Some(from.node), self.current);
         if let Some(task) = task.filter(|_| self.notes.is_some()) {
-            let text = self.describe(from, to, &*payload);
+            let text = self.describe(from, to, &payload);
             self.sends.push((self.step, task, text));
         }
         if self.net.is_blocked(from.node, to.node) {
@@ -334,7 +300,7 @@ impl World {
         if let Some(drop) = drop.filter(|d| d.value == 1) {
             self.event(node, task, EventKind::Send, id, u64::MAX);
             self.note(drop, |w| {
-                format!("{} was dropped", w.describe(from, to, &*payload))
+                format!("{} was dropped", w.describe(from, to, &payload))
             });
             return;
         }
@@ -345,39 +311,26 @@ impl World {
             .then(|| self.decide(DecisionKind::Duplicate, 2));
         let duplicate = if let Some(duplicate) = duplicate.filter(|d| d.value == 1) {
             self.note(duplicate, |w| {
-                format!("{} was duplicated", w.describe(from, to, &*payload))
+                format!("{} was duplicated", w.describe(from, to, &payload))
             });
-            Some(payload.clone_box())
+            Some(payload.clone_payload())
         } else {
             None
         };
-        self.dispatch((id, ident), from, to, payload, type_name);
+        self.dispatch((id, ident), from, to, payload);
         if let Some(copy) = duplicate {
-            self.dispatch((id, ident), from, to, copy, type_name);
+            self.dispatch((id, ident), from, to, copy);
         }
     }
 
     /// Sends a reply to a request: as [`World::send`], described as a reply.
-    pub(crate) fn send_reply(
-        &mut self,
-        from: Addr,
-        to: Addr,
-        payload: Box<dyn Payload>,
-        type_name: &'static str,
-    ) {
+    pub(crate) fn send_reply(&mut self, from: Addr, to: Addr, payload: Payload) {
         self.net.replying = true;
-        self.send(from, to, payload, type_name);
+        self.send(from, to, payload);
         self.net.replying = false;
     }
 
-    fn dispatch(
-        &mut self,
-        (id, ident): (u64, u64),
-        from: Addr,
-        to: Addr,
-        payload: Box<dyn Payload>,
-        type_name: &'static str,
-    ) {
+    fn dispatch(&mut self, (id, ident): (u64, u64), from: Addr, to: Addr, payload: Payload) {
         let net = &self.cfg.net;
         let (min, max, buckets) = (
             net.latency_min_ns,
@@ -385,7 +338,7 @@ impl World {
             u64::from(net.latency_buckets.max(1)),
         );
         let latency = if max > min && buckets > 1 {
-            let sender = self.here().1;
+            let sender = self.current;
             let drawn = self.decide_by(DecisionKind::Latency, buckets, |strategy| {
                 strategy.next_latency(sender, buckets)
             });
@@ -393,7 +346,7 @@ impl World {
             self.note(drawn, |w| {
                 format!(
                     "{} took {} instead of {}",
-                    w.describe(from, to, &*payload),
+                    w.describe(from, to, &payload),
                     crate::sim::format_ns(latency),
                     crate::sim::format_ns(min)
                 )
@@ -412,25 +365,25 @@ impl World {
             self.note(reorder, |w| {
                 format!(
                     "{} may overtake earlier messages on its link",
-                    w.describe(from, to, &*payload)
+                    w.describe(from, to, &payload)
                 )
             });
         }
         let mut at = self.now + latency;
         if !overtake {
             // FIFO link: strictly after the previous message still in flight on it.
-            at = self.net.fifo_after_last(from, to, at);
+            let seq = self.event_seq + 1; // the sequence number `schedule` gives it
+            at = self.net.fifo_after_last((from, to), at, self.now, seq);
         }
-        self.event(Some(from.node), self.here().1, EventKind::Send, id, at);
+        self.event(Some(from.node), self.current, EventKind::Send, id, at);
         let envelope = Envelope {
             id,
             from,
             to,
             payload,
-            type_name,
             reply: self.net.replying,
             ident,
-            sender: self.here().1,
+            sender: self.current,
         };
         self.schedule(at, Event::Deliver(envelope));
     }
@@ -456,15 +409,15 @@ impl World {
         }
     }
 
-    fn describe(&self, from: Addr, to: Addr, payload: &dyn Payload) -> String {
-        self.describe_as((from, self.here().1), to, payload, self.net.replying)
+    fn describe(&self, from: Addr, to: Addr, payload: &Payload) -> String {
+        self.describe_as((from, self.current), to, payload, self.net.replying)
     }
 
     fn describe_as(
         &self,
         (from, sender): (Addr, Option<TaskId>),
         to: Addr,
-        payload: &dyn Payload,
+        payload: &Payload,
         reply: bool,
     ) -> String {
         format!(
@@ -491,7 +444,7 @@ impl World {
     }
 
     pub(crate) fn describe_message(&self, e: &Envelope) -> String {
-        self.describe_as((e.from, e.sender), e.to, &*e.payload, e.reply)
+        self.describe_as((e.from, e.sender), e.to, &e.payload, e.reply)
     }
 
     /// Delivers a message whose time has come.
@@ -501,10 +454,8 @@ impl World {
             from,
             to,
             payload,
-            type_name,
             ..
         } = envelope;
-        self.net.delivered(from, to, self.now);
         let node = to.node;
         let bound = self.net.bound.get(&to).copied();
         let lost = if self.net.is_blocked(from.node, to.node) {
@@ -523,9 +474,10 @@ impl World {
         };
         let capacity = self.cfg.mailbox_capacity;
         let m = &mut self.net.mailboxes[slot as usize];
-        if (*payload).type_id() != m.expects {
+        if payload.value_type() != m.expects {
             let message = format!(
-                "a message of type {type_name} was sent to {to}, an endpoint of type {}",
+                "a message of type {} was sent to {to}, an endpoint of type {}",
+                payload.type_name(),
                 m.expects_name
             );
             self.fail(FailureKind::Panic, message);

@@ -213,8 +213,7 @@ pub(crate) struct Envelope {
     pub id: u64,
     pub from: crate::ids::Addr,
     pub to: crate::ids::Addr,
-    pub payload: Box<dyn super::network::Payload>,
-    pub type_name: &'static str,
+    pub payload: super::network::Payload,
     /// In addressed runs, the message's stable identity (its sender and how many things the
     /// sender had done before); a duplicate shares it.
     pub ident: u64,
