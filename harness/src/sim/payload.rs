@@ -4,7 +4,7 @@
 //!
 //! The value is stored in two words with a table of the functions that know its type, as a
 //! `Box<dyn Trait>` would be, minus the allocation for small values: a value that fits (size at
-//! most two words, alignment at most one) is stored in the words themselves, a larger one as a
+//! most two words, alignment at most a word's) is stored in the words themselves, a larger one as a
 //! `Box` of it (one word). Every access goes through the table of the type the payload was
 //! made with, so the words are always read as what was written into them.
 
