@@ -183,6 +183,8 @@ fn exploring_the_two_increment_case_finds_the_race_and_counts_every_interleaving
     let count = |preemptions| {
         let cfg = ExploreConfig {
             preemptions,
+            latency_options: 0,
+            event_order: false,
             runs_max: 10_000,
             stop_at_failure: false,
         };

@@ -294,14 +294,15 @@ fn weft_fuzz_takes_the_pool_bugs_by_name() {
 /// Two small counterexamples of one bug can differ in two choices at once, neither of which
 /// fails alone: seed 1 of `unknown-exit-wipes-monitors` stopped at a pool of two whose idle
 /// worker is killed, seed 0 at a pool of one whose linked task dies (the smaller), until the
-/// shrinker changed two choices together; seed 8 of `replacement-wrong-owner` kept a delayed
-/// reply the others do not need, until the search for a smaller case held fresh cases to the
-/// local minimum's kinds of command.
+/// shrinker changed two choices together; seed 1 of `checkout-timeout-leak` stopped at 8
+/// commands with one delayed reply, seed 3 at 6 commands with two delayed messages (a command
+/// that only let time pass traded for a delay), until the schedule pass searched messages'
+/// latencies afresh with one deviation more for cases with fewer commands.
 #[test]
 fn two_small_forms_of_one_bug_end_on_the_smaller_whatever_the_seed() {
     for (bug, seeds) in [
         ("unknown-exit-wipes-monitors", [0, 1]),
-        ("replacement-wrong-owner", [0, 8]),
+        ("checkout-timeout-leak", [1, 3]),
     ] {
         let forms: Vec<String> = seeds
             .iter()
@@ -325,4 +326,75 @@ fn two_small_forms_of_one_bug_end_on_the_smaller_whatever_the_seed() {
             );
         }
     }
+}
+
+/// `weft explore --latencies`: `checkout-timeout-leak` needs two messages slower than the
+/// minimum, so on its shrunk case no interleaving of the tasks alone fails (within 2
+/// preemptions), and with latencies searched up to the next bucket the same bound finds it.
+#[test]
+fn weft_explore_searches_latencies_when_asked() {
+    let weft = || Command::new(env!("CARGO_BIN_EXE_weft"));
+    let dir = std::env::temp_dir().join(format!("weft-pool-explore-{}", std::process::id()));
+    let replay = dir.join("ctl.json");
+    let out = weft()
+        .args([
+            "fuzz",
+            "pool",
+            "--bug",
+            "checkout-timeout-leak",
+            "--seed",
+            "3",
+        ])
+        .arg("--replay-out")
+        .arg(&replay)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let explore = |latencies: &str| {
+        let out = weft()
+            .args([
+                "explore",
+                "--preemptions",
+                "2",
+                "--latencies",
+                latencies,
+                "--json",
+            ])
+            .arg("--from")
+            .arg(&replay)
+            .arg("--replay-out")
+            .arg(dir.join(format!("explored-{latencies}.json")))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v)
+    };
+    let (code, tasks_only) = explore("0");
+    assert_eq!(code, Some(0), "{tasks_only}");
+    assert_eq!(tasks_only["complete"], true, "{tasks_only}");
+    assert_eq!(tasks_only["failures"], 0, "{tasks_only}");
+    let (code, with_latencies) = explore("1");
+    assert_eq!(code, Some(1), "{with_latencies}");
+    assert_eq!(with_latencies["complete"], true, "{with_latencies}");
+    assert!(
+        with_latencies["failures"].as_u64().unwrap() > 0,
+        "{with_latencies}"
+    );
+    // Every interleaving of the tasks alone is among those with latencies.
+    assert!(
+        with_latencies["interleavings"].as_u64() > tasks_only["interleavings"].as_u64(),
+        "{tasks_only} {with_latencies}"
+    );
+    let bad = weft()
+        .args(["explore", "pool", "--latencies", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -30,6 +30,14 @@ pub struct Args {
     /// task, or waking a task other than the most recently woken one).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=64))]
     pub preemptions: u32,
+    /// Also try messages slower than the minimum latency, up to this latency bucket (0: every
+    /// message at the minimum); each delayed message counts as one against --preemptions.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000))]
+    pub latencies: u64,
+    /// Also try every order of events due at the same simulated instant (each order other
+    /// than first-in first-out counts as one against --preemptions).
+    #[arg(long)]
+    pub event_order: bool,
     /// Most interleavings to run.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub runs_max: u64,
@@ -52,6 +60,8 @@ pub fn run(registry: &Registry, args: Args) -> u8 {
     };
     let cfg = ExploreConfig {
         preemptions: args.preemptions,
+        latency_options: args.latencies,
+        event_order: args.event_order,
         runs_max: args.runs_max,
         stop_at_failure: args.first,
     };
@@ -70,6 +80,8 @@ pub fn run(registry: &Registry, args: Args) -> u8 {
         "scenario": scenario.name(),
         "seed": case.seed,
         "preemptions": args.preemptions,
+        "latencies": args.latencies,
+        "event_order": args.event_order,
         "interleavings": explored.runs,
         "complete": explored.complete,
         "failures": explored.failures,
@@ -151,7 +163,15 @@ fn case_of(registry: &Registry, args: &Args) -> Result<Case, u8> {
 /// How much of the interleavings the search covered, in words.
 fn coverage(args: &Args, explored: &Explored) -> String {
     if explored.complete {
-        format!("all of them within {} preemptions", args.preemptions)
+        let what = match (args.latencies, args.event_order) {
+            (0, false) => "preemptions".to_string(),
+            (0, true) => "preemptions or simultaneous events reordered".to_string(),
+            (l, false) => format!("preemptions or messages delayed (up to latency bucket {l})"),
+            (l, true) => format!(
+                "preemptions, simultaneous events reordered or messages delayed (up to latency bucket {l})"
+            ),
+        };
+        format!("all of them within {} {what}", args.preemptions)
     } else if args.first && explored.first_failure.is_some() {
         "stopped at the first failure".to_string()
     } else {

@@ -1,13 +1,14 @@
 //! Bounded exhaustive search: every interleaving of one test case, depth first, with a bound on
 //! preemptions (as CHESS and shuttle's DFS scheduler).
 //!
-//! The case is fixed by its generation decisions. Every other decision but scheduling is held
-//! at its default (no fault, minimum latency, FIFO delivery), and the scheduling decisions
-//! form a tree: each run is a path, replayed by position up to the branch being tried and
-//! default after it. The search visits each path once, in depth-first order, taking a path
-//! only while it has at most `preemptions` non-default scheduling choices (a preemption of the
-//! running task, or waking a task other than the most recently woken one). With no bound on
-//! runs, it reports exactly how many distinct interleavings there are under that bound.
+//! The case is fixed by its generation decisions. Every other decision but scheduling (and,
+//! when asked, messages' latencies) is held at its default (no fault, minimum latency, FIFO
+//! delivery), and the searched decisions form a tree: each run is a path, replayed by position
+//! up to the branch being tried and default after it. The search visits each path once, in
+//! depth-first order, taking a path only while it has at most `preemptions` non-default
+//! searched choices (a preemption of the running task, waking a task other than the most
+//! recently woken one, a message slower than the minimum). With no bound on runs, it reports
+//! exactly how many distinct interleavings there are under that bound.
 
 use super::Run;
 use crate::decision::{Decision, DecisionKind, DecisionLog};
@@ -16,8 +17,18 @@ use crate::source::Source;
 /// Bounds of an exploration.
 #[derive(Clone, Debug)]
 pub struct ExploreConfig {
-    /// Most non-default scheduling choices per run.
+    /// Most non-default searched choices per run (scheduling choices, and latencies when
+    /// `latency_options` is above 0).
     pub preemptions: u32,
+    /// Also branch on messages' latencies, from the minimum up to this bucket (0: latencies
+    /// stay at the minimum). Each message slower than the minimum counts against
+    /// `preemptions`: a message delayed is one deviation from the default run, as a
+    /// preemption is. PULSE's scheduler varies delivery order the same way.
+    pub latency_options: u64,
+    /// Also branch on the order of events due at the same simulated instant (two timers, a
+    /// timer and a message); each order other than first-in first-out counts against
+    /// `preemptions`.
+    pub event_order: bool,
     /// Most runs; the search stops there and says it did not cover the tree.
     pub runs_max: u64,
     /// Stop at the first failing run instead of counting every interleaving.
@@ -27,7 +38,7 @@ pub struct ExploreConfig {
 /// What an exploration did.
 #[derive(Debug)]
 pub struct Explored {
-    /// Interleavings run (each a distinct path of scheduling decisions).
+    /// Interleavings run (each a distinct path of searched decisions).
     pub runs: u64,
     /// Whether every interleaving within the bound was run.
     pub complete: bool,
@@ -90,7 +101,7 @@ pub(crate) fn explore_until(
             .filter(|d| !d.kind.is_generation())
             .map(|d| Decision::new(d.kind, d.bound, d.value))
             .collect();
-        match next_path(&taken, cfg.preemptions) {
+        match next_path(&taken, cfg) {
             Some(next) => prefix = next,
             None => {
                 out.complete = true;
@@ -101,22 +112,35 @@ pub(crate) fn explore_until(
     out
 }
 
-/// The next path in depth-first order after `taken`: the deepest scheduling decision that can
+/// Whether the search branches on `d`, and the most options it takes there.
+fn searched(d: &Decision, cfg: &ExploreConfig) -> Option<u64> {
+    match d.kind {
+        DecisionKind::Schedule => Some(d.bound),
+        DecisionKind::EventOrder if cfg.event_order => Some(d.bound),
+        DecisionKind::Latency if cfg.latency_options > 0 => {
+            Some(d.bound.min(cfg.latency_options.saturating_add(1)))
+        }
+        _ => None,
+    }
+}
+
+/// The next path in depth-first order after `taken`: the deepest searched decision that can
 /// take its next option within the bound, with everything before it as it was.
-fn next_path(taken: &[Decision], preemptions: u32) -> Option<Vec<Decision>> {
+fn next_path(taken: &[Decision], cfg: &ExploreConfig) -> Option<Vec<Decision>> {
     let mut used: Vec<u32> = Vec::with_capacity(taken.len() + 1);
     let mut count = 0;
     for d in taken {
         used.push(count);
-        if d.kind == DecisionKind::Schedule && d.value != 0 {
+        if d.value != 0 && searched(d, cfg).is_some() {
             count += 1;
         }
     }
     (0..taken.len()).rev().find_map(|i| {
         let d = taken[i];
         let next = d.value + 1;
-        let within = used[i] < preemptions;
-        (d.kind == DecisionKind::Schedule && next < d.bound && within).then(|| {
+        let within = used[i] < cfg.preemptions;
+        let options = searched(&d, cfg)?;
+        (next < options && within).then(|| {
             let mut path = taken[..i].to_vec();
             path.push(Decision::new(d.kind, d.bound, next));
             path
@@ -132,20 +156,65 @@ mod tests {
         Decision::new(DecisionKind::Schedule, bound, value)
     }
 
+    fn l(value: u64, bound: u64) -> Decision {
+        Decision::new(DecisionKind::Latency, bound, value)
+    }
+
+    fn cfg(preemptions: u32, latency_options: u64) -> ExploreConfig {
+        ExploreConfig {
+            preemptions,
+            latency_options,
+            event_order: false,
+            runs_max: u64::MAX,
+            stop_at_failure: false,
+        }
+    }
+
     #[test]
     fn next_path_backtracks_to_the_deepest_open_choice() {
         let taken = [s(0, 2), s(0, 3)];
-        assert_eq!(next_path(&taken, 2), Some(vec![s(0, 2), s(1, 3)]));
+        assert_eq!(next_path(&taken, &cfg(2, 0)), Some(vec![s(0, 2), s(1, 3)]));
         let taken = [s(0, 2), s(2, 3)];
-        assert_eq!(next_path(&taken, 2), Some(vec![s(1, 2)]));
-        assert_eq!(next_path(&[s(1, 2), s(2, 3)], 2), None);
+        assert_eq!(next_path(&taken, &cfg(2, 0)), Some(vec![s(1, 2)]));
+        assert_eq!(next_path(&[s(1, 2), s(2, 3)], &cfg(2, 0)), None);
     }
 
     #[test]
     fn the_bound_counts_earlier_choices() {
         // One preemption already taken: a second one is not within a bound of 1.
         let taken = [s(1, 2), s(0, 2)];
-        assert_eq!(next_path(&taken, 1), None);
-        assert_eq!(next_path(&taken, 2), Some(vec![s(1, 2), s(1, 2)]));
+        assert_eq!(next_path(&taken, &cfg(1, 0)), None);
+        assert_eq!(next_path(&taken, &cfg(2, 0)), Some(vec![s(1, 2), s(1, 2)]));
+    }
+
+    #[test]
+    fn latencies_are_searched_only_when_asked_up_to_their_bucket_and_count_against_the_bound() {
+        let taken = [s(0, 2), l(0, 10)];
+        // Not asked: only the scheduling choice branches.
+        assert_eq!(next_path(&taken, &cfg(1, 0)), Some(vec![s(1, 2)]));
+        // Asked: the latency is the deepest open choice, then stops at its last bucket.
+        assert_eq!(next_path(&taken, &cfg(1, 2)), Some(vec![s(0, 2), l(1, 10)]));
+        let taken = [s(0, 2), l(2, 10)];
+        assert_eq!(next_path(&taken, &cfg(1, 2)), Some(vec![s(1, 2)]));
+        // A delayed message uses the bound as a preemption does.
+        let taken = [l(1, 10), s(0, 2)];
+        assert_eq!(next_path(&taken, &cfg(1, 1)), None);
+        assert_eq!(next_path(&taken, &cfg(2, 1)), Some(vec![l(1, 10), s(1, 2)]));
+    }
+
+    #[test]
+    fn simultaneous_events_are_reordered_only_when_asked() {
+        let e = |value| Decision::new(DecisionKind::EventOrder, 3, value);
+        let taken = [s(0, 2), e(0)];
+        assert_eq!(next_path(&taken, &cfg(1, 0)), Some(vec![s(1, 2)]));
+        let with_order = ExploreConfig {
+            event_order: true,
+            ..cfg(1, 0)
+        };
+        assert_eq!(next_path(&taken, &with_order), Some(vec![s(0, 2), e(1)]));
+        assert_eq!(
+            next_path(&[s(0, 2), e(2)], &with_order),
+            Some(vec![s(1, 2)])
+        );
     }
 }

@@ -740,37 +740,61 @@ impl Shrinker<'_> {
         false
     }
 
-    /// Searches the interleaving afresh, PULSE-style, for failures that are races alone
-    /// (every non-default decision a scheduling choice or the order of simultaneous events, at
-    /// most [`SCHEDULE_SEARCH_DECISIONS_MAX`] of them): the case as it is with fewer
-    /// preemptions, and each case one edit away (one or two commands deleted, a client
-    /// removed, a command moved to another client, two clients exchanged, one argument
-    /// lowered, two exchanged) with at most as many, by bounded depth-first search (`explore`), fewest
-    /// preemptions first. A structural edit moves the point where a preemption must fall, and
-    /// no mapping of the old decisions finds the new point; the search does, and since it
-    /// visits interleavings in a fixed order, seeds that found the same race end at the same
-    /// interleaving. True once a smaller failing run is kept.
+    /// Searches the interleaving afresh, PULSE-style, for failures that are races and timing
+    /// alone (every non-default decision a scheduling choice, the order of simultaneous events
+    /// or a message's latency, at most [`SCHEDULE_SEARCH_DECISIONS_MAX`] of them): the case as
+    /// it is with fewer deviations, and each case one edit away (one or two commands deleted,
+    /// a client removed, a command moved to another client, two clients exchanged, one
+    /// argument lowered, two exchanged) with at most as many, by bounded depth-first search
+    /// (`explore`), fewest deviations first. A deviation is a preemption, or a message slower
+    /// than the minimum (latencies are searched only when the failure has a slow message, and
+    /// only up to its slowest bucket). A structural edit moves the point where a preemption or
+    /// a delay must fall, and no mapping of the old decisions finds the new point; the search
+    /// does, and since it visits interleavings in a fixed order, seeds that found the same
+    /// race end at the same interleaving. True once a smaller failing run is kept.
     fn schedule_pass(&mut self, sections: &[(Span, usize)]) -> bool {
         let Some(s) = self.structure() else {
             return false;
         };
         let (generation, execution) = split(&self.current.report.log);
         let nondefault: Vec<&Decision> = execution.iter().filter(|d| d.value != 0).collect();
-        let race = |d: &&Decision| is_race_kind(d.kind);
+        let timing = |d: &&Decision| is_race_kind(d.kind) || d.kind == DecisionKind::Latency;
         if nondefault.is_empty()
             || nondefault.len() > SCHEDULE_SEARCH_DECISIONS_MAX
-            || !nondefault.iter().all(race)
+            || !nondefault.iter().all(timing)
         {
             return false;
         }
-        // The search takes only scheduling choices (every other decision at its default), so
-        // a found run has as many non-default decisions as preemptions.
+        // Latencies, and one deviation more for fewer commands, only in small runs: every
+        // message's latency is a branch, and a store's run has hundreds.
+        let small = execution.len() <= SCHEDULE_SEARCH_TIMING_DECISIONS_MAX;
+        let latency_options = (nondefault.iter())
+            .filter(|d| small && d.kind == DecisionKind::Latency)
+            .map(|d| d.value)
+            .max()
+            .unwrap_or(0)
+            .min(SCHEDULE_SEARCH_LATENCY_MAX);
+        // The search takes only scheduling choices and latencies (every other decision at its
+        // default), so a found run has as many non-default decisions as deviations.
         let n = (nondefault.len() as u32).min(SCHEDULE_SEARCH_PREEMPTIONS_MAX);
         let flags = self.flag_positions();
-        // (generation, most preemptions worth trying): the case itself only with fewer.
+        // (generation, most deviations worth trying): the case itself only with fewer; a case
+        // with fewer commands is smaller even with one deviation more (a command that only
+        // made time pass, traded for a delayed message).
         let cases = edited_cases(&generation, &s, sections, &flags)
             .into_iter()
-            .map(|(g, itself)| (g, if itself { n - 1 } else { n }));
+            .map(|(g, edit)| {
+                let most = match edit {
+                    Edit::Itself => n - 1,
+                    Edit::Fewer if small => (n + 1).min(SCHEDULE_SEARCH_PREEMPTIONS_MAX),
+                    Edit::Fewer | Edit::Same => n,
+                };
+                (g, most)
+            });
+        // Searching latencies (or one deviation more) multiplies the runs: bounded by simulated
+        // steps, so long runs (a store's) get few.
+        let steps = self.current.report.steps.max(1);
+        let timing_runs = (SCHEDULE_SEARCH_TIMING_STEPS / steps).max(1);
         let kind = self.kind;
         let same =
             |r: &Run| (r.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
@@ -781,7 +805,15 @@ impl Shrinker<'_> {
                 }
                 let cfg = super::explore::ExploreConfig {
                     preemptions,
-                    runs_max: SCHEDULE_SEARCH_RUNS,
+                    latency_options,
+                    event_order: latency_options > 0,
+                    runs_max: if preemptions > n {
+                        SCHEDULE_SEARCH_RUNS_TRADED.min(timing_runs)
+                    } else if latency_options > 0 {
+                        SCHEDULE_SEARCH_RUNS.min(timing_runs)
+                    } else {
+                        SCHEDULE_SEARCH_RUNS
+                    },
                     stop_at_failure: true,
                 };
                 let explored = super::explore::explore_until(self.run, &g, &cfg, &same);
@@ -894,6 +926,21 @@ impl Shrinker<'_> {
         self.try_each(&generation, swaps.collect::<Vec<_>>())
     }
 
+    /// Sets every "one more command" flag that goes on to 1: any value but 0 goes on, so the
+    /// case is the same, and two seeds that found one case with other flag values end on one
+    /// log. True if that was kept.
+    fn flags_pass(&mut self) -> bool {
+        let (mut generation, execution) = split(&self.current.report.log);
+        let mut changed = false;
+        for j in self.flag_positions() {
+            if generation[j].value > 1 {
+                generation[j].value = 1;
+                changed = true;
+            }
+        }
+        changed && self.attempt(&generation, &execution)
+    }
+
     /// Positions of the "one more command" flags (lowering them would delete commands, which
     /// the commands pass does with structure).
     fn flag_positions(&self) -> Vec<usize> {
@@ -968,8 +1015,25 @@ const SCHEDULE_SEARCH_DECISIONS_MAX: usize = 16;
 /// Most preemptions the schedule search tries.
 const SCHEDULE_SEARCH_PREEMPTIONS_MAX: u32 = 3;
 
+/// The schedule search tries latencies, and one deviation more for fewer commands, only in
+/// runs with at most this many execution decisions.
+const SCHEDULE_SEARCH_TIMING_DECISIONS_MAX: usize = 128;
+
+/// The slowest latency bucket the schedule search tries.
+const SCHEDULE_SEARCH_LATENCY_MAX: u64 = 3;
+
 /// Most runs of the schedule search per case and preemption bound.
 const SCHEDULE_SEARCH_RUNS: u64 = 256;
+
+/// Most runs of the schedule search for a case with fewer commands at one deviation more than
+/// the failure has: the deviation that replaces a command can fall anywhere in the run, and
+/// depth-first order reaches the early ones last.
+const SCHEDULE_SEARCH_RUNS_TRADED: u64 = 1024;
+
+/// Simulated steps (of runs as long as the failure's) that bound each search of latencies or
+/// of one deviation more, per case and bound: a pool's run of 30 steps gets the full
+/// [`SCHEDULE_SEARCH_RUNS_TRADED`], a store's of 1,000 steps 32 runs.
+const SCHEDULE_SEARCH_TIMING_STEPS: u64 = 32_768;
 
 /// Variants of an execution sequence whose non-default decisions come 1 to 8 positions
 /// earlier (zero-valued decisions in front of the first non-default one are removed).
@@ -1219,8 +1283,19 @@ fn exchanges(generation: &[Decision], flags: &[usize]) -> Vec<Vec<Decision>> {
     out
 }
 
-/// The case itself (marked `true`) and every case one edit away, in the order the schedule
-/// and timing searches try them: one command deleted (last first), two deleted, two clients
+/// How a case of [`edited_cases`] relates to the one being shrunk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    /// The case itself.
+    Itself,
+    /// Commands deleted: smaller whatever its interleaving.
+    Fewer,
+    /// As many commands, rearranged or with a lower argument.
+    Same,
+}
+
+/// The case itself and every case one edit away, each marked with its [`Edit`], in the order
+/// the schedule search tries them: one command deleted (last first), two deleted, two clients
 /// exchanged, a client removed, a command moved to another client, one argument lowered, two
 /// arguments exchanged.
 fn edited_cases(
@@ -1228,20 +1303,24 @@ fn edited_cases(
     s: &Structure,
     sections: &[(Span, usize)],
     flags: &[usize],
-) -> Vec<(Vec<Decision>, bool)> {
-    let mut cases: Vec<(Vec<Decision>, bool)> = vec![(generation.to_vec(), true)];
+) -> Vec<(Vec<Decision>, Edit)> {
+    let mut cases: Vec<(Vec<Decision>, Edit)> = vec![(generation.to_vec(), Edit::Itself)];
     for &section in sections.iter().rev() {
-        cases.push((delete_sections(generation, &[section]), false));
+        cases.push((delete_sections(generation, &[section]), Edit::Fewer));
     }
     for (i, &a) in sections.iter().enumerate() {
         for &b in &sections[i + 1..] {
-            cases.push((delete_sections(generation, &[a, b]), false));
+            cases.push((delete_sections(generation, &[a, b]), Edit::Fewer));
         }
     }
-    let structural = (branch_swaps(generation, s).into_iter())
-        .chain(branch_removals(generation, s))
-        .chain(moves(generation, s));
-    cases.extend(structural.map(|g| (g, false)));
+    let same = |g| (g, Edit::Same);
+    cases.extend(branch_swaps(generation, s).into_iter().map(same));
+    cases.extend(
+        branch_removals(generation, s)
+            .into_iter()
+            .map(|g| (g, Edit::Fewer)),
+    );
+    cases.extend(moves(generation, s).into_iter().map(same));
     for (j, d) in generation.iter().enumerate() {
         if flags.contains(&j) || d.bound > LOWER_ALL_BELOW || d.value == 0 {
             continue;
@@ -1249,10 +1328,14 @@ fn edited_cases(
         for value in (0..d.value).filter(|&v| d.is_option_start(v)) {
             let mut g = generation.to_vec();
             g[j].value = value;
-            cases.push((g, false));
+            cases.push((g, Edit::Same));
         }
     }
-    cases.extend(exchanges(generation, flags).into_iter().map(|g| (g, false)));
+    cases.extend(
+        exchanges(generation, flags)
+            .into_iter()
+            .map(|g| (g, Edit::Same)),
+    );
     cases
 }
 
@@ -1289,6 +1372,7 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
     loop {
         let mut progress = s.commands_pass();
         progress |= s.execution_pass();
+        progress |= s.flags_pass();
         progress |= s.generation_pass();
         if !progress && s.cut_short.is_none() {
             // At a local minimum of single edits: try pairs of edits.
