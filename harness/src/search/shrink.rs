@@ -1032,7 +1032,7 @@ const SCHEDULE_SEARCH_RUNS_TRADED: u64 = 1024;
 
 /// Simulated steps (of runs as long as the failure's) that bound each search of latencies or
 /// of one deviation more, per case and bound: a pool's run of 30 steps gets the full
-/// [`SCHEDULE_SEARCH_RUNS_TRADED`], a store's of 1,000 steps 32 runs.
+/// [`SCHEDULE_SEARCH_RUNS_TRADED`], a run of 1,000 steps 32.
 const SCHEDULE_SEARCH_TIMING_STEPS: u64 = 32_768;
 
 /// Variants of an execution sequence whose non-default decisions come 1 to 8 positions
