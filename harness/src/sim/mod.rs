@@ -420,6 +420,7 @@ impl World {
         chosen
     }
 
+    #[inline]
     fn poll_task(&mut self, chosen: TaskId) -> Next {
         let position = self
             .runnable
@@ -443,6 +444,7 @@ impl World {
         Next::Poll(chosen, future)
     }
 
+    #[inline]
     fn after_poll(
         &mut self,
         task: TaskId,

@@ -217,6 +217,7 @@ impl World {
         }
     }
 
+    #[inline]
     pub(crate) fn take_message(
         &mut self,
         slot: u32,
@@ -282,6 +283,7 @@ impl World {
     }
 
     /// Sends message `id`, whose stable identity is `ident` (0 outside addressed runs).
+    #[inline]
     fn send_as(&mut self, id: u64, ident: u64, from: Addr, to: Addr, payload: Payload) {
         let (node, task) = (Some(from.node), self.current);
         if let Some(task) = task.filter(|_| self.notes.is_some()) {
@@ -330,6 +332,7 @@ impl World {
         self.net.replying = false;
     }
 
+    #[inline]
     fn dispatch(&mut self, (id, ident): (u64, u64), from: Addr, to: Addr, payload: Payload) {
         let net = &self.cfg.net;
         let (min, max, buckets) = (
@@ -448,6 +451,7 @@ impl World {
     }
 
     /// Delivers a message whose time has come.
+    #[inline]
     pub(crate) fn deliver(&mut self, envelope: Envelope) {
         let Envelope {
             id,

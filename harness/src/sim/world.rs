@@ -674,6 +674,7 @@ impl World {
     // -- events --------------------------------------------------------------------------------
 
     /// Schedules `event` at `at` (clamped to now). Fails the run if too many are pending.
+    #[inline]
     pub fn schedule(&mut self, at: u64, event: Event) -> Option<EventKey> {
         if self.pending_events >= self.cfg.events_max {
             self.fail(
@@ -742,6 +743,7 @@ impl World {
     }
 
     /// Pops the next live event due at or before `limit`, returning (time, event).
+    #[inline]
     pub fn pop_event(&mut self, limit: u64) -> Option<(u64, Event)> {
         while let Some(&Queued {
             order,
@@ -854,6 +856,7 @@ impl World {
     }
 
     /// Marks a task runnable (once), unless its node is paused.
+    #[inline]
     pub fn make_runnable(&mut self, task: TaskId) {
         let Some(t) = self.tasks.get_mut(task.index()) else {
             return;
