@@ -252,7 +252,13 @@ impl World {
         let ident = self.message_subject(to);
         // The message's draws (drop, duplicate, latency, reorder) are addressed by the
         // message, not by how many things its sender did before.
-        self.with_draw_ctx(ident, |w| w.send_as(id, ident, from, to, payload));
+        self.with_draw_ctx(ident, |w| w.send_as_outlined(id, ident, from, to, payload));
+    }
+
+    /// [`World::send_as`], out of line: the addressed runs' path (the usual one has it inline).
+    #[inline(never)]
+    fn send_as_outlined(&mut self, id: u64, ident: u64, from: Addr, to: Addr, payload: Payload) {
+        self.send_as(id, ident, from, to, payload);
     }
 
     /// A stable identity for the next message to `to` (in addressed runs): its sender's
@@ -283,7 +289,7 @@ impl World {
     }
 
     /// Sends message `id`, whose stable identity is `ident` (0 outside addressed runs).
-    #[inline]
+    #[inline(always)]
     fn send_as(&mut self, id: u64, ident: u64, from: Addr, to: Addr, payload: Payload) {
         let (node, task) = (Some(from.node), self.current);
         if let Some(task) = task.filter(|_| self.notes.is_some()) {
@@ -321,7 +327,7 @@ impl World {
         };
         self.dispatch((id, ident), from, to, payload);
         if let Some(copy) = duplicate {
-            self.dispatch((id, ident), from, to, copy);
+            self.dispatch_outlined((id, ident), from, to, copy);
         }
     }
 
@@ -332,7 +338,13 @@ impl World {
         self.net.replying = false;
     }
 
-    #[inline]
+    /// [`World::dispatch`], out of line: a duplicate's path (the usual one has it inline).
+    #[inline(never)]
+    fn dispatch_outlined(&mut self, message: (u64, u64), from: Addr, to: Addr, payload: Payload) {
+        self.dispatch(message, from, to, payload);
+    }
+
+    #[inline(always)]
     fn dispatch(&mut self, (id, ident): (u64, u64), from: Addr, to: Addr, payload: Payload) {
         let net = &self.cfg.net;
         let (min, max, buckets) = (
@@ -388,7 +400,7 @@ impl World {
             ident,
             sender: self.current,
         };
-        self.schedule(at, Event::Deliver(envelope));
+        self.schedule_inline(at, Event::Deliver(envelope));
     }
 
     /// Who owns an address, for people: the task that bound it, else the node and port.

@@ -676,6 +676,12 @@ impl World {
     /// Schedules `event` at `at` (clamped to now). Fails the run if too many are pending.
     #[inline]
     pub fn schedule(&mut self, at: u64, event: Event) -> Option<EventKey> {
+        self.schedule_inline(at, event)
+    }
+
+    /// [`World::schedule`], inline: for the per-message path.
+    #[inline(always)]
+    pub fn schedule_inline(&mut self, at: u64, event: Event) -> Option<EventKey> {
         if self.pending_events >= self.cfg.events_max {
             self.fail(
                 FailureKind::LimitExceeded,
