@@ -106,7 +106,7 @@ impl NetState {
     /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
     /// the last one still in flight there: its delivery time, now the link's last (with `seq`,
     /// the sequence number its delivery event will have).
-    #[inline]
+    #[inline(always)]
     fn fifo_after_last(&mut self, link: (Addr, Addr), at: u64, now: u64, seq: u64) -> u64 {
         let drained = self.drained;
         let in_flight =
@@ -463,7 +463,7 @@ impl World {
     }
 
     /// Delivers a message whose time has come.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn deliver(&mut self, envelope: Envelope) {
         let Envelope {
             id,
