@@ -255,7 +255,7 @@ impl World {
         }
         while let Some(task) = self.startup.pop_front() {
             if self.tasks[task.index()].queued {
-                return self.poll_task(task);
+                return self.poll_startup_task(task);
             }
         }
         let chosen = self.choose(options);
@@ -420,7 +420,13 @@ impl World {
         chosen
     }
 
-    #[inline]
+    /// [`World::poll_task`] out of line, for the start-up tasks (the usual path has it inline).
+    #[inline(never)]
+    fn poll_startup_task(&mut self, task: TaskId) -> Next {
+        self.poll_task(task)
+    }
+
+    #[inline(always)]
     fn poll_task(&mut self, chosen: TaskId) -> Next {
         let position = self
             .runnable

@@ -45,6 +45,7 @@ thread_local! {
 /// Runs `f` with the current world. Panics outside a simulation: the APIs of `weft::time`,
 /// `weft::net` and friends only make sense inside `Sim::run`.
 #[track_caller]
+#[inline(always)]
 pub(crate) fn with<R>(f: impl FnOnce(&mut World) -> R) -> R {
     WORLD.with(|cell| {
         let mut guard = cell.try_borrow_mut().expect(
