@@ -374,7 +374,7 @@ impl World {
             .cfg
             .net
             .reorder
-            .then(|| self.decide(DecisionKind::Reorder, 2));
+            .then(|| self.decide_inline(DecisionKind::Reorder, 2));
         let overtake = reorder.is_some_and(|d| d.value == 1);
         if let Some(reorder) = reorder.filter(|_| overtake) {
             self.note(reorder, |w| {

@@ -505,7 +505,14 @@ impl World {
         self.decide_by(kind, bound, |strategy| strategy.next_value(kind, bound))
     }
 
+    /// [`World::decide`], inline: for the per-message path.
+    #[inline(always)]
+    pub fn decide_inline(&mut self, kind: DecisionKind, bound: u64) -> Drawn {
+        self.decide_by(kind, bound, |strategy| strategy.next_value(kind, bound))
+    }
+
     /// As [`World::decide`], asking a generating strategy through one of its hooks (`ask`).
+    #[inline(always)]
     pub(crate) fn decide_by(
         &mut self,
         kind: DecisionKind,
