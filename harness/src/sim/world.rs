@@ -267,6 +267,14 @@ impl Ord for Queued {
     }
 }
 
+/// What is due now (see [`World::due_now`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    Nothing,
+    LoneDelivery,
+    Several,
+}
+
 /// A handle to a scheduled event, for cancellation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct EventKey {
@@ -781,6 +789,29 @@ impl World {
             return Some((at, event));
         }
         None
+    }
+
+    /// What is due now, from the queue's first entries: nothing, only a message's delivery
+    /// (the first entry is due, live and a delivery, and no other is due), or anything else
+    /// (which may turn out to be nothing: cancelled entries).
+    #[inline(always)]
+    pub fn due_now(&self) -> Due {
+        let queue = self.heap.as_slice();
+        let now = self.now;
+        let due = |q: &Queued| (q.order >> 64) as u64 <= now;
+        // The heap's first entry is its earliest; the next earliest is one of its children.
+        let Some(first) = queue.first().filter(|q| due(q)) else {
+            return Due::Nothing;
+        };
+        if queue.get(1).is_some_and(due) || queue.get(2).is_some_and(due) {
+            return Due::Several;
+        }
+        let s = &self.events[first.slot as usize];
+        if s.generation == first.generation && matches!(s.event, Some(Event::Deliver(_))) {
+            Due::LoneDelivery
+        } else {
+            Due::Several
+        }
     }
 
     /// Time of the next live event.
