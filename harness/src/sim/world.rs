@@ -765,7 +765,7 @@ impl World {
     }
 
     /// Pops the next live event due at or before `limit`, returning (time, event).
-    #[inline]
+    #[inline(always)]
     pub fn pop_event(&mut self, limit: u64) -> Option<(u64, Event)> {
         while let Some(&Queued {
             order,
