@@ -34,7 +34,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use world::{salt, with, BoxFuture, Drawn, Event, Wait, World, IN_POLL};
+use world::{salt, with, BoxFuture, Drawn, Envelope, Event, Wait, World, IN_POLL};
 
 /// Whether a run passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,7 +255,7 @@ impl World {
         }
         while let Some(task) = self.startup.pop_front() {
             if self.tasks[task.index()].queued {
-                return self.poll_task(task);
+                return self.poll_startup_task(task);
             }
         }
         let chosen = self.choose(options);
@@ -420,6 +420,13 @@ impl World {
         chosen
     }
 
+    /// [`World::poll_task`] out of line, for the start-up tasks (the usual path has it inline).
+    #[inline(never)]
+    fn poll_startup_task(&mut self, task: TaskId) -> Next {
+        self.poll_task(task)
+    }
+
+    #[inline(always)]
     fn poll_task(&mut self, chosen: TaskId) -> Next {
         let position = self
             .runnable
@@ -443,6 +450,7 @@ impl World {
         Next::Poll(chosen, future)
     }
 
+    #[inline]
     fn after_poll(
         &mut self,
         task: TaskId,
@@ -504,26 +512,54 @@ impl World {
     /// Fires every event due now. When several messages are due at the same instant, the
     /// order in which they are delivered is a decision (0: FIFO). Whether any was due.
     fn fire_due_events(&mut self) -> bool {
-        let mut next = self.pop_event(self.now);
-        if next.is_none() {
+        // One message due: no order to decide (a draw with one option records nothing).
+        let due = self.due_now();
+        if due == world::Due::Nothing {
             self.net.set_drained(self.event_seq);
             return false;
         }
-        let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
-        while let Some((_, event)) = next {
-            match event {
-                Event::Wake(waker) => waker.wake(),
-                Event::Deliver(envelope) => deliveries.push(envelope),
-                Event::FaultTick => self.fault_tick(),
-                Event::Heal => self.heal_all(),
+        let lone = if due == world::Due::LoneDelivery {
+            // The usual case, the only event due: no trip through the list of deliveries.
+            match self.pop_event(self.now) {
+                Some((_, Event::Deliver(envelope))) => Some(envelope),
+                _ => unreachable!("a lone delivery is due"),
             }
-            next = self.pop_event(self.now);
-        }
-        if deliveries.len() == 1 {
-            // One message due: no order to decide (a draw with one option records nothing).
-            let envelope = deliveries.pop().expect("one delivery");
+        } else {
+            let mut next = self.pop_event(self.now);
+            if next.is_none() {
+                self.net.set_drained(self.event_seq);
+                return false;
+            }
+            let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
+            while let Some((_, event)) = next {
+                match event {
+                    Event::Wake(waker) => waker.wake(),
+                    Event::Deliver(envelope) => deliveries.push(envelope),
+                    Event::FaultTick => self.fault_tick(),
+                    Event::Heal => self.heal_all(),
+                }
+                next = self.pop_event(self.now);
+            }
+            let lone = if deliveries.len() == 1 {
+                deliveries.pop()
+            } else {
+                self.deliver_in_order(&mut deliveries);
+                None
+            };
+            self.scratch_deliveries = deliveries;
+            lone
+        };
+        if let Some(envelope) = lone {
             self.deliver(envelope);
         }
+        self.net.set_drained(self.event_seq);
+        true
+    }
+
+    /// Delivers the messages due at the same instant (two or more, or none), in an order
+    /// drawn one message at a time (0: FIFO).
+    #[inline(never)]
+    fn deliver_in_order(&mut self, deliveries: &mut Vec<Envelope>) {
         while !deliveries.is_empty() {
             let drawn = if self.addressed {
                 let mut idents = std::mem::take(&mut self.scratch_idents);
@@ -561,9 +597,6 @@ impl World {
             let envelope = deliveries.remove(index);
             self.deliver(envelope);
         }
-        self.scratch_deliveries = deliveries;
-        self.net.set_drained(self.event_seq);
-        true
     }
 
     fn deadlock(&mut self) {

@@ -106,7 +106,7 @@ impl NetState {
     /// A message on the FIFO link `(from, to)` that would arrive at `at` arrives strictly after
     /// the last one still in flight there: its delivery time, now the link's last (with `seq`,
     /// the sequence number its delivery event will have).
-    #[inline]
+    #[inline(always)]
     fn fifo_after_last(&mut self, link: (Addr, Addr), at: u64, now: u64, seq: u64) -> u64 {
         let drained = self.drained;
         let in_flight =
@@ -217,6 +217,7 @@ impl World {
         }
     }
 
+    #[inline]
     pub(crate) fn take_message(
         &mut self,
         slot: u32,
@@ -251,7 +252,13 @@ impl World {
         let ident = self.message_subject(to);
         // The message's draws (drop, duplicate, latency, reorder) are addressed by the
         // message, not by how many things its sender did before.
-        self.with_draw_ctx(ident, |w| w.send_as(id, ident, from, to, payload));
+        self.with_draw_ctx(ident, |w| w.send_as_outlined(id, ident, from, to, payload));
+    }
+
+    /// [`World::send_as`], out of line: the addressed runs' path (the usual one has it inline).
+    #[inline(never)]
+    fn send_as_outlined(&mut self, id: u64, ident: u64, from: Addr, to: Addr, payload: Payload) {
+        self.send_as(id, ident, from, to, payload);
     }
 
     /// A stable identity for the next message to `to` (in addressed runs): its sender's
@@ -282,6 +289,7 @@ impl World {
     }
 
     /// Sends message `id`, whose stable identity is `ident` (0 outside addressed runs).
+    #[inline(always)]
     fn send_as(&mut self, id: u64, ident: u64, from: Addr, to: Addr, payload: Payload) {
         let (node, task) = (Some(from.node), self.current);
         if let Some(task) = task.filter(|_| self.notes.is_some()) {
@@ -319,7 +327,7 @@ impl World {
         };
         self.dispatch((id, ident), from, to, payload);
         if let Some(copy) = duplicate {
-            self.dispatch((id, ident), from, to, copy);
+            self.dispatch_outlined((id, ident), from, to, copy);
         }
     }
 
@@ -330,6 +338,13 @@ impl World {
         self.net.replying = false;
     }
 
+    /// [`World::dispatch`], out of line: a duplicate's path (the usual one has it inline).
+    #[inline(never)]
+    fn dispatch_outlined(&mut self, message: (u64, u64), from: Addr, to: Addr, payload: Payload) {
+        self.dispatch(message, from, to, payload);
+    }
+
+    #[inline(always)]
     fn dispatch(&mut self, (id, ident): (u64, u64), from: Addr, to: Addr, payload: Payload) {
         let net = &self.cfg.net;
         let (min, max, buckets) = (
@@ -359,7 +374,7 @@ impl World {
             .cfg
             .net
             .reorder
-            .then(|| self.decide(DecisionKind::Reorder, 2));
+            .then(|| self.decide_inline(DecisionKind::Reorder, 2));
         let overtake = reorder.is_some_and(|d| d.value == 1);
         if let Some(reorder) = reorder.filter(|_| overtake) {
             self.note(reorder, |w| {
@@ -385,7 +400,7 @@ impl World {
             ident,
             sender: self.current,
         };
-        self.schedule(at, Event::Deliver(envelope));
+        self.schedule_inline(at, Event::Deliver(envelope));
     }
 
     /// Who owns an address, for people: the task that bound it, else the node and port.
@@ -448,6 +463,7 @@ impl World {
     }
 
     /// Delivers a message whose time has come.
+    #[inline(always)]
     pub(crate) fn deliver(&mut self, envelope: Envelope) {
         let Envelope {
             id,

@@ -207,7 +207,7 @@ impl Trace {
 
 /// The hashed word of an event's node and task: each index in 32 bits, u32::MAX for none
 /// (fixed: replay files store the hashes).
-#[inline]
+#[inline(always)]
 fn who(node: Option<NodeId>, task: Option<TaskId>) -> u64 {
     u64::from(NodeId::code(node)) << 32 | u64::from(TaskId::code(task))
 }
@@ -225,7 +225,7 @@ fn hash_v1(mut h: u64, words: [u64; 6]) -> u64 {
 /// independent pairs, each word offset by its own odd constant (none of them a value an event
 /// field can plausibly take, so no factor is zero), then chained with the previous hash,
 /// which is also carried through a rotation so that no event can erase the history.
-#[inline]
+#[inline(always)]
 fn hash_v2(h: u64, [step, time, who, kind, a, b]: [u64; 6]) -> u64 {
     const K: [u64; 8] = [
         0xa076_1d64_78bd_642f,
@@ -244,7 +244,7 @@ fn hash_v2(h: u64, [step, time, who, kind, a, b]: [u64; 6]) -> u64 {
 }
 
 /// The 128-bit product of `a` and `b`, folded to 64 bits.
-#[inline]
+#[inline(always)]
 fn mum(a: u64, b: u64) -> u64 {
     let r = u128::from(a) * u128::from(b);
     (r as u64) ^ ((r >> 64) as u64)

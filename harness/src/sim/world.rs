@@ -45,6 +45,7 @@ thread_local! {
 /// Runs `f` with the current world. Panics outside a simulation: the APIs of `weft::time`,
 /// `weft::net` and friends only make sense inside `Sim::run`.
 #[track_caller]
+#[inline(always)]
 pub(crate) fn with<R>(f: impl FnOnce(&mut World) -> R) -> R {
     WORLD.with(|cell| {
         let mut guard = cell.try_borrow_mut().expect(
@@ -264,6 +265,14 @@ impl Ord for Queued {
     fn cmp(&self, other: &Queued) -> std::cmp::Ordering {
         other.order.cmp(&self.order)
     }
+}
+
+/// What is due now (see [`World::due_now`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    Nothing,
+    LoneDelivery,
+    Several,
 }
 
 /// A handle to a scheduled event, for cancellation.
@@ -504,7 +513,14 @@ impl World {
         self.decide_by(kind, bound, |strategy| strategy.next_value(kind, bound))
     }
 
+    /// [`World::decide`], inline: for the per-message path.
+    #[inline(always)]
+    pub fn decide_inline(&mut self, kind: DecisionKind, bound: u64) -> Drawn {
+        self.decide_by(kind, bound, |strategy| strategy.next_value(kind, bound))
+    }
+
     /// As [`World::decide`], asking a generating strategy through one of its hooks (`ask`).
+    #[inline(always)]
     pub(crate) fn decide_by(
         &mut self,
         kind: DecisionKind,
@@ -674,7 +690,14 @@ impl World {
     // -- events --------------------------------------------------------------------------------
 
     /// Schedules `event` at `at` (clamped to now). Fails the run if too many are pending.
+    #[inline]
     pub fn schedule(&mut self, at: u64, event: Event) -> Option<EventKey> {
+        self.schedule_inline(at, event)
+    }
+
+    /// [`World::schedule`], inline: for the per-message path.
+    #[inline(always)]
+    pub fn schedule_inline(&mut self, at: u64, event: Event) -> Option<EventKey> {
         if self.pending_events >= self.cfg.events_max {
             self.fail(
                 FailureKind::LimitExceeded,
@@ -742,6 +765,7 @@ impl World {
     }
 
     /// Pops the next live event due at or before `limit`, returning (time, event).
+    #[inline(always)]
     pub fn pop_event(&mut self, limit: u64) -> Option<(u64, Event)> {
         while let Some(&Queued {
             order,
@@ -765,6 +789,29 @@ impl World {
             return Some((at, event));
         }
         None
+    }
+
+    /// What is due now, from the queue's first entries: nothing, only a message's delivery
+    /// (the first entry is due, live and a delivery, and no other is due), or anything else
+    /// (which may turn out to be nothing: cancelled entries).
+    #[inline(always)]
+    pub fn due_now(&self) -> Due {
+        let queue = self.heap.as_slice();
+        let now = self.now;
+        let due = |q: &Queued| (q.order >> 64) as u64 <= now;
+        // The heap's first entry is its earliest; the next earliest is one of its children.
+        let Some(first) = queue.first().filter(|q| due(q)) else {
+            return Due::Nothing;
+        };
+        if queue.get(1).is_some_and(due) || queue.get(2).is_some_and(due) {
+            return Due::Several;
+        }
+        let s = &self.events[first.slot as usize];
+        if s.generation == first.generation && matches!(s.event, Some(Event::Deliver(_))) {
+            Due::LoneDelivery
+        } else {
+            Due::Several
+        }
     }
 
     /// Time of the next live event.
@@ -854,6 +901,7 @@ impl World {
     }
 
     /// Marks a task runnable (once), unless its node is paused.
+    #[inline]
     pub fn make_runnable(&mut self, task: TaskId) {
         let Some(t) = self.tasks.get_mut(task.index()) else {
             return;
