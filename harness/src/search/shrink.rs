@@ -758,18 +758,21 @@ impl Shrinker<'_> {
         };
         let (generation, execution) = split(&self.current.report.log);
         let nondefault: Vec<&Decision> = execution.iter().filter(|d| d.value != 0).collect();
-        let timing = |d: &&Decision| is_race_kind(d.kind) || d.kind == DecisionKind::Latency;
+        // Latencies, and one deviation more for fewer commands, only in small runs: every
+        // message's latency is a branch, and a store's run has hundreds. A failure with a slow
+        // message in a larger run is not searched (the search would hold it at the minimum).
+        let small = execution.len() <= SCHEDULE_SEARCH_TIMING_DECISIONS_MAX;
+        let timing = |d: &&Decision| {
+            is_race_kind(d.kind) || (small && d.kind == DecisionKind::Latency)
+        };
         if nondefault.is_empty()
             || nondefault.len() > SCHEDULE_SEARCH_DECISIONS_MAX
             || !nondefault.iter().all(timing)
         {
             return false;
         }
-        // Latencies, and one deviation more for fewer commands, only in small runs: every
-        // message's latency is a branch, and a store's run has hundreds.
-        let small = execution.len() <= SCHEDULE_SEARCH_TIMING_DECISIONS_MAX;
         let latency_options = (nondefault.iter())
-            .filter(|d| small && d.kind == DecisionKind::Latency)
+            .filter(|d| d.kind == DecisionKind::Latency)
             .map(|d| d.value)
             .max()
             .unwrap_or(0)
@@ -1372,7 +1375,6 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
     loop {
         let mut progress = s.commands_pass();
         progress |= s.execution_pass();
-        progress |= s.flags_pass();
         progress |= s.generation_pass();
         if !progress && s.cut_short.is_none() {
             // At a local minimum of single edits: try pairs of edits.
@@ -1382,6 +1384,9 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
             break;
         }
     }
+    // Once, at the end: the same case, so no other edit becomes possible (a round of every
+    // pass again would cost a store's shrink a second or more).
+    s.flags_pass();
     Shrunk {
         stats: ShrinkStats {
             elapsed: s.started.elapsed(),
