@@ -762,9 +762,8 @@ impl Shrinker<'_> {
         // message's latency is a branch, and a store's run has hundreds. A failure with a slow
         // message in a larger run is not searched (the search would hold it at the minimum).
         let small = execution.len() <= SCHEDULE_SEARCH_TIMING_DECISIONS_MAX;
-        let timing = |d: &&Decision| {
-            is_race_kind(d.kind) || (small && d.kind == DecisionKind::Latency)
-        };
+        let timing =
+            |d: &&Decision| is_race_kind(d.kind) || (small && d.kind == DecisionKind::Latency);
         if nondefault.is_empty()
             || nondefault.len() > SCHEDULE_SEARCH_DECISIONS_MAX
             || !nondefault.iter().all(timing)
