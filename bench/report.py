@@ -522,7 +522,7 @@ def reading(tp, rs, ck, prof):
             f"{tops['broadcast']}; the rest is spread thin over the executor's step (wakes, due "
             "events, the scheduling decision, drawn from the strategy and recorded in the decision "
             "log), the trace hash every event is folded into, the event queue, the network's maps "
-            "and allocation (each message's payload is boxed). That "
+            "and the decision log's growth (40 bytes per decision: page faults on long runs). That "
             "is what the difference buys: every run, on the fast path too, has a trace hash that "
             "`weft determinism` compares and a complete decision log that replays it exactly and "
             "that the shrinker edits; madsim keeps neither (a run is reproduced from its seed, with "
