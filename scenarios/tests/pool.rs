@@ -3,6 +3,8 @@
 //! the acceptance budget: 10 seeds with each strategy, found on at least 9 within 20,000 cases
 //! (2,000 for the bugs that do not need concurrency).
 
+mod common;
+
 use std::process::Command;
 use std::rc::Rc;
 use weft::internals::fuzz::{fuzz, FuzzConfig};
@@ -333,8 +335,8 @@ fn two_small_forms_of_one_bug_end_on_the_smaller_whatever_the_seed() {
 /// preemptions), and with latencies searched up to the next bucket the same bound finds it.
 #[test]
 fn weft_explore_searches_latencies_when_asked() {
-    let weft = || Command::new(env!("CARGO_BIN_EXE_weft"));
-    let dir = std::env::temp_dir().join(format!("weft-pool-explore-{}", std::process::id()));
+    use common::{json_of, tempdir, weft};
+    let dir = tempdir();
     let replay = dir.join("ctl.json");
     let out = weft()
         .args([
@@ -371,9 +373,7 @@ fn weft_explore_searches_latencies_when_asked() {
             .arg(dir.join(format!("explored-{latencies}.json")))
             .output()
             .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code(), v)
+        (out.status.code(), json_of(&out))
     };
     let (code, tasks_only) = explore("0");
     assert_eq!(code, Some(0), "{tasks_only}");
