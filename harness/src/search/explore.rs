@@ -13,6 +13,7 @@
 use super::Run;
 use crate::decision::{Decision, DecisionKind, DecisionLog};
 use crate::source::Source;
+use std::collections::HashMap;
 
 /// Bounds of an exploration.
 #[derive(Clone, Debug)]
@@ -68,6 +69,28 @@ pub(crate) fn explore_until(
     cfg: &ExploreConfig,
     failing: &dyn Fn(&Run) -> bool,
 ) -> Explored {
+    explore_remembering(run, generation, cfg, failing, &mut Memo::default())
+}
+
+/// The passing runs of earlier explorations of one case (same generation decisions, same
+/// `latency_options` and `event_order`): for each path of searched decisions, the decisions
+/// its run took. A search with a larger bound walks the same tree further, so the paths
+/// within the smaller bound need not run again.
+#[derive(Default)]
+pub(crate) struct Memo {
+    taken: HashMap<Vec<Decision>, Vec<Decision>>,
+}
+
+/// As [`explore_until`], reusing and extending `memo`, which must come from explorations of
+/// the same case with the same `latency_options` and `event_order`. Remembered paths are
+/// walked without running and do not count against `runs_max`.
+pub(crate) fn explore_remembering(
+    run: &dyn Fn(Source) -> Run,
+    generation: &[Decision],
+    cfg: &ExploreConfig,
+    failing: &dyn Fn(&Run) -> bool,
+    memo: &mut Memo,
+) -> Explored {
     let generation: Vec<Decision> = generation
         .iter()
         .filter(|d| d.kind.is_generation())
@@ -82,25 +105,33 @@ pub(crate) fn explore_until(
         first_failure_at: None,
     };
     while out.runs < cfg.runs_max {
-        let log = DecisionLog {
-            decisions: generation.iter().chain(&prefix).copied().collect(),
-        };
-        let this = run(Source::replay_with_fallback(&log));
-        out.runs += 1;
-        if failing(&this) {
-            out.failures += 1;
-            if out.first_failure.is_none() {
-                out.first_failure_at = Some(out.runs);
-                out.first_failure = Some(this.clone());
-                if cfg.stop_at_failure {
-                    return out;
+        let taken = match memo.taken.get(&prefix) {
+            Some(taken) => taken.clone(),
+            None => {
+                let log = DecisionLog {
+                    decisions: generation.iter().chain(&prefix).copied().collect(),
+                };
+                let this = run(Source::replay_with_fallback(&log));
+                out.runs += 1;
+                let taken: Vec<Decision> = (this.report.log.decisions.iter())
+                    .filter(|d| !d.kind.is_generation())
+                    .map(|d| Decision::new(d.kind, d.bound, d.value))
+                    .collect();
+                if failing(&this) {
+                    out.failures += 1;
+                    if out.first_failure.is_none() {
+                        out.first_failure_at = Some(out.runs);
+                        out.first_failure = Some(this);
+                        if cfg.stop_at_failure {
+                            return out;
+                        }
+                    }
+                } else {
+                    memo.taken.insert(prefix.clone(), taken.clone());
                 }
+                taken
             }
-        }
-        let taken: Vec<Decision> = (this.report.log.decisions.iter())
-            .filter(|d| !d.kind.is_generation())
-            .map(|d| Decision::new(d.kind, d.bound, d.value))
-            .collect();
+        };
         match next_path(&taken, cfg) {
             Some(next) => prefix = next,
             None => {
@@ -167,6 +198,68 @@ mod tests {
             event_order: false,
             runs_max: u64::MAX,
             stop_at_failure: false,
+        }
+    }
+
+    /// Three tasks append their numbers to a shared list in two steps each; the run's
+    /// outcome is the order, as a failure when task 0 finished first (the default order does
+    /// not: the search must preempt).
+    fn three_tasks(source: Source) -> Run {
+        use crate::{task, Config, Sim};
+        use std::{cell::RefCell, rc::Rc};
+        let sim = Sim::new(Config::default(), source);
+        let (report, _) = sim.run(async {
+            let order = Rc::new(RefCell::new(Vec::new()));
+            let handles: Vec<_> = (0..3)
+                .map(|i| {
+                    let order = order.clone();
+                    task::spawn(async move {
+                        task::yield_now().await;
+                        order.borrow_mut().push(i);
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+            let first = order.borrow()[0];
+            assert!(first != 0, "task 0 finished first");
+        });
+        Run::plain(report)
+    }
+
+    #[test]
+    fn a_memo_walks_the_smaller_bounds_paths_without_running_them_again() {
+        let none: &[Decision] = &[];
+        let counting = |preemptions| ExploreConfig {
+            stop_at_failure: false,
+            ..cfg(preemptions, 0)
+        };
+        let never = |_: &Run| false;
+        let plain: Vec<Explored> = (0..=3)
+            .map(|p| explore_until(&three_tasks, none, &counting(p), &never))
+            .collect();
+        assert!(plain[3].complete && plain[1].runs < plain[3].runs);
+        let mut memo = Memo::default();
+        let mut walked = 0;
+        for (p, plain) in plain.iter().enumerate() {
+            let remembered =
+                explore_remembering(&three_tasks, none, &counting(p as u32), &never, &mut memo);
+            // Only the paths the smaller bound did not take run.
+            assert_eq!(remembered.runs, plain.runs - walked, "bound {p}");
+            assert!(remembered.complete);
+            walked = plain.runs;
+        }
+        // Stopping at the first failure finds the same run with or without the memo.
+        let failing = |r: &Run| r.failed();
+        let mut memo = Memo::default();
+        for p in 0..=3 {
+            let stop = cfg(p, 0);
+            let plain = explore_until(&three_tasks, none, &stop, &failing);
+            let remembered = explore_remembering(&three_tasks, none, &stop, &failing, &mut memo);
+            let hash = |e: &Explored| e.first_failure.as_ref().map(|r| r.report.trace_hash);
+            assert_eq!(hash(&plain), hash(&remembered), "bound {p}");
+            assert_eq!(plain.first_failure.is_some(), p > 0, "bound {p}");
         }
     }
 

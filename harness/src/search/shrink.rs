@@ -101,31 +101,43 @@ struct SizeKey {
     exec_sum: u64,
     gen_nondefault: u64,
     gen_sum: u64,
-    /// Generation values weighted by how early they come: between cases otherwise equal,
-    /// the one with the smaller values first is the canonical one.
+    /// Generation values weighted by how early they come among the generation decisions:
+    /// between cases otherwise equal, the one with the smaller values first is the canonical
+    /// one.
     gen_weighted: u64,
-    /// Sum of the positions of the non-default execution decisions: between runs otherwise
-    /// equal, the one whose decisions come earlier is the canonical one.
+    /// Sum of the positions of the non-default execution decisions among the execution
+    /// decisions: between runs otherwise equal, the one whose decisions come earlier is the
+    /// canonical one.
     exec_positions: u64,
     decisions: u64,
 }
 
+/// The generation decisions' part of [`SizeKey`]: `(gen_nondefault, gen_sum, gen_weighted)`.
+fn generation_key<'a>(generation: impl Iterator<Item = &'a Decision> + Clone) -> (u64, u64, u64) {
+    let len = generation.clone().count() as u64;
+    let (mut nondefault, mut sum, mut weighted) = (0, 0, 0u64);
+    for (index, d) in generation.enumerate() {
+        let value = d.value.min(1 << 20);
+        nondefault += u64::from(d.value != 0);
+        sum += value;
+        weighted = weighted.saturating_add(value.saturating_mul(len - index as u64));
+    }
+    (nondefault, sum, weighted)
+}
+
 fn size_key(r: &Run) -> SizeKey {
-    let (mut gen_nondefault, mut gen_sum, mut exec_nondefault, mut exec_sum) = (0, 0, 0, 0);
-    let (mut exec_positions, mut gen_weighted) = (0, 0u64);
-    let len = r.report.log.len() as u64;
-    for (position, d) in r.report.log.decisions.iter().enumerate() {
-        if d.kind.is_generation() {
-            gen_nondefault += u64::from(d.value != 0);
-            gen_sum += d.value.min(1 << 20);
-            gen_weighted = gen_weighted
-                .saturating_add(d.value.min(1 << 20).saturating_mul(len - position as u64));
-        } else {
-            exec_nondefault += u64::from(d.value != 0);
-            exec_sum += d.value.min(1 << 20);
-            if d.value != 0 {
-                exec_positions += position as u64;
-            }
+    let (mut exec_nondefault, mut exec_sum, mut exec_positions) = (0, 0, 0);
+    // Positions count within each kind of decision: how many execution decisions a run draws
+    // does not change how its commands compare, nor the reverse.
+    let decisions = &r.report.log.decisions;
+    let generation = decisions.iter().filter(|d| d.kind.is_generation());
+    let (gen_nondefault, gen_sum, gen_weighted) = generation_key(generation);
+    let execution = decisions.iter().filter(|d| !d.kind.is_generation());
+    for (index, d) in execution.enumerate() {
+        exec_nondefault += u64::from(d.value != 0);
+        exec_sum += d.value.min(1 << 20);
+        if d.value != 0 {
+            exec_positions += index as u64;
         }
     }
     let (commands, branches) = r.size();
@@ -788,10 +800,10 @@ impl Shrinker<'_> {
             .map(|(g, edit)| {
                 let most = match edit {
                     Edit::Itself => n - 1,
-                    Edit::Fewer if small => (n + 1).min(SCHEDULE_SEARCH_PREEMPTIONS_MAX),
+                    Edit::Fewer if small => (n + 1).min(SCHEDULE_SEARCH_TRADED_MAX).max(n),
                     Edit::Fewer | Edit::Same => n,
                 };
-                (g, most)
+                (g, most, edit)
             });
         // Searching latencies (or one deviation more) multiplies the runs: bounded by simulated
         // steps, so long runs (a store's) get few.
@@ -800,38 +812,58 @@ impl Shrinker<'_> {
         let kind = self.kind;
         let same =
             |r: &Run| (r.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
-        for (g, most) in cases {
-            for preemptions in 0..=most {
-                if self.out_of_budget() {
-                    return false;
+        // Latencies are searched at the first bucket first: a form with faster messages is
+        // the smaller, and its search the cheaper.
+        let mut latency_levels = vec![latency_options.min(1)];
+        if latency_options > 1 {
+            latency_levels.push(latency_options);
+        }
+        // A case with as many commands, searched with as many deviations as the failure has,
+        // is smaller only through its commands' values, or through faster messages.
+        let fastest = self.key.exec_sum == u64::from(n) && nondefault.len() as u32 == n;
+        let current_generation = generation_key(generation.iter());
+        for (g, most, edit) in cases {
+            let smaller_commands = generation_key(g.iter()) < current_generation;
+            // Each bound walks the tree of the bound before further: one memo per tree.
+            let mut memos: Vec<super::explore::Memo> =
+                latency_levels.iter().map(|_| Default::default()).collect();
+            'preemptions: for preemptions in 0..=most {
+                if edit == Edit::Same && preemptions == n && fastest && !smaller_commands {
+                    break;
                 }
-                let cfg = super::explore::ExploreConfig {
-                    preemptions,
-                    latency_options,
-                    event_order: latency_options > 0,
-                    runs_max: if preemptions > n {
-                        SCHEDULE_SEARCH_RUNS_TRADED.min(timing_runs)
-                    } else if latency_options > 0 {
-                        SCHEDULE_SEARCH_RUNS.min(timing_runs)
-                    } else {
-                        SCHEDULE_SEARCH_RUNS
-                    },
-                    stop_at_failure: true,
-                };
-                let explored = super::explore::explore_until(self.run, &g, &cfg, &same);
-                self.candidates += explored.runs as usize;
-                let Some(found) = explored.first_failure else {
-                    continue;
-                };
-                let key = size_key(&found);
-                if key < self.key {
-                    self.key = key;
-                    self.current = found;
-                    self.accepted += 1;
-                    return true;
+                for (&latency_options, memo) in latency_levels.iter().zip(&mut memos) {
+                    if self.out_of_budget() {
+                        return false;
+                    }
+                    let cfg = super::explore::ExploreConfig {
+                        preemptions,
+                        latency_options,
+                        event_order: latency_options > 0,
+                        runs_max: if preemptions > n || (small && latency_options > 0) {
+                            SCHEDULE_SEARCH_RUNS_TRADED.min(timing_runs)
+                        } else if latency_options > 0 {
+                            SCHEDULE_SEARCH_RUNS.min(timing_runs)
+                        } else {
+                            SCHEDULE_SEARCH_RUNS
+                        },
+                        stop_at_failure: true,
+                    };
+                    let explored =
+                        super::explore::explore_remembering(self.run, &g, &cfg, &same, memo);
+                    self.candidates += explored.runs as usize;
+                    let Some(found) = explored.first_failure else {
+                        continue;
+                    };
+                    let key = size_key(&found);
+                    if key < self.key {
+                        self.key = key;
+                        self.current = found;
+                        self.accepted += 1;
+                        return true;
+                    }
+                    // The fewest preemptions this case needs: more are not smaller.
+                    break 'preemptions;
                 }
-                // The fewest preemptions this case needs: more are not smaller.
-                break;
             }
         }
         false
@@ -1028,9 +1060,16 @@ const SCHEDULE_SEARCH_LATENCY_MAX: u64 = 3;
 const SCHEDULE_SEARCH_RUNS: u64 = 256;
 
 /// Most runs of the schedule search for a case with fewer commands at one deviation more than
-/// the failure has: the deviation that replaces a command can fall anywhere in the run, and
-/// depth-first order reaches the early ones last.
-const SCHEDULE_SEARCH_RUNS_TRADED: u64 = 1024;
+/// the failure has (and, in small runs with latencies, for every case): the deviation that
+/// replaces a command can fall anywhere in the run, and depth-first order reaches the early
+/// ones last.
+const SCHEDULE_SEARCH_RUNS_TRADED: u64 = 512;
+
+/// Most deviations with which a case with fewer commands is searched for one deviation more
+/// than the failure has: a command traded for a delay is tried for failures of one
+/// deviation. At two, the search of every case with fewer commands at three deviations cost
+/// a third of a pool shrink and found nothing in the pool's tables.
+const SCHEDULE_SEARCH_TRADED_MAX: u32 = 2;
 
 /// Simulated steps (of runs as long as the failure's) that bound each search of latencies or
 /// of one deviation more, per case and bound: a pool's run of 30 steps gets the full
