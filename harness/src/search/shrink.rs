@@ -499,6 +499,9 @@ impl Shrinker<'_> {
     /// while another command's choice takes another option (a smaller pool that fails with
     /// one command fewer), and the schedule searched afresh. True once one is kept.
     fn deep_pass(&mut self) -> bool {
+        if self.keep_pass() {
+            return true;
+        }
         let Some(s) = self.structure() else {
             return self.swap_pass();
         };
@@ -869,6 +872,39 @@ impl Shrinker<'_> {
         false
     }
 
+    /// Keeps one non-default execution decision alone, every other back at its default; then
+    /// two (delta debugging's subsets, which the sweeps' complements, runs of neighbours
+    /// zeroed, do not reach when the decisions to keep are apart). A fault that fails on its
+    /// own, found behind message delays that made another node the leader, keeps only the
+    /// fault, its target back at the default too. True once one is kept.
+    fn keep_pass(&mut self) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        let nondefault: Vec<usize> = (0..execution.len())
+            .filter(|&i| execution[i].value != 0)
+            .collect();
+        if nondefault.len() < 3 || nondefault.len() > KEEP_ONE_MAX {
+            return false;
+        }
+        let keep = |kept: &[usize]| {
+            let mut e = execution.clone();
+            for &i in nondefault.iter().filter(|i| !kept.contains(i)) {
+                e[i].value = 0;
+            }
+            e
+        };
+        if self.try_each(&generation, nondefault.iter().map(|&i| keep(&[i]))) {
+            return true;
+        }
+        if nondefault.len() < 4 || nondefault.len() > KEEP_TWO_MAX {
+            return false;
+        }
+        let mut pairs: Vec<Vec<Decision>> = Vec::new();
+        for (x, &a) in nondefault.iter().enumerate() {
+            pairs.extend(nondefault[x + 1..].iter().map(|&b| keep(&[a, b])));
+        }
+        self.try_each(&generation, pairs)
+    }
+
     /// One generation choice changed to any other value while one non-default execution
     /// decision goes back to its default: a case that needs a delayed message with one
     /// argument may need none with another (work that ends at once instead of work that
@@ -1039,6 +1075,12 @@ fn is_fault_like(kind: DecisionKind) -> bool {
             | DecisionKind::Fault
     )
 }
+
+/// Most non-default execution decisions of which the keep pass tries each one alone.
+const KEEP_ONE_MAX: usize = 16;
+
+/// Most non-default execution decisions of which the keep pass tries each pair alone.
+const KEEP_TWO_MAX: usize = 8;
 
 /// Commands up to which the shrinker's deep pass (pairs of edits) runs.
 const DEEP_COMMANDS_MAX: usize = 8;
