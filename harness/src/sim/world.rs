@@ -595,7 +595,9 @@ impl World {
     }
 
     /// Describes the decision `drawn` in the system's terms, if it was a choice, took a
-    /// non-default value, and notes are kept.
+    /// non-default value, and notes are kept. Inline: the usual answer, no note, is three
+    /// tests at the call site (the note is written out of line).
+    #[inline(always)]
     pub fn note(&mut self, drawn: Drawn, text: impl FnOnce(&World) -> String) {
         let Some(decision) = drawn.at else {
             return;
@@ -603,7 +605,12 @@ impl World {
         if drawn.value == 0 || self.notes.is_none() {
             return;
         }
-        let text = text(self);
+        self.push_note(drawn, decision, text(self));
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_note(&mut self, drawn: Drawn, decision: usize, text: String) {
         let note = Note {
             decision,
             step: self.step,
