@@ -47,15 +47,25 @@ thread_local! {
 #[track_caller]
 #[inline(always)]
 pub(crate) fn with<R>(f: impl FnOnce(&mut World) -> R) -> R {
-    WORLD.with(|cell| {
-        let mut guard = cell.try_borrow_mut().expect(
-            "weft: the simulation is already borrowed (a weft call from a Drop inside weft?)",
-        );
-        let world = guard
-            .as_mut()
-            .expect("weft: this call must run inside a simulation (Sim::run)");
-        f(world)
-    })
+    let mut guard = world_cell()
+        .try_borrow_mut()
+        .expect("weft: the simulation is already borrowed (a weft call from a Drop inside weft?)");
+    let world = guard
+        .as_mut()
+        .expect("weft: this call must run inside a simulation (Sim::run)");
+    f(world)
+}
+
+/// This thread's world cell. `LocalKey::with` is given only the closure that takes its
+/// address, so that it is inlined (with a closure doing the caller's work it is often not,
+/// and every weft call then paid a call through the key's accessor).
+#[inline(always)]
+fn world_cell() -> &'static RefCell<Option<World>> {
+    let cell: *const RefCell<Option<World>> = WORLD.with(|cell| &**cell as *const _);
+    // SAFETY: `WORLD` is const-initialised and has no destructor (`ManuallyDrop`), so its
+    // storage is this thread's for as long as the thread runs; the reference is `'static` to
+    // this thread only (the cell is neither `Send` nor `Sync`, so it cannot leave it).
+    unsafe { &*cell }
 }
 
 /// Like [`with`], but returns `None` outside a simulation or while the world is borrowed.
