@@ -56,16 +56,22 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut World) -> R) -> R {
     f(world)
 }
 
-/// This thread's world cell. `LocalKey::with` is given only the closure that takes its
-/// address, so that it is inlined (with a closure doing the caller's work it is often not,
-/// and every weft call then paid a call through the key's accessor).
+/// A thread-local without a destructor, by reference. `LocalKey::with` is given only the
+/// closure that takes the value's address, so that it is inlined (with a closure doing the
+/// caller's work it is often not, and every weft call then paid a call through the key's
+/// accessor).
+#[inline(always)]
+fn local<T>(key: &'static std::thread::LocalKey<ManuallyDrop<T>>) -> &'static T {
+    let value: *const T = key.with(|value| &**value as *const T);
+    // SAFETY: the value has no destructor (`ManuallyDrop`), so its storage is this thread's
+    // for as long as the thread runs. The reference is `'static` to this thread only: the
+    // values used here (`RefCell`s) are neither `Send` nor `Sync`, so it cannot leave it.
+    unsafe { &*value }
+}
+
 #[inline(always)]
 fn world_cell() -> &'static RefCell<Option<World>> {
-    let cell: *const RefCell<Option<World>> = WORLD.with(|cell| &**cell as *const _);
-    // SAFETY: `WORLD` is const-initialised and has no destructor (`ManuallyDrop`), so its
-    // storage is this thread's for as long as the thread runs; the reference is `'static` to
-    // this thread only (the cell is neither `Send` nor `Sync`, so it cannot leave it).
-    unsafe { &*cell }
+    local(&WORLD)
 }
 
 /// Like [`with`], but returns `None` outside a simulation or while the world is borrowed.
@@ -102,19 +108,17 @@ pub(crate) fn uninstall() -> World {
 /// was.
 #[inline]
 pub(crate) fn drain_woken(into: &mut Vec<TaskId>) -> bool {
-    WOKEN.with(|w| {
-        let mut woken = w.borrow_mut();
-        if woken.is_empty() {
-            return false;
-        }
-        if into.is_empty() {
-            // The usual case: trade buffers instead of copying.
-            std::mem::swap(into, &mut *woken);
-        } else {
-            into.append(&mut woken);
-        }
-        true
-    })
+    let mut woken = local(&WOKEN).borrow_mut();
+    if woken.is_empty() {
+        return false;
+    }
+    if into.is_empty() {
+        // The usual case: trade buffers instead of copying.
+        std::mem::swap(into, &mut *woken);
+    } else {
+        into.append(&mut woken);
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,7 +129,7 @@ fn waker_clone(data: *const ()) -> RawWaker {
 }
 fn waker_wake(data: *const ()) {
     let task = TaskId::from_index(data as usize);
-    WOKEN.with(|w| w.borrow_mut().push(task));
+    local(&WOKEN).borrow_mut().push(task);
 }
 fn waker_drop(_: *const ()) {}
 
