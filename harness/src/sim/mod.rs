@@ -518,37 +518,46 @@ impl World {
             self.net.set_drained(self.event_seq);
             return false;
         }
-        let lone = if due == world::Due::LoneDelivery {
-            // The usual case, the only event due: no trip through the list of deliveries.
-            match self.pop_event(self.now) {
-                Some((_, Event::Deliver(envelope))) => Some(envelope),
-                _ => unreachable!("a lone delivery is due"),
-            }
-        } else {
-            let mut next = self.pop_event(self.now);
-            if next.is_none() {
-                self.net.set_drained(self.event_seq);
-                return false;
-            }
-            let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
-            while let Some((_, event)) = next {
-                match event {
-                    Event::Wake(waker) => waker.wake(),
-                    Event::Deliver(envelope) => deliveries.push(envelope),
-                    Event::FaultTick => self.fault_tick(),
-                    Event::Heal => self.heal_all(),
-                }
-                next = self.pop_event(self.now);
-            }
-            let lone = if deliveries.len() == 1 {
-                deliveries.pop()
-            } else {
-                self.deliver_in_order(&mut deliveries);
-                None
+        if due == world::Due::LoneDelivery {
+            // The usual case, the only event due: no trip through the list of deliveries, and
+            // the envelope taken apart as it leaves its slot (not moved whole from call to
+            // call).
+            let Event::Deliver(Envelope {
+                id,
+                from,
+                to,
+                payload,
+                ..
+            }) = self.pop_first_event()
+            else {
+                unreachable!("a lone delivery is due")
             };
-            self.scratch_deliveries = deliveries;
-            lone
+            self.deliver_parts(id, from, to, payload);
+            self.net.set_drained(self.event_seq);
+            return true;
+        }
+        let mut next = self.pop_event(self.now);
+        if next.is_none() {
+            self.net.set_drained(self.event_seq);
+            return false;
+        }
+        let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
+        while let Some((_, event)) = next {
+            match event {
+                Event::Wake(waker) => waker.wake(),
+                Event::Deliver(envelope) => deliveries.push(envelope),
+                Event::FaultTick => self.fault_tick(),
+                Event::Heal => self.heal_all(),
+            }
+            next = self.pop_event(self.now);
+        }
+        let lone = if deliveries.len() == 1 {
+            deliveries.pop()
+        } else {
+            self.deliver_in_order(&mut deliveries);
+            None
         };
+        self.scratch_deliveries = deliveries;
         if let Some(envelope) = lone {
             self.deliver(envelope);
         }

@@ -472,6 +472,12 @@ impl World {
             payload,
             ..
         } = envelope;
+        self.deliver_parts(id, from, to, payload);
+    }
+
+    /// [`World::deliver`], given the envelope's parts.
+    #[inline(always)]
+    pub(crate) fn deliver_parts(&mut self, id: u64, from: Addr, to: Addr, payload: Payload) {
         let node = to.node;
         let bound = self.net.bound.get(&to).copied();
         let lost = if self.net.is_blocked(from.node, to.node) {

@@ -488,11 +488,13 @@ impl World {
         };
         self.trace.fold(e);
         // `enabled!` checks the global level filter first (`level_enabled!`): below TRACE it
-        // is false, and `keep_event` asks it in full.
+        // is false, and `keep_event` asks it in full. The event is made again there, from its
+        // details (the step and time have not moved): kept whole across the test, it was
+        // written out at every event.
         if self.trace.events.is_some()
             || tracing::Level::TRACE <= tracing::level_filters::LevelFilter::current()
         {
-            self.keep_event(e);
+            self.keep_event(node, task, kind, a, b);
         }
     }
 
@@ -500,7 +502,23 @@ impl World {
     /// through `tracing` if enabled.
     #[cold]
     #[inline(never)]
-    fn keep_event(&mut self, e: TraceEvent) {
+    fn keep_event(
+        &mut self,
+        node: Option<NodeId>,
+        task: Option<TaskId>,
+        kind: EventKind,
+        a: u64,
+        b: u64,
+    ) {
+        let e = TraceEvent {
+            step: self.step,
+            time_ns: self.now,
+            node,
+            task,
+            kind,
+            a,
+            b,
+        };
         if let Some(events) = &mut self.trace.events {
             events.push(e);
         }
@@ -810,6 +828,19 @@ impl World {
             return Some((at, event));
         }
         None
+    }
+
+    /// Pops the queue's first entry, known to be live (see [`World::due_now`]): its event.
+    #[inline(always)]
+    pub fn pop_first_event(&mut self) -> Event {
+        let first = self.heap.pop().expect("an event is due");
+        let s = &mut self.events[first.slot as usize];
+        debug_assert_eq!(s.generation, first.generation);
+        let event = s.event.take().expect("live event slot");
+        s.generation = s.generation.wrapping_add(1);
+        self.free_events.push(first.slot);
+        self.pending_events -= 1;
+        event
     }
 
     /// What is due now, from the queue's first entries: nothing, only a message's delivery
