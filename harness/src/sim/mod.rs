@@ -180,15 +180,16 @@ fn drive() {
         IN_POLL.with(|p| p.set(false));
         // The next step is taken in the same borrow of the world, unless futures died: they
         // are dropped first, outside the borrow (their destructors may call into weft).
-        let (dead, step) = with(|w| {
-            let dead = w.after_poll(task, future, result);
-            let step = dead.is_none().then(|| w.next_step(&mut options));
-            (dead, step)
+        let step = with(|w| match w.after_poll(task, future, result) {
+            None => Ok(w.next_step(&mut options)),
+            Some(dead) => Err(dead),
         });
-        drop(dead);
         next = match step {
-            Some(step) => step,
-            None => with(|w| w.next_step(&mut options)),
+            Ok(step) => step,
+            Err(dead) => {
+                drop(dead);
+                with(|w| w.next_step(&mut options))
+            }
         };
     }
 }
@@ -333,6 +334,7 @@ impl World {
                 }
                 Some(at) => {
                     self.now = at;
+                    self.trace.set_clock(self.step, at);
                     world::SIM_NOW.with(|n| n.set(at));
                     self.event(None, None, EventKind::Time, at, 0);
                 }
@@ -347,6 +349,7 @@ impl World {
     /// Counts a step; false (and a failure) when the step budget is spent.
     fn count_step(&mut self) -> bool {
         self.step += 1;
+        self.trace.set_clock(self.step, self.now);
         if self.step <= self.cfg.steps_max {
             return true;
         }

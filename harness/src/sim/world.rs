@@ -477,16 +477,8 @@ impl World {
         a: u64,
         b: u64,
     ) {
-        let e = TraceEvent {
-            step: self.step,
-            time_ns: self.now,
-            node,
-            task,
-            kind,
-            a,
-            b,
-        };
-        self.trace.fold(e);
+        debug_assert_eq!(self.trace.clock(), (self.step, self.now));
+        self.trace.fold_now(node, task, kind, a, b);
         // `enabled!` checks the global level filter first (`level_enabled!`): below TRACE it
         // is false, and `keep_event` asks it in full. The event is made again there, from its
         // details (the step and time have not moved): kept whole across the test, it was
