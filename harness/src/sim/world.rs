@@ -104,6 +104,12 @@ pub(crate) fn uninstall() -> World {
     })
 }
 
+/// Whether no task was woken since the last [`drain_woken`].
+#[inline(always)]
+pub(crate) fn none_woken() -> bool {
+    local(&WOKEN).borrow().is_empty()
+}
+
 /// Moves the tasks woken since the last call into `into`; false (and nothing done) when none
 /// was.
 #[inline]
