@@ -513,7 +513,12 @@ impl World {
         }
         m.queue.push_back((from, payload));
         if let Some(w) = m.waker.take() {
-            w.wake();
+            // A task's own waker, with no wake waiting to be collected: the task is made
+            // runnable now, as collecting its wake next would (the same order: first).
+            match super::world::task_of(&w) {
+                Some(task) if super::world::none_woken() => self.make_runnable(task),
+                _ => w.wake(),
+            }
         }
         self.event(Some(node), None, EventKind::Deliver, id, u64::from(to.port));
     }

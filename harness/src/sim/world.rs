@@ -142,6 +142,12 @@ fn waker_drop(_: *const ()) {}
 static VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake, waker_drop);
 
+/// The task whose waker `waker` is (`None`: another waker, one a future made).
+#[inline(always)]
+pub(crate) fn task_of(waker: &Waker) -> Option<TaskId> {
+    std::ptr::eq(waker.vtable(), &VTABLE).then(|| TaskId::from_index(waker.data() as usize))
+}
+
 pub(crate) fn task_waker(task: TaskId) -> Waker {
     // SAFETY: the vtable functions never dereference the data pointer; it is an integer.
     unsafe { Waker::from_raw(RawWaker::new(task.index() as *const (), &VTABLE)) }
