@@ -956,8 +956,9 @@ impl World {
         mix(mix(mix(salt::TASK, parent.ident), name), u64::from(count))
     }
 
-    /// Marks a task runnable (once), unless its node is paused.
-    #[inline]
+    /// Marks a task runnable (once), unless its node is paused. Inline: a delivery makes its
+    /// receiver runnable.
+    #[inline(always)]
     pub fn make_runnable(&mut self, task: TaskId) {
         let Some(t) = self.tasks.get_mut(task.index()) else {
             return;
