@@ -65,7 +65,8 @@ fn local<T>(key: &'static std::thread::LocalKey<ManuallyDrop<T>>) -> &'static T 
     let value: *const T = key.with(|value| &**value as *const T);
     // SAFETY: the value has no destructor (`ManuallyDrop`), so its storage is this thread's
     // for as long as the thread runs. The reference is `'static` to this thread only: the
-    // values used here (`RefCell`s) are neither `Send` nor `Sync`, so it cannot leave it.
+    // values reached this way are `RefCell`s, which are not `Sync`, so a reference to one
+    // cannot be sent to another thread.
     unsafe { &*value }
 }
 
