@@ -472,6 +472,12 @@ impl World {
             payload,
             ..
         } = envelope;
+        self.deliver_parts(id, from, to, payload);
+    }
+
+    /// [`World::deliver`], given the envelope's parts.
+    #[inline(always)]
+    pub(crate) fn deliver_parts(&mut self, id: u64, from: Addr, to: Addr, payload: Payload) {
         let node = to.node;
         let bound = self.net.bound.get(&to).copied();
         let lost = if self.net.is_blocked(from.node, to.node) {
@@ -507,7 +513,12 @@ impl World {
         }
         m.queue.push_back((from, payload));
         if let Some(w) = m.waker.take() {
-            w.wake();
+            // A task's own waker, with no wake waiting to be collected: the task is made
+            // runnable now, as collecting its wake next would (the same order: first).
+            match super::world::task_of(&w) {
+                Some(task) if super::world::none_woken() => self.make_runnable(task),
+                _ => w.wake(),
+            }
         }
         self.event(Some(node), None, EventKind::Deliver, id, u64::from(to.port));
     }

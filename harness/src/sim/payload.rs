@@ -24,7 +24,9 @@ const fn fits<T>() -> bool {
 
 /// The functions that know the payload's type.
 struct Vtable {
-    type_id: fn() -> TypeId,
+    /// The type itself, not a function returning it: the type is checked at every delivery
+    /// and every receive.
+    type_id: TypeId,
     type_name: fn() -> &'static str,
     clone: unsafe fn(*const Words) -> Payload,
     describe: unsafe fn(*const Words) -> String,
@@ -35,7 +37,7 @@ struct VtableOf<T>(PhantomData<T>);
 
 impl<T: Any + Clone + fmt::Debug> VtableOf<T> {
     const VTABLE: Vtable = Vtable {
-        type_id: TypeId::of::<T>,
+        type_id: TypeId::of::<T>(),
         type_name: std::any::type_name::<T>,
         clone: clone_stored::<T>,
         describe: describe_stored::<T>,
@@ -106,8 +108,9 @@ impl Payload {
     }
 
     /// The type of the value.
+    #[inline]
     pub fn value_type(&self) -> TypeId {
-        (self.vtable.type_id)()
+        self.vtable.type_id
     }
 
     /// The name of the value's type.

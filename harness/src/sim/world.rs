@@ -47,15 +47,32 @@ thread_local! {
 #[track_caller]
 #[inline(always)]
 pub(crate) fn with<R>(f: impl FnOnce(&mut World) -> R) -> R {
-    WORLD.with(|cell| {
-        let mut guard = cell.try_borrow_mut().expect(
-            "weft: the simulation is already borrowed (a weft call from a Drop inside weft?)",
-        );
-        let world = guard
-            .as_mut()
-            .expect("weft: this call must run inside a simulation (Sim::run)");
-        f(world)
-    })
+    let mut guard = world_cell()
+        .try_borrow_mut()
+        .expect("weft: the simulation is already borrowed (a weft call from a Drop inside weft?)");
+    let world = guard
+        .as_mut()
+        .expect("weft: this call must run inside a simulation (Sim::run)");
+    f(world)
+}
+
+/// A thread-local without a destructor, by reference. `LocalKey::with` is given only the
+/// closure that takes the value's address, so that it is inlined (with a closure doing the
+/// caller's work it is often not, and every weft call then paid a call through the key's
+/// accessor).
+#[inline(always)]
+fn local<T>(key: &'static std::thread::LocalKey<ManuallyDrop<T>>) -> &'static T {
+    let value: *const T = key.with(|value| &**value as *const T);
+    // SAFETY: the value has no destructor (`ManuallyDrop`), so its storage is this thread's
+    // for as long as the thread runs. The reference is `'static` to this thread only: the
+    // values reached this way are `RefCell`s, which are not `Sync`, so a reference to one
+    // cannot be sent to another thread.
+    unsafe { &*value }
+}
+
+#[inline(always)]
+fn world_cell() -> &'static RefCell<Option<World>> {
+    local(&WORLD)
 }
 
 /// Like [`with`], but returns `None` outside a simulation or while the world is borrowed.
@@ -88,23 +105,27 @@ pub(crate) fn uninstall() -> World {
     })
 }
 
+/// Whether no task was woken since the last [`drain_woken`].
+#[inline(always)]
+pub(crate) fn none_woken() -> bool {
+    local(&WOKEN).borrow().is_empty()
+}
+
 /// Moves the tasks woken since the last call into `into`; false (and nothing done) when none
 /// was.
 #[inline]
 pub(crate) fn drain_woken(into: &mut Vec<TaskId>) -> bool {
-    WOKEN.with(|w| {
-        let mut woken = w.borrow_mut();
-        if woken.is_empty() {
-            return false;
-        }
-        if into.is_empty() {
-            // The usual case: trade buffers instead of copying.
-            std::mem::swap(into, &mut *woken);
-        } else {
-            into.append(&mut woken);
-        }
-        true
-    })
+    let mut woken = local(&WOKEN).borrow_mut();
+    if woken.is_empty() {
+        return false;
+    }
+    if into.is_empty() {
+        // The usual case: trade buffers instead of copying.
+        std::mem::swap(into, &mut *woken);
+    } else {
+        into.append(&mut woken);
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,12 +136,18 @@ fn waker_clone(data: *const ()) -> RawWaker {
 }
 fn waker_wake(data: *const ()) {
     let task = TaskId::from_index(data as usize);
-    WOKEN.with(|w| w.borrow_mut().push(task));
+    local(&WOKEN).borrow_mut().push(task);
 }
 fn waker_drop(_: *const ()) {}
 
 static VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake, waker_drop);
+
+/// The task whose waker `waker` is (`None`: another waker, one a future made).
+#[inline(always)]
+pub(crate) fn task_of(waker: &Waker) -> Option<TaskId> {
+    std::ptr::eq(waker.vtable(), &VTABLE).then(|| TaskId::from_index(waker.data() as usize))
+}
 
 pub(crate) fn task_waker(task: TaskId) -> Waker {
     // SAFETY: the vtable functions never dereference the data pointer; it is an integer.
@@ -463,6 +490,31 @@ impl World {
         a: u64,
         b: u64,
     ) {
+        debug_assert_eq!(self.trace.clock(), (self.step, self.now));
+        self.trace.fold_now(node, task, kind, a, b);
+        // `enabled!` checks the global level filter first (`level_enabled!`): below TRACE it
+        // is false, and `keep_event` asks it in full. The event is made again there, from its
+        // details (the step and time have not moved): kept whole across the test, it was
+        // written out at every event.
+        if self.trace.events.is_some()
+            || tracing::Level::TRACE <= tracing::level_filters::LevelFilter::current()
+        {
+            self.keep_event(node, task, kind, a, b);
+        }
+    }
+
+    /// Keeps a trace event already folded into the hash, if the trace is kept, and emits it
+    /// through `tracing` if enabled.
+    #[cold]
+    #[inline(never)]
+    fn keep_event(
+        &mut self,
+        node: Option<NodeId>,
+        task: Option<TaskId>,
+        kind: EventKind,
+        a: u64,
+        b: u64,
+    ) {
         let e = TraceEvent {
             step: self.step,
             time_ns: self.now,
@@ -472,21 +524,6 @@ impl World {
             a,
             b,
         };
-        self.trace.fold(e);
-        // `enabled!` checks the global level filter first (`level_enabled!`): below TRACE it
-        // is false, and `keep_event` asks it in full.
-        if self.trace.events.is_some()
-            || tracing::Level::TRACE <= tracing::level_filters::LevelFilter::current()
-        {
-            self.keep_event(e);
-        }
-    }
-
-    /// Keeps a trace event already folded into the hash, if the trace is kept, and emits it
-    /// through `tracing` if enabled.
-    #[cold]
-    #[inline(never)]
-    fn keep_event(&mut self, e: TraceEvent) {
         if let Some(events) = &mut self.trace.events {
             events.push(e);
         }
@@ -595,7 +632,9 @@ impl World {
     }
 
     /// Describes the decision `drawn` in the system's terms, if it was a choice, took a
-    /// non-default value, and notes are kept.
+    /// non-default value, and notes are kept. Inline: the usual answer, no note, is three
+    /// tests at the call site (the note is written out of line).
+    #[inline(always)]
     pub fn note(&mut self, drawn: Drawn, text: impl FnOnce(&World) -> String) {
         let Some(decision) = drawn.at else {
             return;
@@ -603,7 +642,12 @@ impl World {
         if drawn.value == 0 || self.notes.is_none() {
             return;
         }
-        let text = text(self);
+        self.push_note(drawn, decision, text(self));
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_note(&mut self, drawn: Drawn, decision: usize, text: String) {
         let note = Note {
             decision,
             step: self.step,
@@ -791,6 +835,19 @@ impl World {
         None
     }
 
+    /// Pops the queue's first entry, known to be live (see [`World::due_now`]): its event.
+    #[inline(always)]
+    pub fn pop_first_event(&mut self) -> Event {
+        let first = self.heap.pop().expect("an event is due");
+        let s = &mut self.events[first.slot as usize];
+        debug_assert_eq!(s.generation, first.generation);
+        let event = s.event.take().expect("live event slot");
+        s.generation = s.generation.wrapping_add(1);
+        self.free_events.push(first.slot);
+        self.pending_events -= 1;
+        event
+    }
+
     /// What is due now, from the queue's first entries: nothing, only a message's delivery
     /// (the first entry is due, live and a delivery, and no other is due), or anything else
     /// (which may turn out to be nothing: cancelled entries).
@@ -900,8 +957,9 @@ impl World {
         mix(mix(mix(salt::TASK, parent.ident), name), u64::from(count))
     }
 
-    /// Marks a task runnable (once), unless its node is paused.
-    #[inline]
+    /// Marks a task runnable (once), unless its node is paused. Inline: a delivery makes its
+    /// receiver runnable.
+    #[inline(always)]
     pub fn make_runnable(&mut self, task: TaskId) {
         let Some(t) = self.tasks.get_mut(task.index()) else {
             return;

@@ -173,7 +173,7 @@ impl StrategyKind {
 }
 
 /// Draws a value for a non-scheduling decision from `rng`, honouring `rates`.
-#[inline]
+#[inline(always)]
 pub(crate) fn draw_value(
     rng: &mut rand_chacha::ChaCha8Rng,
     rates: &Rates,
@@ -193,6 +193,7 @@ pub(crate) fn draw_value(
 }
 
 /// Uniform value below `bound` (Lemire's method, unbiased).
+#[inline(always)]
 pub(crate) fn below(rng: &mut rand_chacha::ChaCha8Rng, bound: u64) -> u64 {
     use rand_core::RngCore;
     debug_assert!(bound > 0);

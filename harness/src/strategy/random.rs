@@ -31,6 +31,16 @@ impl Strategy for Random {
         draw_value(&mut self.rng, &self.rates, kind, bound)
     }
 
+    // The default hooks' values (`next_value` of a kind drawn uniformly: latency and event
+    // order have no rate), without the trip through `draw_value`.
+    fn next_latency(&mut self, _sender: Option<TaskId>, bound: u64) -> u64 {
+        below(&mut self.rng, bound)
+    }
+
+    fn next_delivery(&mut self, senders: &[Option<TaskId>]) -> usize {
+        below(&mut self.rng, senders.len() as u64) as usize
+    }
+
     fn name(&self) -> &'static str {
         "random"
     }
