@@ -69,7 +69,7 @@ pub(crate) fn explore_until(
     cfg: &ExploreConfig,
     failing: &dyn Fn(&Run) -> bool,
 ) -> Explored {
-    explore_remembering(run, generation, cfg, failing, &mut Memo::default())
+    explore_inner(run, generation, cfg, failing, None)
 }
 
 /// The passing runs of earlier explorations of one case (same generation decisions, same
@@ -91,6 +91,19 @@ pub(crate) fn explore_remembering(
     failing: &dyn Fn(&Run) -> bool,
     memo: &mut Memo,
 ) -> Explored {
+    explore_inner(run, generation, cfg, failing, Some(memo))
+}
+
+/// The depth-first walk; with a memo, remembered paths are not run again and every passing
+/// run is remembered (without one, nothing is kept: an exploration of 100,000 runs would
+/// hold every run's decisions).
+fn explore_inner(
+    run: &dyn Fn(Source) -> Run,
+    generation: &[Decision],
+    cfg: &ExploreConfig,
+    failing: &dyn Fn(&Run) -> bool,
+    mut memo: Option<&mut Memo>,
+) -> Explored {
     let generation: Vec<Decision> = generation
         .iter()
         .filter(|d| d.kind.is_generation())
@@ -105,7 +118,8 @@ pub(crate) fn explore_remembering(
         first_failure_at: None,
     };
     while out.runs < cfg.runs_max {
-        let taken = match memo.taken.get(&prefix) {
+        let remembered = memo.as_ref().and_then(|m| m.taken.get(&prefix));
+        let taken = match remembered {
             Some(taken) => taken.clone(),
             None => {
                 let log = DecisionLog {
@@ -126,7 +140,7 @@ pub(crate) fn explore_remembering(
                             return out;
                         }
                     }
-                } else {
+                } else if let Some(memo) = memo.as_mut() {
                     memo.taken.insert(prefix.clone(), taken.clone());
                 }
                 taken
