@@ -99,6 +99,10 @@ struct SizeKey {
     branches: u64,
     exec_nondefault: u64,
     exec_sum: u64,
+    /// Commands in the parallel branches: between cases otherwise equal, the one with more
+    /// of its commands in the sequential prefix reads simpler (a value pushed before the
+    /// race, not by one of the racing clients).
+    parallel: u64,
     gen_nondefault: u64,
     gen_sum: u64,
     /// Generation values weighted by how early they come among the generation decisions:
@@ -141,11 +145,19 @@ fn size_key(r: &Run) -> SizeKey {
         }
     }
     let (commands, branches) = r.size();
+    let parallel = (r.case.as_ref()).map_or(0, |c| {
+        let s = &c.structure;
+        s.branches
+            .iter()
+            .map(|(_, commands)| commands.len())
+            .sum::<usize>() as u64
+    });
     SizeKey {
         commands: commands as u64,
         branches: branches as u64,
         exec_nondefault,
         exec_sum,
+        parallel,
         gen_nondefault,
         gen_sum,
         gen_weighted,
@@ -804,7 +816,7 @@ impl Shrinker<'_> {
                 let most = match edit {
                     Edit::Itself => n - 1,
                     Edit::Fewer if small => (n + 1).min(SCHEDULE_SEARCH_TRADED_MAX).max(n),
-                    Edit::Fewer | Edit::Same => n,
+                    Edit::Fewer | Edit::Same | Edit::Sooner => n,
                 };
                 (g, most, edit)
             });
@@ -1241,7 +1253,15 @@ fn structural_edits(generation: &[Decision], s: &Structure) -> (Vec<Vec<Decision
     // Whole branches: removed (with the branch count lowered) when there are more than two,
     // else emptied.
     candidates.extend(branch_removals(generation, s));
-    // The first command of a branch moved to the end of the prefix.
+    candidates.extend(prefix_moves(generation, s));
+    let with_variants = (0..candidates.len()).map(|i| i >= group_count).collect();
+    (candidates, with_variants)
+}
+
+/// The first command of each branch moved to the end of the prefix: the same commands, fewer
+/// of them in parallel.
+fn prefix_moves(generation: &[Decision], s: &Structure) -> Vec<Vec<Decision>> {
+    let mut out = Vec::new();
     for &((_, branch_end), ref commands) in &s.branches {
         let Some(&(start, end)) = commands.first() else {
             continue;
@@ -1251,10 +1271,9 @@ fn structural_edits(generation: &[Decision], s: &Structure) -> (Vec<Vec<Decision
         let moved: Vec<Decision> = g.drain(start..end).collect();
         let at = s.prefix_end.min(g.len());
         g.splice(at..at, moved);
-        candidates.push(g);
+        out.push(g);
     }
-    let with_variants = (0..candidates.len()).map(|i| i >= group_count).collect();
-    (candidates, with_variants)
+    out
 }
 
 /// Every command's span with the end flag of its section (to be set to 0 when it is deleted).
@@ -1375,12 +1394,14 @@ enum Edit {
     Fewer,
     /// As many commands, rearranged or with a lower argument.
     Same,
+    /// As many commands, one of them moved into the sequential prefix: fewer in parallel.
+    Sooner,
 }
 
 /// The case itself and every case one edit away, each marked with its [`Edit`], in the order
 /// the schedule search tries them: one command deleted (last first), two deleted, two clients
-/// exchanged, a client removed, a command moved to another client, one argument lowered, two
-/// arguments exchanged.
+/// exchanged, a client's first command moved into the prefix, a client removed, a command
+/// moved to another client, one argument lowered, two arguments exchanged.
 fn edited_cases(
     generation: &[Decision],
     s: &Structure,
@@ -1398,6 +1419,11 @@ fn edited_cases(
     }
     let same = |g| (g, Edit::Same);
     cases.extend(branch_swaps(generation, s).into_iter().map(same));
+    cases.extend(
+        prefix_moves(generation, s)
+            .into_iter()
+            .map(|g| (g, Edit::Sooner)),
+    );
     cases.extend(
         branch_removals(generation, s)
             .into_iter()
