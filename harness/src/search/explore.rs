@@ -13,7 +13,7 @@
 use super::Run;
 use crate::decision::{Decision, DecisionKind, DecisionLog};
 use crate::source::Source;
-use std::collections::HashMap;
+use std::collections::HashMap; // hygiene: allowed (looked up, never iterated)
 
 /// Bounds of an exploration.
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ pub(crate) fn explore_until(
 /// within the smaller bound need not run again.
 #[derive(Default)]
 pub(crate) struct Memo {
-    taken: HashMap<Vec<Decision>, Vec<Decision>>,
+    taken: HashMap<Vec<Decision>, Vec<Decision>>, // hygiene: allowed (looked up, never iterated)
 }
 
 /// As [`explore_until`], reusing and extending `memo`, which must come from explorations of
