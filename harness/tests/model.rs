@@ -663,3 +663,107 @@ fn a_bound_on_commands_holds_and_its_log_replays_without_it() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Commands that draw different numbers of values: a ping and a check draw none after their
+// kind, a sleep its duration. Planted bug: the server answers a check wrong when it is the
+// third request. Minimal counterexample: ping, ping, check. Lowering a sleep before the check
+// to a ping in place hands the sleep's duration to the check as its "one more command" flag,
+// and the check's own flag becomes its kind (a sleep): only a replacement that draws the new
+// command's values afresh reaches the minimum.
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Ping,
+    Sleep(u64),
+    Check,
+}
+
+async fn counting_server() {
+    let endpoint = Endpoint::<Request<bool, u64>>::bind(1).unwrap();
+    let mut count = 0;
+    loop {
+        let (_, request) = endpoint.recv().await;
+        count += 1;
+        let check = request.body;
+        request.reply(if check && count == 3 { 0 } else { count });
+    }
+}
+
+struct Steps;
+
+impl StateMachine for Steps {
+    type State = u64;
+    type Command = Step;
+    type Result = u64;
+    type System = Addr;
+
+    fn setup(&self, sim: &mut Sim) -> Addr {
+        Addr::new(sim.add_node("counter", counting_server), 1)
+    }
+
+    fn init(&self) -> u64 {
+        0
+    }
+
+    fn command(&self, _: &u64, gen: &mut Gen) -> Step {
+        // Pings are rare: a fresh case of three commands is almost never ping, ping, check.
+        match gen.weighted(&[(1, 0), (30, 1), (3, 2)]) {
+            0 => Step::Ping,
+            1 => Step::Sleep(*gen.choose(&[10, 20, 30, 40])),
+            _ => Step::Check,
+        }
+    }
+
+    fn next_state(&self, state: &u64, _: &Step, _: Var) -> u64 {
+        state + 1
+    }
+
+    fn postcondition(
+        &self,
+        state: &u64,
+        _: &Step,
+        result: &u64,
+        _: &Vars<u64>,
+    ) -> Result<(), String> {
+        if *result == state + 1 {
+            Ok(())
+        } else {
+            Err(format!("request {} answered {result}", state + 1))
+        }
+    }
+
+    async fn run(&self, server: &Addr, command: &Step, _: &Vars<u64>) -> u64 {
+        if let Step::Sleep(ms) = command {
+            weft::time::sleep(Duration::from_millis(*ms)).await;
+        }
+        let check = *command == Step::Check;
+        call(*server, check, Duration::from_secs(1))
+            .await
+            .expect("no faults here")
+    }
+}
+
+#[test]
+fn a_command_is_replaced_by_a_simpler_one_that_draws_fewer_values() {
+    let model = Rc::new(Steps);
+    let shape = Shape::sequential();
+    let run = |source: Source, detail: Detail| run_case(&model, &shape, source, detail);
+    for seed in 0..5 {
+        let result = fuzz(&run, &fuzz_config("steps", seed, 2000));
+        let found = result.found.expect("the third request's bug is found");
+        let case = found.counterexample.case.as_ref().unwrap();
+        let ops: Vec<&str> = case.clients[0]
+            .ops
+            .iter()
+            .map(|o| o.command.as_str())
+            .collect();
+        assert_eq!(
+            ops,
+            ["Ping", "Ping", "Check"],
+            "seed {seed}:\n{}",
+            found.counterexample
+        );
+        assert_local_minimum(&|s| run(s, Detail::Quiet), &found.run);
+    }
+}

@@ -538,7 +538,9 @@ impl Shrinker<'_> {
             || self.trade_pass(&sections)
             || self.rechoose_pass()
             || self.lower_with_moves_pass()
+            || self.replace_pass(&sections)
             || self.pair_pass()
+            || self.linked_pass(&sections)
         {
             return true;
         }
@@ -678,19 +680,7 @@ impl Shrinker<'_> {
             .map(|j| vec![j])
             .collect();
         fields.extend(self.copies(&generation, &choice));
-        // The size a candidate's values give, against the current values: (non-default
-        // choices, their sum, their sum weighted by how early they come), as `size_key`.
-        let len = generation.len() as i64;
-        let delta = |members: &[usize], value: u64| {
-            let mut d = (0i64, 0i64, 0i64);
-            for &j in members {
-                let (old, new) = (generation[j].value as i64, value as i64);
-                d.0 += i64::from(new != 0) - i64::from(old != 0);
-                d.1 += new - old;
-                d.2 += (new - old) * (len - j as i64);
-            }
-            d
-        };
+        let delta = |members: &[usize], value: u64| size_delta(&generation, members, value);
         // (size change, first field, its value, second field, its value); the smallest
         // PAIRS_MAX kept as they come (a model with many wide choices has millions of pairs).
         type Pair = ((i64, i64, i64), usize, u64, usize, u64);
@@ -722,6 +712,127 @@ impl Shrinker<'_> {
                     g[j].value = value;
                 }
             }
+            if self.attempt(&g, &execution) {
+                return true;
+            }
+            if self.out_of_budget() {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// A command replaced by a simpler one: each choice inside a command (which command,
+    /// which node) lowered to each smaller option, with the command's later values drawn
+    /// afresh at their defaults. Another kind of command draws another number of values (a
+    /// wait its duration, a crash none), so the plain lowering of the generation pass hands
+    /// the next command's values to this one, and its flag, read as a duration, ends the
+    /// case: a wait that only lets time pass is never replaced by the crash that would do as
+    /// well. The lowered case is run once to see where the new command ends (its span in the
+    /// probe's structure), then tried with the values it drew set to 0 and every later
+    /// command as it was. True once one is kept.
+    fn replace_pass(&mut self, sections: &[(Span, usize)]) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        for &((start, end), _) in sections {
+            // The span begins with the command's flag.
+            for j in start + 1..end {
+                let d = generation[j];
+                if d.bound > LOWER_ALL_BELOW {
+                    continue;
+                }
+                for value in (0..d.value).filter(|&v| d.is_option_start(v)) {
+                    let mut g = generation[..=j].to_vec();
+                    g[j].value = value;
+                    let head = g.len();
+                    g.extend_from_slice(&generation[end..]);
+                    let probe = match self.attempt_or_probe(&g, &execution) {
+                        Ok(()) => return true,
+                        Err(None) => return false,
+                        Err(Some(probe)) => probe,
+                    };
+                    let Some(new_end) = (probe.case.as_ref())
+                        .and_then(|c| span_starting_at(&c.structure, start))
+                        .filter(|&e| e >= head)
+                    else {
+                        continue; // the new command was refused, or the case ended
+                    };
+                    let (drawn, _) = split(&probe.report.log);
+                    g.truncate(head);
+                    g.extend(drawn[head..new_end.min(drawn.len())].iter().map(|d| {
+                        let mut d = *d;
+                        d.value = 0;
+                        d
+                    }));
+                    g.extend_from_slice(&generation[end..]);
+                    if self.attempt(&g, &execution) {
+                        return true;
+                    }
+                    if self.out_of_budget() {
+                        return false;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// A repeated value changed in every copy while the same argument of two of the
+    /// commands that hold it changes too: three choices at once, which the pair pass cannot
+    /// reach. A store's key decides which nodes hold it, so one story told on another key
+    /// needs other coordinators for two of its commands; seeds that found it on different
+    /// keys stopped on one form per key. The smallest candidates first, at most
+    /// [`PAIRS_MAX`]. True once one is kept.
+    fn linked_pass(&mut self, sections: &[(Span, usize)]) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        let flags = self.flag_positions();
+        let choice = |j: usize| {
+            let d = &generation[j];
+            !flags.contains(&j) && d.bound >= 2 && d.bound <= LOWER_ALL_BELOW
+        };
+        let offset = self.field_offsets(generation.len());
+        let command_of = |j: usize| sections.iter().position(|&((s, e), _)| (s..e).contains(&j));
+        let options =
+            |d: Decision| (0..d.bound).filter(move |&v| v != d.value && d.is_option_start(v));
+        let delta = |members: &[usize], value: u64| size_delta(&generation, members, value);
+        let groups = self.copies(&generation, &choice);
+        // (size change, group, its value, first field, its value, second field, its value)
+        type Triple = ((i64, i64, i64), usize, u64, usize, u64, usize, u64);
+        let mut candidates: std::collections::BinaryHeap<Triple> = Default::default();
+        for (x, group) in groups.iter().enumerate() {
+            let commands: Vec<usize> = group.iter().filter_map(|&j| command_of(j)).collect();
+            let fields: Vec<usize> = (0..generation.len())
+                .filter(|&j| choice(j) && !group.contains(&j))
+                .filter(|&j| command_of(j).is_some_and(|c| commands.contains(&c)))
+                .collect();
+            for (y, &a) in fields.iter().enumerate() {
+                for &b in fields[y + 1..].iter().filter(|&&b| offset[b] == offset[a]) {
+                    for vg in options(generation[group[0]]) {
+                        let dg = delta(group, vg);
+                        for va in options(generation[a]) {
+                            let da = delta(&[a], va);
+                            for vb in options(generation[b]) {
+                                let db = delta(&[b], vb);
+                                let d =
+                                    (dg.0 + da.0 + db.0, dg.1 + da.1 + db.1, dg.2 + da.2 + db.2);
+                                if d < (0, 0, 0) {
+                                    candidates.push((d, x, vg, a, va, b, vb));
+                                    if candidates.len() > PAIRS_MAX {
+                                        candidates.pop();
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (_, x, vg, a, va, b, vb) in candidates.into_sorted_vec() {
+            let mut g = generation.clone();
+            for &j in &groups[x] {
+                g[j].value = vg;
+            }
+            g[a].value = va;
+            g[b].value = vb;
             if self.attempt(&g, &execution) {
                 return true;
             }
@@ -1446,6 +1557,29 @@ fn edited_cases(
             .map(|g| (g, Edit::Same)),
     );
     cases
+}
+
+/// The end of the command span that begins at `start`, if one does.
+fn span_starting_at(s: &Structure, start: usize) -> Option<usize> {
+    (s.prefix.iter())
+        .chain(s.branches.iter().flat_map(|(_, commands)| commands.iter()))
+        .find(|&&(s, _)| s == start)
+        .map(|&(_, end)| end)
+}
+
+/// How the generation decisions at `members` set to `value` change the size (non-default
+/// choices, their sum, their sum weighted by how early they come), as [`generation_key`]
+/// weighs them.
+fn size_delta(generation: &[Decision], members: &[usize], value: u64) -> (i64, i64, i64) {
+    let len = generation.len() as i64;
+    let mut d = (0i64, 0i64, 0i64);
+    for &j in members {
+        let (old, new) = (generation[j].value as i64, value as i64);
+        d.0 += i64::from(new != 0) - i64::from(old != 0);
+        d.1 += new - old;
+        d.2 += (new - old) * (len - j as i64);
+    }
+    d
 }
 
 fn command_sections(s: &Structure) -> Vec<(Span, usize)> {
