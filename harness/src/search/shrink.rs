@@ -1652,12 +1652,17 @@ pub const SMALL_CASES_SEED: u64 = 0x0053_4d41_4c4c_4552; // "SMALLER"
 pub const SMALL_CASE_STEPS_MIN: u64 = 50;
 
 /// Shrinks `failing` to a local minimum ([`shrink`]), then searches for a smaller failure the
-/// local edits cannot reach: fresh cases from `fresh(seed, max)` (a source generating cases of
+/// local edits cannot reach: fresh cases from `fresh(seed, max, false)` (a source generating cases of
 /// at most `max` commands), with `max` 0, then 1, and so on up to the local minimum's number
 /// of commands, `config.small_steps` simulated steps of cases at each bound (a case counts at
 /// least [`SMALL_CASE_STEPS_MIN`]): free, then (with one command or more, half as many steps)
 /// held to the options the local minimum's weighted choices took (its kinds of command,
-/// [`Source::with_options_only`]; seeded by those options). The first that fails the same way
+/// [`Source::with_options_only`]; seeded by those options). A search whose strategy is not
+/// uniform random (PCT, PCTCP, swarm, a user's) also runs, after its free cases at each bound,
+/// uniform random ones (`fresh(seed, max, true)`, `None` when the strategy is uniform random
+/// already), with half the steps and the seeds of a random search's free cases: a
+/// priority-based strategy rarely delays the one message a small form needs, and every
+/// search of a bug, whatever its strategy, then meets the same small cases. The first that fails the same way
 /// ([`FailureKind::shrinks_with`]) is shrunk in turn and replaces the local minimum unless
 /// that is smaller. The fresh cases' seeds do not depend on the failure or its search, so two
 /// searches that find the same bug by different routes end on the same counterexample
@@ -1668,7 +1673,7 @@ pub fn shrink_and_search(
     run: &dyn Fn(Source) -> Run,
     failing: Run,
     config: &ShrinkConfig,
-    fresh: &dyn Fn(u64, usize) -> Source,
+    fresh: &dyn Fn(u64, usize, bool) -> Option<Source>,
 ) -> Shrunk {
     let started = Instant::now();
     let mut shrunk = shrink(run, failing, config);
@@ -1688,17 +1693,21 @@ pub fn shrink_and_search(
     // (the same for every search of the bug), then cases held to those options (the same
     // for every search whose local minimum took them).
     let options = std::rc::Rc::new(options_taken(&shrunk.run.report.log));
-    // (bound, seed salt, options held to)
-    type Phase = (usize, u64, Option<std::rc::Rc<BTreeMap<u64, u64>>>);
+    // (bound, seed salt, options held to, uniform random)
+    type Phase = (usize, u64, Option<std::rc::Rc<BTreeMap<u64, u64>>>, bool);
+    let uniform = fresh(0, 0, true).is_some();
     let mut phases: Vec<Phase> = Vec::new();
     for max in 0..=commands {
-        phases.push((max, 0, None));
+        phases.push((max, 0, None, false));
+        if uniform {
+            phases.push((max, 0, None, true));
+        }
         if max > 0 && !options.is_empty() {
-            phases.push((max, options_hash(&options), Some(options.clone())));
+            phases.push((max, options_hash(&options), Some(options.clone()), false));
         }
     }
     let mut tried = 0;
-    'bounds: for (max, salt, only) in phases {
+    'bounds: for (max, salt, only, plain) in phases {
         let mut steps = 0;
         for k in 0.. {
             if stopped() {
@@ -1712,8 +1721,9 @@ pub fn shrink_and_search(
                 });
                 break 'bounds;
             }
-            // Held cases are closer to the failure: half the budget.
-            let budget = if only.is_some() {
+            // Held cases are closer to the failure, and uniform ones follow the strategy's
+            // own: half the budget.
+            let budget = if only.is_some() || plain {
                 config.small_steps / 2
             } else {
                 config.small_steps
@@ -1722,7 +1732,10 @@ pub fn shrink_and_search(
                 break;
             }
             let seed = crate::strategy::case_seed(SMALL_CASES_SEED ^ salt ^ max as u64, k);
-            let mut source = fresh(seed, max).with_commands_max(max);
+            let Some(source) = fresh(seed, max, plain) else {
+                break;
+            };
+            let mut source = source.with_commands_max(max);
             if let Some(only) = &only {
                 source = source.with_options_only(only.clone());
             }
