@@ -104,6 +104,7 @@ impl Sim {
         Fut: Future<Output = ()> + 'static,
     {
         let init: world::NodeInit = Rc::new(move || Box::pin(init()) as BoxFuture);
+        self.world.trace.check_plain(); // `tracing`'s level may have changed since `new`
         self.world.add_named_node(name, init)
     }
 
@@ -112,6 +113,7 @@ impl Sim {
     /// returns the same id. Its clock is drawn now, in naming order. A node named but never
     /// added fails `run` with a message naming it.
     pub fn node_id(&mut self, name: &str) -> NodeId {
+        self.world.trace.check_plain();
         self.world.name_node(name)
     }
 
@@ -130,6 +132,7 @@ impl Sim {
         let output: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
         let slot = output.clone();
         let mut world = self.world;
+        world.trace.check_plain();
         let main: BoxFuture = Box::pin(async move {
             let value = main.await;
             *slot.borrow_mut() = Some(value);
@@ -437,11 +440,13 @@ impl World {
             .iter()
             .position(|&t| t == chosen)
             .expect("chosen task is runnable");
-        if position + 1 == self.runnable.len() {
-            self.runnable.pop(); // the usual case: no move
-        } else {
-            self.runnable.remove(position);
+        // The usual case, the last: no move. Else a loop over the few runnable tasks after it
+        // (`Vec::remove` calls `memmove`).
+        let runnable = &mut self.runnable;
+        for i in position..runnable.len() - 1 {
+            runnable[i] = runnable[i + 1];
         }
+        runnable.pop();
         let task = &mut self.tasks[chosen.index()];
         task.queued = false;
         task.polls += 1;

@@ -456,7 +456,8 @@ impl World {
 
     /// Records a trace event at the current step and time. Inlined: at most call sites most
     /// of the details are constants, and usually the event is only folded into the hash (the
-    /// trace is not kept and `tracing` is off), out of line otherwise.
+    /// trace is not kept, `tracing` is off and the hash function is the current one: one
+    /// flag, [`Trace::plain`]), out of line otherwise.
     #[inline(always)]
     pub fn event(
         &mut self,
@@ -467,11 +468,30 @@ impl World {
         b: u64,
     ) {
         debug_assert_eq!(self.trace.clock(), (self.step, self.now));
+        if self.trace.plain {
+            self.trace.fold_plain(node, task, kind, a, b);
+        } else {
+            self.event_in_full(node, task, kind, a, b);
+        }
+    }
+
+    /// [`World::event`] when the trace is not plain: folded with the run's hash function,
+    /// kept if the trace is kept, and emitted through `tracing` if enabled. `enabled!` checks
+    /// the global level filter first (`level_enabled!`): below TRACE it is false, and
+    /// `keep_event` asks it in full. The event is made again there, from its details (the
+    /// step and time have not moved): kept whole across the test, it was written out at
+    /// every event.
+    #[cold]
+    #[inline(never)]
+    fn event_in_full(
+        &mut self,
+        node: Option<NodeId>,
+        task: Option<TaskId>,
+        kind: EventKind,
+        a: u64,
+        b: u64,
+    ) {
         self.trace.fold_now(node, task, kind, a, b);
-        // `enabled!` checks the global level filter first (`level_enabled!`): below TRACE it
-        // is false, and `keep_event` asks it in full. The event is made again there, from its
-        // details (the step and time have not moved): kept whole across the test, it was
-        // written out at every event.
         if self.trace.events.is_some()
             || tracing::Level::TRACE <= tracing::level_filters::LevelFilter::current()
         {
@@ -481,8 +501,6 @@ impl World {
 
     /// Keeps a trace event already folded into the hash, if the trace is kept, and emits it
     /// through `tracing` if enabled.
-    #[cold]
-    #[inline(never)]
     fn keep_event(
         &mut self,
         node: Option<NodeId>,
@@ -740,7 +758,10 @@ impl World {
             }
         };
         let s = &mut self.events[slot as usize];
-        s.event = Some(event);
+        // A free slot holds no event, so there is nothing to drop: an assignment would test
+        // for one first (through a copy of the event).
+        debug_assert!(s.event.is_none(), "a free event slot is empty");
+        std::mem::forget(s.event.replace(event));
         let key = EventKey {
             slot,
             generation: s.generation,
