@@ -13,6 +13,7 @@ mod links;
 pub(crate) mod network;
 mod nodes;
 mod payload;
+mod queue;
 pub(crate) mod storage;
 pub(crate) mod trace;
 pub(crate) mod world;
@@ -34,7 +35,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use world::{salt, with, BoxFuture, Drawn, Envelope, Event, Wait, World, IN_POLL};
+use world::{salt, with, BoxFuture, Drawn, DueEvent, Envelope, Event, Wait, World, IN_POLL};
 
 /// Whether a run passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +104,7 @@ impl Sim {
         Fut: Future<Output = ()> + 'static,
     {
         let init: world::NodeInit = Rc::new(move || Box::pin(init()) as BoxFuture);
+        self.world.trace.check_plain(); // `tracing`'s level may have changed since `new`
         self.world.add_named_node(name, init)
     }
 
@@ -111,6 +113,7 @@ impl Sim {
     /// returns the same id. Its clock is drawn now, in naming order. A node named but never
     /// added fails `run` with a message naming it.
     pub fn node_id(&mut self, name: &str) -> NodeId {
+        self.world.trace.check_plain();
         self.world.name_node(name)
     }
 
@@ -129,6 +132,7 @@ impl Sim {
         let output: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
         let slot = output.clone();
         let mut world = self.world;
+        world.trace.check_plain();
         let main: BoxFuture = Box::pin(async move {
             let value = main.await;
             *slot.borrow_mut() = Some(value);
@@ -436,11 +440,13 @@ impl World {
             .iter()
             .position(|&t| t == chosen)
             .expect("chosen task is runnable");
-        if position + 1 == self.runnable.len() {
-            self.runnable.pop(); // the usual case: no move
-        } else {
-            self.runnable.remove(position);
+        // The usual case, the last: no move. Else a loop over the few runnable tasks after it
+        // (`Vec::remove` calls `memmove`).
+        let runnable = &mut self.runnable;
+        for i in position..runnable.len() - 1 {
+            runnable[i] = runnable[i + 1];
         }
+        runnable.pop();
         let task = &mut self.tasks[chosen.index()];
         task.queued = false;
         task.polls += 1;
@@ -550,44 +556,49 @@ impl World {
             self.net.set_drained(self.event_seq);
             return true;
         }
-        let mut next = self.pop_event(self.now);
-        if next.is_none() {
-            self.net.set_drained(self.event_seq);
-            return false;
-        }
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
-        while let Some((_, event)) = next {
-            match event {
-                Event::Wake(waker) => waker.wake(),
-                Event::Deliver(envelope) => deliveries.push(envelope),
-                Event::FaultTick => self.fault_tick(),
-                Event::Heal => self.heal_all(),
+        let mut fired = false;
+        while let Some(due) = self.pop_due(self.now) {
+            fired = true;
+            match due {
+                DueEvent::Delivery(slot) => deliveries.push(slot),
+                DueEvent::Other(Event::Wake(waker)) => waker.wake(),
+                DueEvent::Other(Event::FaultTick) => self.fault_tick(),
+                DueEvent::Other(Event::Heal) => self.heal_all(),
+                DueEvent::Other(Event::Deliver(_)) => {
+                    unreachable!("deliveries stay in their slots")
+                }
             }
-            next = self.pop_event(self.now);
         }
-        let lone = if deliveries.len() == 1 {
-            deliveries.pop()
-        } else {
-            self.deliver_in_order(&mut deliveries);
-            None
-        };
-        self.scratch_deliveries = deliveries;
-        if let Some(envelope) = lone {
+        if let [slot] = deliveries[..] {
+            deliveries.clear();
+            let envelope = self.take_delivery(slot);
             self.deliver(envelope);
+        } else if !deliveries.is_empty() {
+            self.deliver_in_order(&mut deliveries);
         }
+        self.scratch_deliveries = deliveries;
         self.net.set_drained(self.event_seq);
-        true
+        fired
     }
 
-    /// Delivers the messages due at the same instant (two or more, or none), in an order
-    /// drawn one message at a time (0: FIFO).
+    /// Delivers the messages due at the same instant (two or more, by their event slots), in
+    /// an order drawn one message at a time (0: FIFO).
     #[inline(never)]
-    fn deliver_in_order(&mut self, deliveries: &mut Vec<Envelope>) {
+    fn deliver_in_order(&mut self, deliveries: &mut Vec<u32>) {
+        // The senders of the messages still to deliver, in the same order (for a strategy).
+        let mut senders = std::mem::take(&mut self.scratch_senders);
+        senders.clear();
+        if !self.addressed {
+            for &slot in deliveries.iter() {
+                senders.push(self.delivery(slot).sender);
+            }
+        }
         while !deliveries.is_empty() {
             let drawn = if self.addressed {
                 let mut idents = std::mem::take(&mut self.scratch_idents);
                 idents.clear();
-                idents.extend(deliveries.iter().map(|e| e.ident));
+                idents.extend(deliveries.iter().map(|&slot| self.delivery(slot).ident));
                 let key = mix(salt::DELIVERY, idents[0]);
                 let drawn = self.decide_among(DecisionKind::EventOrder, key, &idents);
                 self.scratch_idents = idents;
@@ -595,31 +606,29 @@ impl World {
             } else if deliveries.len() < 2 {
                 self.decide(DecisionKind::EventOrder, 1)
             } else {
-                let mut senders = std::mem::take(&mut self.scratch_senders);
-                senders.clear();
-                senders.extend(deliveries.iter().map(|e| e.sender));
                 let bound = deliveries.len() as u64;
-                let drawn = self.decide_by(DecisionKind::EventOrder, bound, |strategy| {
+                self.decide_by(DecisionKind::EventOrder, bound, |strategy| {
                     strategy.next_delivery(&senders) as u64
-                });
-                self.scratch_senders = senders;
-                drawn
+                })
             };
             let index = drawn.value as usize;
             if index != 0 {
                 // Described only when notes are kept: formatting costs more than the delivery.
-                let (first, overtaken) = (&deliveries[index], &deliveries[0]);
+                let (first, overtaken) = (deliveries[index], deliveries[0]);
                 self.note(drawn, |w| {
                     format!(
                         "{} was delivered before {}",
-                        w.describe_message(first),
-                        w.describe_message(overtaken)
+                        w.describe_message(w.delivery(first)),
+                        w.describe_message(w.delivery(overtaken))
                     )
                 });
             }
-            let envelope = deliveries.remove(index);
+            let slot = deliveries[index];
+            remove_both(deliveries, &mut senders, index);
+            let envelope = self.take_delivery(slot);
             self.deliver(envelope);
         }
+        self.scratch_senders = senders;
     }
 
     fn deadlock(&mut self) {
@@ -657,6 +666,26 @@ impl World {
             f.blocked = blocked;
         }
     }
+}
+
+/// Removes the entry at `index` from `slots` and, when it has as many entries, `senders`,
+/// keeping the order of the rest: a loop over the few messages due at one instant, where
+/// `Vec::remove` called `memmove` for each vector.
+#[inline(always)]
+fn remove_both(slots: &mut Vec<u32>, senders: &mut Vec<Option<TaskId>>, index: usize) {
+    let end = slots.len() - 1;
+    if senders.len() == slots.len() {
+        for i in index..end {
+            slots[i] = slots[i + 1];
+            senders[i] = senders[i + 1];
+        }
+        senders.pop();
+    } else {
+        for i in index..end {
+            slots[i] = slots[i + 1];
+        }
+    }
+    slots.pop();
 }
 
 /// Formats nanoseconds as a short human duration ("1.5ms", "12s").

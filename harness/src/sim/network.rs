@@ -370,20 +370,21 @@ impl World {
         } else {
             min
         };
-        let reorder = self
-            .cfg
-            .net
-            .reorder
-            .then(|| self.decide_inline(DecisionKind::Reorder, 2));
-        let overtake = reorder.is_some_and(|d| d.value == 1);
-        if let Some(reorder) = reorder.filter(|_| overtake) {
-            self.note(reorder, |w| {
-                format!(
-                    "{} may overtake earlier messages on its link",
-                    w.describe(from, to, &payload)
-                )
-            });
-        }
+        // Not `bool::then` with a closure: the closure was compiled out of line.
+        let overtake = if self.cfg.net.reorder {
+            let reorder = self.decide_inline(DecisionKind::Reorder, 2);
+            if reorder.value == 1 {
+                self.note(reorder, |w| {
+                    format!(
+                        "{} may overtake earlier messages on its link",
+                        w.describe(from, to, &payload)
+                    )
+                });
+            }
+            reorder.value == 1
+        } else {
+            false
+        };
         let mut at = self.now + latency;
         if !overtake {
             // FIFO link: strictly after the previous message still in flight on it.

@@ -129,11 +129,17 @@ pub(crate) struct Trace {
     /// The trace hash function in use (see [`TRACE_HASH_VERSION`]).
     legacy: bool,
     pub events: Option<Vec<TraceEvent>>,
-    /// The run's step and time, and the first product of hash function 2 over them (the same
-    /// for every event until one of them moves: computed then, not at every event).
+    /// The run's step and time, and the first product of hash function 2 over them, already
+    /// offset by the constant it is chained with (the same for every event until one of them
+    /// moves: computed then, not at every event).
     step: u64,
     time_ns: u64,
-    clock_product: u64,
+    clock_key: u64,
+    /// Whether an event needs nothing but folding with hash function 2: the trace is not
+    /// kept, the function is version 2, and `tracing` does not want TRACE events (the level
+    /// filter as of the last [`Trace::set_clock`], once per step: `World::event` then tests
+    /// one flag).
+    pub plain: bool,
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -174,14 +180,25 @@ pub fn with_trace_hash_version<R>(version: u32, f: impl FnOnce() -> R) -> Option
 
 impl Trace {
     pub fn new(record: bool) -> Trace {
-        Trace {
+        let mut trace = Trace {
             hash: FNV_OFFSET,
             legacy: HASH_VERSION.with(|v| v.get()) == 1,
             events: if record { Some(Vec::new()) } else { None },
             step: 0,
             time_ns: 0,
-            clock_product: clock_product(0, 0),
-        }
+            clock_key: clock_product(0, 0) ^ K[6],
+            plain: false,
+        };
+        trace.check_plain();
+        trace
+    }
+
+    /// Sets [`Trace::plain`] from the trace's settings and `tracing`'s level filter now.
+    #[inline(always)]
+    pub fn check_plain(&mut self) {
+        self.plain = !self.legacy
+            && self.events.is_none()
+            && tracing::Level::TRACE > tracing::level_filters::LevelFilter::current();
     }
 
     /// The run's step and time moved (the executor's only two writes of them).
@@ -189,7 +206,8 @@ impl Trace {
     pub fn set_clock(&mut self, step: u64, time_ns: u64) {
         self.step = step;
         self.time_ns = time_ns;
-        self.clock_product = clock_product(step, time_ns);
+        self.clock_key = clock_product(step, time_ns) ^ K[6];
+        self.check_plain();
     }
 
     /// The step and time of the last [`Trace::set_clock`].
@@ -212,8 +230,24 @@ impl Trace {
         self.hash = if self.legacy {
             hash_v1(self.hash, [self.step, self.time_ns, who, kind as u64, a, b])
         } else {
-            hash_v2_after(self.hash, self.clock_product, [who, kind as u64, a, b])
+            hash_v2_after(self.hash, self.clock_key ^ K[6], [who, kind as u64, a, b])
         };
+    }
+
+    /// [`Trace::fold_now`] for a plain trace ([`Trace::plain`]): hash function 2.
+    #[inline(always)]
+    pub fn fold_plain(
+        &mut self,
+        node: Option<NodeId>,
+        task: Option<TaskId>,
+        kind: EventKind,
+        a: u64,
+        b: u64,
+    ) {
+        debug_assert!(!self.legacy);
+        // `m1 ^ K[6]` is the key: the two constants cancel.
+        let words = [who(node, task), kind as u64, a, b];
+        self.hash = hash_v2_after(self.hash, self.clock_key ^ K[6], words);
     }
 
     /// Folds `e` into the hash and keeps it if the trace is kept (the executor does both in

@@ -7,13 +7,14 @@
 
 use super::config::Config;
 use super::failure::{CheckFailed, Failure, FailureKind};
+use super::queue::{EventQueue, Queued};
 use super::trace::{EventKind, Trace, TraceEvent};
 use crate::decision::{mix, mix_str, DecisionKind};
 use crate::ids::{NodeId, TaskId};
 use crate::source::{Site, Source};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
@@ -263,35 +264,10 @@ pub(crate) struct EventSlot {
     pub event: Option<Event>,
 }
 
-/// An entry of the event queue: when the event is due and its sequence number in one key
-/// (`at << 64 | seq`, compared as one number: earliest first, ties in scheduling order; no two
-/// entries share a sequence number), and its slot and generation (stale once cancelled).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Queued {
-    pub order: u128,
-    pub slot: u32,
-    pub generation: u32,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Queued) -> bool {
-        self.order == other.order
-    }
-}
-
-impl Eq for Queued {}
-
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Queued) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Queued {
-    /// Reversed: `BinaryHeap` pops its greatest entry, the queue its earliest.
-    fn cmp(&self, other: &Queued) -> std::cmp::Ordering {
-        other.order.cmp(&self.order)
-    }
+/// An event popped by [`World::pop_due`]: a delivery, left in its slot, or another event.
+pub(crate) enum DueEvent {
+    Delivery(u32),
+    Other(Event),
 }
 
 /// What is due now (see [`World::due_now`]).
@@ -370,7 +346,7 @@ pub(crate) struct World {
     /// The task being polled, if any.
     pub current: Option<TaskId>,
     pub last_polled: Option<TaskId>,
-    pub heap: BinaryHeap<Queued>,
+    pub heap: EventQueue,
     pub events: Vec<EventSlot>,
     pub free_events: Vec<u32>,
     pub pending_events: usize,
@@ -393,9 +369,9 @@ pub(crate) struct World {
     /// runs: servers bind their ports before clients start.
     pub startup: VecDeque<TaskId>,
     /// The executor's scratch buffers, kept to avoid allocating at each step: tasks woken
-    /// since the last step, and the messages due at the same instant.
+    /// since the last step, and the messages due at the same instant (their event slots).
     pub scratch_woken: Vec<TaskId>,
-    pub scratch_deliveries: Vec<Envelope>,
+    pub scratch_deliveries: Vec<u32>,
     pub scratch_idents: Vec<u64>,
     /// Reused buffer: the senders of the messages due at one instant (for a strategy).
     pub scratch_senders: Vec<Option<TaskId>>,
@@ -445,7 +421,7 @@ impl World {
             runnable_stale: false,
             current: None,
             last_polled: None,
-            heap: BinaryHeap::new(),
+            heap: EventQueue::default(),
             events: Vec::new(),
             free_events: Vec::new(),
             pending_events: 0,
@@ -480,7 +456,8 @@ impl World {
 
     /// Records a trace event at the current step and time. Inlined: at most call sites most
     /// of the details are constants, and usually the event is only folded into the hash (the
-    /// trace is not kept and `tracing` is off), out of line otherwise.
+    /// trace is not kept, `tracing` is off and the hash function is the current one: one
+    /// flag, [`Trace::plain`]), out of line otherwise.
     #[inline(always)]
     pub fn event(
         &mut self,
@@ -491,11 +468,30 @@ impl World {
         b: u64,
     ) {
         debug_assert_eq!(self.trace.clock(), (self.step, self.now));
+        if self.trace.plain {
+            self.trace.fold_plain(node, task, kind, a, b);
+        } else {
+            self.event_in_full(node, task, kind, a, b);
+        }
+    }
+
+    /// [`World::event`] when the trace is not plain: folded with the run's hash function,
+    /// kept if the trace is kept, and emitted through `tracing` if enabled. `enabled!` checks
+    /// the global level filter first (`level_enabled!`): below TRACE it is false, and
+    /// `keep_event` asks it in full. The event is made again there, from its details (the
+    /// step and time have not moved): kept whole across the test, it was written out at
+    /// every event.
+    #[cold]
+    #[inline(never)]
+    fn event_in_full(
+        &mut self,
+        node: Option<NodeId>,
+        task: Option<TaskId>,
+        kind: EventKind,
+        a: u64,
+        b: u64,
+    ) {
         self.trace.fold_now(node, task, kind, a, b);
-        // `enabled!` checks the global level filter first (`level_enabled!`): below TRACE it
-        // is false, and `keep_event` asks it in full. The event is made again there, from its
-        // details (the step and time have not moved): kept whole across the test, it was
-        // written out at every event.
         if self.trace.events.is_some()
             || tracing::Level::TRACE <= tracing::level_filters::LevelFilter::current()
         {
@@ -505,8 +501,6 @@ impl World {
 
     /// Keeps a trace event already folded into the hash, if the trace is kept, and emits it
     /// through `tracing` if enabled.
-    #[cold]
-    #[inline(never)]
     fn keep_event(
         &mut self,
         node: Option<NodeId>,
@@ -764,14 +758,18 @@ impl World {
             }
         };
         let s = &mut self.events[slot as usize];
-        s.event = Some(event);
+        // A free slot holds no event, so there is nothing to drop: an assignment would test
+        // for one first (through a copy of the event).
+        debug_assert!(s.event.is_none(), "a free event slot is empty");
+        std::mem::forget(s.event.replace(event));
         let key = EventKey {
             slot,
             generation: s.generation,
         };
         self.event_seq += 1;
         self.heap.push(Queued {
-            order: u128::from(at) << 64 | u128::from(self.event_seq),
+            at,
+            seq: self.event_seq,
             slot,
             generation: s.generation,
         });
@@ -808,16 +806,19 @@ impl World {
         }
     }
 
-    /// Pops the next live event due at or before `limit`, returning (time, event).
+    /// Pops the next live event due at or before `limit`. A message's delivery stays in its
+    /// slot (taken out by [`World::take_delivery`] when it is delivered) and only the slot is
+    /// returned, so that the messages due at one instant are ordered without moving their
+    /// envelopes.
     #[inline(always)]
-    pub fn pop_event(&mut self, limit: u64) -> Option<(u64, Event)> {
+    pub fn pop_due(&mut self, limit: u64) -> Option<DueEvent> {
         while let Some(&Queued {
-            order,
+            at,
             slot,
             generation,
-        }) = self.heap.peek()
+            ..
+        }) = self.heap.first()
         {
-            let at = (order >> 64) as u64;
             if at > limit {
                 return None;
             }
@@ -826,13 +827,36 @@ impl World {
             if s.generation != generation {
                 continue; // cancelled
             }
-            let event = s.event.take().expect("live event slot");
+            // The slot's key is stale from now on (no cancel or rearm reaches it), and it
+            // counts as pending no more, as if the event had been taken out.
             s.generation = s.generation.wrapping_add(1);
-            self.free_events.push(slot);
             self.pending_events -= 1;
-            return Some((at, event));
+            if matches!(s.event, Some(Event::Deliver(_))) {
+                return Some(DueEvent::Delivery(slot));
+            }
+            let event = s.event.take().expect("live event slot");
+            self.free_events.push(slot);
+            return Some(DueEvent::Other(event));
         }
         None
+    }
+
+    /// The envelope of a delivery that [`World::pop_due`] left in slot `slot`; frees the slot.
+    #[inline(always)]
+    pub fn take_delivery(&mut self, slot: u32) -> Envelope {
+        let Some(Event::Deliver(envelope)) = self.events[slot as usize].event.take() else {
+            unreachable!("a due delivery stays in its slot until delivered")
+        };
+        self.free_events.push(slot);
+        envelope
+    }
+
+    /// The envelope of a delivery that [`World::pop_due`] left in slot `slot`.
+    pub fn delivery(&self, slot: u32) -> &Envelope {
+        let Some(Event::Deliver(envelope)) = &self.events[slot as usize].event else {
+            unreachable!("a due delivery stays in its slot until delivered")
+        };
+        envelope
     }
 
     /// Pops the queue's first entry, known to be live (see [`World::due_now`]): its event.
@@ -855,7 +879,7 @@ impl World {
     pub fn due_now(&self) -> Due {
         let queue = self.heap.as_slice();
         let now = self.now;
-        let due = |q: &Queued| (q.order >> 64) as u64 <= now;
+        let due = |q: &Queued| q.at <= now;
         // The heap's first entry is its earliest; the next earliest is one of its children.
         let Some(first) = queue.first().filter(|q| due(q)) else {
             return Due::Nothing;
@@ -874,13 +898,14 @@ impl World {
     /// Time of the next live event.
     pub fn next_event_time(&mut self) -> Option<u64> {
         while let Some(&Queued {
-            order,
+            at,
             slot,
             generation,
-        }) = self.heap.peek()
+            ..
+        }) = self.heap.first()
         {
             if self.events[slot as usize].generation == generation {
-                return Some((order >> 64) as u64);
+                return Some(at);
             }
             self.heap.pop();
         }
