@@ -758,7 +758,8 @@ impl Shrinker<'_> {
                     };
                     let (drawn, _) = split(&probe.report.log);
                     g.truncate(head);
-                    g.extend(drawn[head..new_end.min(drawn.len())].iter().map(|d| {
+                    let fresh = drawn.get(head..new_end).unwrap_or_default();
+                    g.extend(fresh.iter().map(|d| {
                         let mut d = *d;
                         d.value = 0;
                         d
