@@ -795,6 +795,44 @@ impl Shrinker<'_> {
         let options =
             |d: Decision| (0..d.bound).filter(move |&v| v != d.value && d.is_option_start(v));
         let delta = |members: &[usize], value: u64| size_delta(&generation, members, value);
+        // First the same argument of two commands changed together (the node a crash hits
+        // and the node a delete goes through), plain choices only (a weighted choice of which
+        // command would hand its values to the next command): the pair pass's smallest
+        // candidates, over every two choices, leave these out when many others are smaller.
+        type Pair = ((i64, i64, i64), usize, u64, usize, u64);
+        let mut pairs: std::collections::BinaryHeap<Pair> = Default::default();
+        let plain: Vec<usize> = (0..generation.len())
+            .filter(|&j| choice(j) && generation[j].address.target == 0)
+            .filter(|&j| command_of(j).is_some())
+            .collect();
+        for (y, &a) in plain.iter().enumerate() {
+            for &b in plain[y + 1..].iter().filter(|&&b| offset[b] == offset[a]) {
+                for va in options(generation[a]) {
+                    let da = delta(&[a], va);
+                    for vb in options(generation[b]) {
+                        let db = delta(&[b], vb);
+                        let d = (da.0 + db.0, da.1 + db.1, da.2 + db.2);
+                        if d < (0, 0, 0) {
+                            pairs.push((d, a, va, b, vb));
+                            if pairs.len() > PAIRS_MAX {
+                                pairs.pop();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (_, a, va, b, vb) in pairs.into_sorted_vec() {
+            let mut g = generation.clone();
+            g[a].value = va;
+            g[b].value = vb;
+            if self.attempt(&g, &execution) {
+                return true;
+            }
+            if self.out_of_budget() {
+                return false;
+            }
+        }
         let groups = self.copies(&generation, &choice);
         // (size change, group, its value, first field, its value, second field, its value)
         type Triple = ((i64, i64, i64), usize, u64, usize, u64, usize, u64);
