@@ -777,11 +777,12 @@ impl Shrinker<'_> {
         false
     }
 
-    /// A repeated value changed in every copy while the same argument of two of the
-    /// commands that hold it changes too: three choices at once, which the pair pass cannot
-    /// reach. A store's key decides which nodes hold it, so one story told on another key
-    /// needs other coordinators for two of its commands; seeds that found it on different
-    /// keys stopped on one form per key. The smallest candidates first, at most
+    /// The same argument of two commands changed together (plain choices only); then a
+    /// repeated value changed in every copy while the same argument of two of the commands
+    /// that hold it changes too: three choices at once, which the pair pass cannot reach. A
+    /// store's key decides which nodes hold it, so one story told on another key needs other
+    /// coordinators for two of its commands; seeds that found it on different keys stopped
+    /// on one form per key. Each family the smallest candidates first, at most
     /// [`PAIRS_MAX`]. True once one is kept.
     fn linked_pass(&mut self, sections: &[(Span, usize)]) -> bool {
         let (generation, execution) = split(&self.current.report.log);
