@@ -24,7 +24,7 @@ use crate::decision::{Decision, DecisionKind, DecisionLog};
 use crate::model::{Span, Structure};
 use crate::sim::FailureKind;
 use crate::source::Source;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::time::{Duration, Instant}; // hygiene: allowed (shrinking runs outside the simulation)
 
 /// Bounds of a shrink.
@@ -680,39 +680,37 @@ impl Shrinker<'_> {
             .map(|j| vec![j])
             .collect();
         fields.extend(self.copies(&generation, &choice));
-        let delta = |members: &[usize], value: u64| size_delta(&generation, members, value);
-        // (size change, first field, its value, second field, its value); the smallest
-        // PAIRS_MAX kept as they come (a model with many wide choices has millions of pairs).
-        type Pair = ((i64, i64, i64), usize, u64, usize, u64);
-        let mut candidates: std::collections::BinaryHeap<Pair> = Default::default();
+        // The smallest PAIRS_MAX kept as they come (a model with many wide choices has
+        // millions of pairs).
+        let mut candidates = BinaryHeap::new();
         for (x, a) in fields.iter().enumerate() {
             for (y, b) in fields.iter().enumerate().skip(x + 1) {
                 if a.iter().any(|j| b.contains(j)) {
                     continue;
                 }
-                let (da, db) = (generation[a[0]], generation[b[0]]);
-                for va in (0..da.bound).filter(|&v| v != da.value && da.is_option_start(v)) {
-                    for vb in (0..db.bound).filter(|&v| v != db.value && db.is_option_start(v)) {
-                        let (pa, pb) = (delta(a, va), delta(b, vb));
-                        let d = (pa.0 + pb.0, pa.1 + pb.1, pa.2 + pb.2);
-                        if d < (0, 0, 0) {
-                            candidates.push((d, x, va, y, vb));
-                            if candidates.len() > PAIRS_MAX {
-                                candidates.pop();
-                            }
-                        }
-                    }
-                }
+                push_smaller_pairs(&generation, &fields, (x, y), &mut candidates);
             }
         }
+        self.try_pairs(&generation, &execution, &fields, candidates)
+    }
+
+    /// Tries the candidates of [`push_smaller_pairs`] smallest first, each two fields' members
+    /// set to their values. True once one is kept.
+    fn try_pairs(
+        &mut self,
+        generation: &[Decision],
+        execution: &[Decision],
+        fields: &[Vec<usize>],
+        candidates: BinaryHeap<Pair>,
+    ) -> bool {
         for (_, x, va, y, vb) in candidates.into_sorted_vec() {
-            let mut g = generation.clone();
+            let mut g = generation.to_vec();
             for (members, value) in [(&fields[x], va), (&fields[y], vb)] {
                 for &j in members {
                     g[j].value = value;
                 }
             }
-            if self.attempt(&g, &execution) {
+            if self.attempt(&g, execution) {
                 return true;
             }
             if self.out_of_budget() {
@@ -800,39 +798,24 @@ impl Shrinker<'_> {
         // and the node a delete goes through), plain choices only (a weighted choice of which
         // command would hand its values to the next command): the pair pass's smallest
         // candidates, over every two choices, leave these out when many others are smaller.
-        type Pair = ((i64, i64, i64), usize, u64, usize, u64);
-        let mut pairs: std::collections::BinaryHeap<Pair> = Default::default();
-        let plain: Vec<usize> = (0..generation.len())
+        let plain: Vec<Vec<usize>> = (0..generation.len())
             .filter(|&j| choice(j) && generation[j].address.target == 0)
             .filter(|&j| command_of(j).is_some())
+            .map(|j| vec![j])
             .collect();
-        for (y, &a) in plain.iter().enumerate() {
-            for &b in plain[y + 1..].iter().filter(|&&b| offset[b] == offset[a]) {
-                for va in options(generation[a]) {
-                    let da = delta(&[a], va);
-                    for vb in options(generation[b]) {
-                        let db = delta(&[b], vb);
-                        let d = (da.0 + db.0, da.1 + db.1, da.2 + db.2);
-                        if d < (0, 0, 0) {
-                            pairs.push((d, a, va, b, vb));
-                            if pairs.len() > PAIRS_MAX {
-                                pairs.pop();
-                            }
-                        }
-                    }
+        let mut pairs = BinaryHeap::new();
+        for (x, a) in plain.iter().enumerate() {
+            for (y, b) in plain.iter().enumerate().skip(x + 1) {
+                if offset[b[0]] == offset[a[0]] {
+                    push_smaller_pairs(&generation, &plain, (x, y), &mut pairs);
                 }
             }
         }
-        for (_, a, va, b, vb) in pairs.into_sorted_vec() {
-            let mut g = generation.clone();
-            g[a].value = va;
-            g[b].value = vb;
-            if self.attempt(&g, &execution) {
-                return true;
-            }
-            if self.out_of_budget() {
-                return false;
-            }
+        if self.try_pairs(&generation, &execution, &plain, pairs) {
+            return true;
+        }
+        if self.out_of_budget() {
+            return false;
         }
         let groups = self.copies(&generation, &choice);
         // (size change, group, its value, first field, its value, second field, its value)
@@ -1597,6 +1580,35 @@ fn edited_cases(
             .map(|g| (g, Edit::Same)),
     );
     cases
+}
+
+/// A candidate of the pair edits: (size change, first field, its value, second field, its
+/// value), fields by their index in the pass's list of fields.
+type Pair = ((i64, i64, i64), usize, u64, usize, u64);
+
+/// Pushes onto `heap` every change of the two fields `(x, y)` of `fields` (each field's
+/// members set to one of its other options) that makes the case smaller, keeping the
+/// [`PAIRS_MAX`] smallest.
+fn push_smaller_pairs(
+    generation: &[Decision],
+    fields: &[Vec<usize>],
+    (x, y): (usize, usize),
+    heap: &mut BinaryHeap<Pair>,
+) {
+    let (a, b) = (&fields[x], &fields[y]);
+    let (da, db) = (generation[a[0]], generation[b[0]]);
+    for va in (0..da.bound).filter(|&v| v != da.value && da.is_option_start(v)) {
+        for vb in (0..db.bound).filter(|&v| v != db.value && db.is_option_start(v)) {
+            let (pa, pb) = (size_delta(generation, a, va), size_delta(generation, b, vb));
+            let d = (pa.0 + pb.0, pa.1 + pb.1, pa.2 + pb.2);
+            if d < (0, 0, 0) {
+                heap.push((d, x, va, y, vb));
+                if heap.len() > PAIRS_MAX {
+                    heap.pop();
+                }
+            }
+        }
+    }
 }
 
 /// The end of the command span that begins at `start`, if one does.
