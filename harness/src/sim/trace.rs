@@ -226,12 +226,12 @@ impl Trace {
         a: u64,
         b: u64,
     ) {
-        let who = who(node, task);
-        self.hash = if self.legacy {
-            hash_v1(self.hash, [self.step, self.time_ns, who, kind as u64, a, b])
+        if self.legacy {
+            let words = [self.step, self.time_ns, who(node, task), kind as u64, a, b];
+            self.hash = hash_v1(self.hash, words);
         } else {
-            hash_v2_after(self.hash, self.clock_key ^ K[6], [who, kind as u64, a, b])
-        };
+            self.fold_plain(node, task, kind, a, b);
+        }
     }
 
     /// [`Trace::fold_now`] for a plain trace ([`Trace::plain`]): hash function 2.
