@@ -125,11 +125,23 @@ impl Source {
         let (generation, execution): (Vec<Decision>, Vec<Decision>) =
             log.decisions.iter().partition(|d| d.kind.is_generation());
         let by_address = execution.iter().any(|d| d.address.key != 0).then(|| {
+            // Only the subjects with a non-default value recorded, each up to its last one: a
+            // live draw whose subject has nothing (left) recorded takes the default, as a
+            // recorded 0 would. A shrink's candidate has a handful of non-default decisions
+            // among hundreds, and is built once per run.
             let mut map: BTreeMap<u64, VecDeque<(u64, u64)>> = BTreeMap::new();
+            for d in execution.iter().filter(|d| d.value != 0) {
+                map.entry(d.address.key).or_default();
+            }
             for d in &execution {
-                map.entry(d.address.key)
-                    .or_default()
-                    .push_back((d.value, d.address.target));
+                if let Some(recorded) = map.get_mut(&d.address.key) {
+                    recorded.push_back((d.value, d.address.target));
+                }
+            }
+            for recorded in map.values_mut() {
+                while recorded.back().is_some_and(|&(value, _)| value == 0) {
+                    recorded.pop_back();
+                }
             }
             map
         });
