@@ -24,7 +24,7 @@ use crate::decision::{Decision, DecisionKind, DecisionLog};
 use crate::model::{Span, Structure};
 use crate::sim::FailureKind;
 use crate::source::Source;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::time::{Duration, Instant}; // hygiene: allowed (shrinking runs outside the simulation)
 
 /// Bounds of a shrink.
@@ -176,10 +176,30 @@ struct Shrinker<'a> {
     candidates: usize,
     accepted: usize,
     cut_short: Option<String>,
+    /// Fingerprints of the candidates run: a run is a function of its decisions, and the
+    /// size bound only falls, so a candidate not kept once is never kept; the passes meet
+    /// the same candidates again after each kept edit elsewhere (a fifth of a store's).
+    tried: BTreeSet<(u64, u64)>,
 }
 
 fn split(log: &DecisionLog) -> (Vec<Decision>, Vec<Decision>) {
     log.decisions.iter().partition(|d| d.kind.is_generation())
+}
+
+/// Two independent 64-bit hashes of a candidate's decisions, addresses included (replay
+/// matches execution decisions by address).
+fn fingerprint(generation: &[Decision], execution: &[Decision]) -> (u64, u64) {
+    let mix = crate::decision::mix;
+    let mut hashes = (1, 2);
+    for d in generation.iter().chain(execution) {
+        let what = (d.value ^ d.bound.rotate_left(32) ^ ((d.kind as u64) << 56))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        hashes = (
+            mix(hashes.0 ^ d.address.key, what),
+            mix(hashes.1 ^ d.address.target, what.rotate_left(29)),
+        );
+    }
+    hashes
 }
 
 fn join(generation: &[Decision], execution: &[Decision]) -> DecisionLog {
@@ -211,9 +231,14 @@ impl Shrinker<'_> {
         self.cut_short.is_some()
     }
 
-    /// Runs a candidate; keeps it if it fails the same way and is smaller.
+    /// Runs a candidate; keeps it if it fails the same way and is smaller. A candidate run
+    /// before is not run again.
     fn attempt(&mut self, generation: &[Decision], execution: &[Decision]) -> bool {
-        self.attempt_or_probe(generation, execution).is_ok()
+        let seen = fingerprint(generation, execution);
+        if self.tried.contains(&seen) {
+            return false;
+        }
+        self.run_candidate(generation, execution, seen).is_ok()
     }
 
     /// As [`Shrinker::attempt`]; a candidate that was run and not kept comes back, so that
@@ -223,10 +248,20 @@ impl Shrinker<'_> {
         generation: &[Decision],
         execution: &[Decision],
     ) -> Result<(), Option<Box<Run>>> {
+        self.run_candidate(generation, execution, fingerprint(generation, execution))
+    }
+
+    fn run_candidate(
+        &mut self,
+        generation: &[Decision],
+        execution: &[Decision],
+        seen: (u64, u64),
+    ) -> Result<(), Option<Box<Run>>> {
         if self.out_of_budget() {
             return Err(None);
         }
         self.candidates += 1;
+        self.tried.insert(seen);
         let log = join(generation, execution);
         let report = (self.run)(Source::replay_with_fallback(&log));
         let same = report
@@ -1663,6 +1698,7 @@ pub fn shrink(run: &dyn Fn(Source) -> Run, failing: Run, config: &ShrinkConfig) 
         candidates: 0,
         accepted: 0,
         cut_short: None,
+        tried: BTreeSet::new(),
     };
     loop {
         let mut progress = s.commands_pass();
