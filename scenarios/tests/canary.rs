@@ -185,6 +185,8 @@ fn exploring_the_two_increment_case_finds_the_race_and_counts_every_interleaving
             preemptions,
             latency_options: 0,
             event_order: false,
+            schedule: true,
+            fault_ticks: 0,
             runs_max: 10_000,
             stop_at_failure: false,
         };

@@ -38,6 +38,12 @@ pub struct Args {
     /// than first-in first-out counts as one against --preemptions).
     #[arg(long)]
     pub event_order: bool,
+    /// Also try injected faults at the first N fault ticks, in scenarios that inject faults:
+    /// each tick's action and target, and whether a crashed node's unsynced writes survive.
+    /// Each fault, target other than the first node and write lost or torn counts as one
+    /// against --preemptions.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub fault_ticks: u32,
     /// Most interleavings to run.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub runs_max: u64,
@@ -62,6 +68,8 @@ pub fn run(registry: &Registry, args: Args) -> u8 {
         preemptions: args.preemptions,
         latency_options: args.latencies,
         event_order: args.event_order,
+        schedule: true,
+        fault_ticks: args.fault_ticks,
         runs_max: args.runs_max,
         stop_at_failure: args.first,
     };

@@ -30,6 +30,14 @@ pub struct ExploreConfig {
     /// timer and a message); each order other than first-in first-out counts against
     /// `preemptions`.
     pub event_order: bool,
+    /// Branch on which task runs next (CHESS's choices). Off, tasks run in the default order
+    /// and only the other choices asked for are searched.
+    pub schedule: bool,
+    /// Also branch on injected faults at the first `fault_ticks` fault ticks (0: none): each
+    /// tick's action and its target, and the fate of a crashed node's unsynced writes. A
+    /// fault, a target other than the first node and a write lost or torn each count
+    /// against `preemptions`.
+    pub fault_ticks: u32,
     /// Most runs; the search stops there and says it did not cover the tree.
     pub runs_max: u64,
     /// Stop at the first failing run instead of counting every interleaving.
@@ -73,7 +81,7 @@ pub(crate) fn explore_until(
 }
 
 /// The passing runs of earlier explorations of one case (same generation decisions, same
-/// `latency_options` and `event_order`): for each path of searched decisions, the decisions
+/// `latency_options`, `event_order`, `schedule` and `fault_ticks`): for each path of searched decisions, the decisions
 /// its run took. A search with a larger bound walks the same tree further, so the paths
 /// within the smaller bound need not run again.
 #[derive(Default)]
@@ -82,7 +90,8 @@ pub(crate) struct Memo {
 }
 
 /// As [`explore_until`], reusing and extending `memo`, which must come from explorations of
-/// the same case with the same `latency_options` and `event_order`. Remembered paths are
+/// the same case with the same `latency_options`, `event_order`, `schedule` and
+/// `fault_ticks`. Remembered paths are
 /// walked without running and do not count against `runs_max`.
 pub(crate) fn explore_remembering(
     run: &dyn Fn(Source) -> Run,
@@ -157,10 +166,13 @@ fn explore_inner(
     out
 }
 
-/// Whether the search branches on `d`, and the most options it takes there.
-fn searched(d: &Decision, cfg: &ExploreConfig) -> Option<u64> {
+/// Whether the search branches on `d`, the `ticks`-th fault tick's decision or one after it
+/// (counting from 0), and the most options it takes there.
+fn searched(d: &Decision, ticks: u32, cfg: &ExploreConfig) -> Option<u64> {
     match d.kind {
-        DecisionKind::Schedule => Some(d.bound),
+        DecisionKind::Schedule if cfg.schedule => Some(d.bound),
+        DecisionKind::Fault if ticks < cfg.fault_ticks => Some(d.bound),
+        DecisionKind::FaultTarget | DecisionKind::DiskTorn if cfg.fault_ticks > 0 => Some(d.bound),
         DecisionKind::EventOrder if cfg.event_order => Some(d.bound),
         DecisionKind::Latency if cfg.latency_options > 0 => {
             Some(d.bound.min(cfg.latency_options.saturating_add(1)))
@@ -172,19 +184,20 @@ fn searched(d: &Decision, cfg: &ExploreConfig) -> Option<u64> {
 /// The next path in depth-first order after `taken`: the deepest searched decision that can
 /// take its next option within the bound, with everything before it as it was.
 fn next_path(taken: &[Decision], cfg: &ExploreConfig) -> Option<Vec<Decision>> {
-    let mut used: Vec<u32> = Vec::with_capacity(taken.len() + 1);
-    let mut count = 0;
+    let mut used: Vec<(u32, u32)> = Vec::with_capacity(taken.len() + 1);
+    let (mut count, mut ticks) = (0, 0);
     for d in taken {
-        used.push(count);
-        if d.value != 0 && searched(d, cfg).is_some() {
+        used.push((count, ticks));
+        if d.value != 0 && searched(d, ticks, cfg).is_some() {
             count += 1;
         }
+        ticks += u32::from(d.kind == DecisionKind::Fault);
     }
     (0..taken.len()).rev().find_map(|i| {
         let d = taken[i];
         let next = d.value + 1;
-        let within = used[i] < cfg.preemptions;
-        let options = searched(&d, cfg)?;
+        let within = used[i].0 < cfg.preemptions;
+        let options = searched(&d, used[i].1, cfg)?;
         (next < options && within).then(|| {
             let mut path = taken[..i].to_vec();
             path.push(Decision::new(d.kind, d.bound, next));
@@ -210,6 +223,8 @@ mod tests {
             preemptions,
             latency_options,
             event_order: false,
+            schedule: true,
+            fault_ticks: 0,
             runs_max: u64::MAX,
             stop_at_failure: false,
         }
@@ -307,6 +322,36 @@ mod tests {
         let taken = [l(1, 10), s(0, 2)];
         assert_eq!(next_path(&taken, &cfg(1, 1)), None);
         assert_eq!(next_path(&taken, &cfg(2, 1)), Some(vec![l(1, 10), s(1, 2)]));
+    }
+
+    #[test]
+    fn faults_are_searched_only_at_the_first_ticks_asked_and_count_against_the_bound() {
+        let f = |value| Decision::new(DecisionKind::Fault, 4, value);
+        let target = |value| Decision::new(DecisionKind::FaultTarget, 3, value);
+        let lost = |value| Decision::new(DecisionKind::DiskTorn, 3, value);
+        let faults = |preemptions, fault_ticks| ExploreConfig {
+            schedule: false,
+            fault_ticks,
+            ..cfg(preemptions, 0)
+        };
+        // Not asked: nothing branches (the scheduling choice is off too).
+        assert_eq!(next_path(&[s(0, 2), f(0), f(0)], &faults(1, 0)), None);
+        // One tick: only the first tick's fault.
+        assert_eq!(
+            next_path(&[s(0, 2), f(0), f(0)], &faults(1, 1)),
+            Some(vec![s(0, 2), f(1)])
+        );
+        assert_eq!(
+            next_path(&[s(0, 2), f(0), f(0)], &faults(1, 2)),
+            Some(vec![s(0, 2), f(0), f(1)])
+        );
+        // A crash's target and the fate of its writes branch, each against the bound.
+        let crashed = [f(1), target(0), lost(0), f(0)];
+        assert_eq!(
+            next_path(&crashed, &faults(2, 1)),
+            Some(vec![f(1), target(0), lost(1)])
+        );
+        assert_eq!(next_path(&crashed, &faults(1, 1)), Some(vec![f(2)]));
     }
 
     #[test]

@@ -544,7 +544,8 @@ impl Shrinker<'_> {
     /// canonically, a command traded for a fault, a choice changed while a decision goes
     /// back to default or moves with it, two choices changed together, a command deleted
     /// while another command's choice takes another option (a smaller pool that fails with
-    /// one command fewer), and the schedule searched afresh. True once one is kept.
+    /// one command fewer), and the injected faults, then the schedule, searched afresh. True
+    /// once one is kept.
     fn deep_pass(&mut self) -> bool {
         if self.keep_pass() {
             return true;
@@ -599,7 +600,98 @@ impl Shrinker<'_> {
                 }
             }
         }
-        self.schedule_pass(&sections)
+        self.fault_pass(&sections) || self.schedule_pass(&sections)
+    }
+
+    /// The injected faults searched afresh, bounded and exhaustive (as the schedule pass
+    /// searches races): for the case and the cases one edit away (a command deleted, a
+    /// value lowered), every run whose only non-default decisions are faults at the fault
+    /// ticks up to the failure's last one (their targets, and which of a crashed node's
+    /// unsynced writes are lost), with the fewest faults first. The run found keeps none of
+    /// the failure's other decisions: a crash found behind message delays and random draws
+    /// that made another node the leader, on another target, fails the same way on the
+    /// default leader with the delays gone, and every seed that found the crash at some
+    /// tick meets the same small runs. True once a smaller run is kept.
+    fn fault_pass(&mut self, sections: &[(Span, usize)]) -> bool {
+        let (generation, execution) = split(&self.current.report.log);
+        let nondefault = execution.iter().filter(|d| d.value != 0).count();
+        let Some(last) = execution
+            .iter()
+            .rposition(|d| d.kind == DecisionKind::Fault && d.value != 0)
+        else {
+            return false;
+        };
+        if nondefault > SCHEDULE_SEARCH_DECISIONS_MAX {
+            return false;
+        }
+        let ticks = execution[..=last]
+            .iter()
+            .filter(|d| d.kind == DecisionKind::Fault)
+            .count() as u32;
+        let most = (nondefault as u32).min(FAULT_SEARCH_DEVIATIONS_MAX);
+        let flags = self.flag_positions();
+        let kind = self.kind;
+        let same =
+            |r: &Run| (r.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
+        // The case, with a command fewer, and with any other option of one choice: fewer
+        // faults make a smaller run even when a command's argument goes up (the node
+        // isolated while the default leader crashes, not the leader itself).
+        let mut cases: Vec<Vec<Decision>> = vec![generation.clone()];
+        for &section in sections.iter().rev() {
+            cases.push(delete_sections(&generation, &[section]));
+        }
+        let mut changed: Vec<Vec<Decision>> = Vec::new();
+        for (j, d) in generation.iter().enumerate() {
+            if flags.contains(&j) || d.bound > LOWER_ALL_BELOW {
+                continue;
+            }
+            for value in (0..d.bound).filter(|&v| v != d.value && d.is_option_start(v)) {
+                let mut g = generation.clone();
+                g[j].value = value;
+                changed.push(g);
+            }
+        }
+        changed.sort_by_cached_key(|g| generation_key(g.iter()));
+        cases.extend(changed);
+        // Bounded by simulated steps (of runs as long as the failure's).
+        let steps = self.current.report.steps.max(1);
+        let mut runs_left = (FAULT_SEARCH_STEPS / steps).max(FAULT_SEARCH_RUNS);
+        // The earliest ticks first, in every case (depth-first order reaches them last).
+        for window in 1..=ticks {
+            for g in &cases {
+                let mut memo = super::explore::Memo::default();
+                for deviations in 1..=most {
+                    if self.out_of_budget() || runs_left == 0 {
+                        return false;
+                    }
+                    let cfg = super::explore::ExploreConfig {
+                        preemptions: deviations,
+                        latency_options: 0,
+                        event_order: false,
+                        schedule: false,
+                        fault_ticks: window,
+                        runs_max: FAULT_SEARCH_RUNS.min(runs_left),
+                        stop_at_failure: true,
+                    };
+                    let explored =
+                        super::explore::explore_remembering(self.run, g, &cfg, &same, &mut memo);
+                    self.candidates += explored.runs as usize;
+                    runs_left = runs_left.saturating_sub(explored.runs);
+                    let Some(found) = explored.first_failure else {
+                        continue;
+                    };
+                    let key = size_key(&found);
+                    if key < self.key {
+                        self.key = key;
+                        self.current = found;
+                        self.accepted += 1;
+                        return true;
+                    }
+                    break; // the fewest faults this window needs: more are not smaller
+                }
+            }
+        }
+        false
     }
 
     /// The non-default execution decisions of a small failure that is not a race alone (the
@@ -1023,6 +1115,8 @@ impl Shrinker<'_> {
                         preemptions,
                         latency_options,
                         event_order: latency_options > 0,
+                        schedule: true,
+                        fault_ticks: 0,
                         runs_max: if preemptions > n || (small && latency_options > 0) {
                             SCHEDULE_SEARCH_RUNS_TRADED.min(timing_runs)
                         } else if latency_options > 0 {
@@ -1278,6 +1372,17 @@ const SCHEDULE_SEARCH_TIMING_DECISIONS_MAX: usize = 128;
 
 /// The slowest latency bucket the schedule search tries.
 const SCHEDULE_SEARCH_LATENCY_MAX: u64 = 3;
+
+/// Most faults (with their targets and lost writes) the fault search puts in one run.
+const FAULT_SEARCH_DEVIATIONS_MAX: u32 = 4;
+
+/// Most runs of the fault search per case, window of ticks and bound on faults, and the
+/// fewest it may run in all.
+const FAULT_SEARCH_RUNS: u64 = 256;
+
+/// Simulated steps (of runs as long as the failure's) that bound the fault search's runs in
+/// all, in one pass.
+const FAULT_SEARCH_STEPS: u64 = 1 << 20;
 
 /// Most runs of the schedule search per case and preemption bound.
 const SCHEDULE_SEARCH_RUNS: u64 = 256;
