@@ -630,9 +630,6 @@ impl Shrinker<'_> {
             .count() as u32;
         let most = (nondefault as u32).min(FAULT_SEARCH_DEVIATIONS_MAX);
         let flags = self.flag_positions();
-        let kind = self.kind;
-        let same =
-            |r: &Run| (r.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
         // The case, with a command fewer, and with any other option of one choice: fewer
         // faults make a smaller run even when a command's argument goes up (the node
         // isolated while the default leader crashes, not the leader itself).
@@ -673,25 +670,46 @@ impl Shrinker<'_> {
                         runs_max: FAULT_SEARCH_RUNS.min(runs_left),
                         stop_at_failure: true,
                     };
-                    let explored =
-                        super::explore::explore_remembering(self.run, g, &cfg, &same, &mut memo);
-                    self.candidates += explored.runs as usize;
-                    runs_left = runs_left.saturating_sub(explored.runs);
-                    let Some(found) = explored.first_failure else {
-                        continue;
-                    };
-                    let key = size_key(&found);
-                    if key < self.key {
-                        self.key = key;
-                        self.current = found;
-                        self.accepted += 1;
-                        return true;
+                    let (runs, found) = self.explore_and_keep(g, &cfg, &mut memo);
+                    runs_left = runs_left.saturating_sub(runs);
+                    match found {
+                        None => continue,
+                        Some(true) => return true,
+                        // The fewest faults this window needs: more are not smaller.
+                        Some(false) => break,
                     }
-                    break; // the fewest faults this window needs: more are not smaller
                 }
             }
         }
         false
+    }
+
+    /// Explores the case `generation` with `cfg`, its runs counted as candidates, and keeps
+    /// the first run that fails the same way if it is smaller. Returns the runs made and what
+    /// was found: `None` no failure, `Some(true)` a smaller one (kept), `Some(false)` one not
+    /// smaller.
+    fn explore_and_keep(
+        &mut self,
+        generation: &[Decision],
+        cfg: &super::explore::ExploreConfig,
+        memo: &mut super::explore::Memo,
+    ) -> (u64, Option<bool>) {
+        let kind = self.kind;
+        let same =
+            |r: &Run| (r.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
+        let explored = super::explore::explore_remembering(self.run, generation, cfg, &same, memo);
+        self.candidates += explored.runs as usize;
+        let Some(found) = explored.first_failure else {
+            return (explored.runs, None);
+        };
+        let key = size_key(&found);
+        if key >= self.key {
+            return (explored.runs, Some(false));
+        }
+        self.key = key;
+        self.current = found;
+        self.accepted += 1;
+        (explored.runs, Some(true))
     }
 
     /// The non-default execution decisions of a small failure that is not a race alone (the
@@ -1085,9 +1103,6 @@ impl Shrinker<'_> {
         // steps, so long runs (a store's) get few.
         let steps = self.current.report.steps.max(1);
         let timing_runs = (SCHEDULE_SEARCH_TIMING_STEPS / steps).max(1);
-        let kind = self.kind;
-        let same =
-            |r: &Run| (r.report.outcome.failure()).is_some_and(|f| kind.shrinks_with(f.kind));
         // Latencies are searched at the first bucket first: a form with faster messages is
         // the smaller, and its search the cheaper.
         let mut latency_levels = vec![latency_options.min(1)];
@@ -1126,21 +1141,12 @@ impl Shrinker<'_> {
                         },
                         stop_at_failure: true,
                     };
-                    let explored =
-                        super::explore::explore_remembering(self.run, &g, &cfg, &same, memo);
-                    self.candidates += explored.runs as usize;
-                    let Some(found) = explored.first_failure else {
-                        continue;
-                    };
-                    let key = size_key(&found);
-                    if key < self.key {
-                        self.key = key;
-                        self.current = found;
-                        self.accepted += 1;
-                        return true;
+                    match self.explore_and_keep(&g, &cfg, memo).1 {
+                        None => continue,
+                        Some(true) => return true,
+                        // The fewest preemptions this case needs: more are not smaller.
+                        Some(false) => break 'preemptions,
                     }
-                    // The fewest preemptions this case needs: more are not smaller.
-                    break 'preemptions;
                 }
             }
         }
