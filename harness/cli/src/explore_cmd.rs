@@ -44,6 +44,10 @@ pub struct Args {
     /// against --preemptions.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub fault_ticks: u32,
+    /// Hold the order of tasks at its default: only the other choices asked for are searched
+    /// (with --fault-ticks, the faults alone).
+    #[arg(long)]
+    pub no_schedule: bool,
     /// Most interleavings to run.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub runs_max: u64,
@@ -68,7 +72,7 @@ pub fn run(registry: &Registry, args: Args) -> u8 {
         preemptions: args.preemptions,
         latency_options: args.latencies,
         event_order: args.event_order,
-        schedule: true,
+        schedule: !args.no_schedule,
         fault_ticks: args.fault_ticks,
         runs_max: args.runs_max,
         stop_at_failure: args.first,
@@ -90,6 +94,8 @@ pub fn run(registry: &Registry, args: Args) -> u8 {
         "preemptions": args.preemptions,
         "latencies": args.latencies,
         "event_order": args.event_order,
+        "fault_ticks": args.fault_ticks,
+        "schedule": !args.no_schedule,
         "interleavings": explored.runs,
         "complete": explored.complete,
         "failures": explored.failures,
