@@ -251,6 +251,8 @@ impl Shrinker<'_> {
         self.run_candidate(generation, execution, fingerprint(generation, execution))
     }
 
+    /// Runs a candidate whose fingerprint is `seen` (remembered, so that [`Shrinker::attempt`]
+    /// does not run it again); as [`Shrinker::attempt_or_probe`].
     fn run_candidate(
         &mut self,
         generation: &[Decision],
@@ -604,10 +606,12 @@ impl Shrinker<'_> {
     }
 
     /// The injected faults searched afresh, bounded and exhaustive (as the schedule pass
-    /// searches races): for the case and the cases one edit away (a command deleted, a
-    /// value lowered), every run whose only non-default decisions are faults at the fault
-    /// ticks up to the failure's last one (their targets, and which of a crashed node's
-    /// unsynced writes are lost), with the fewest faults first. The run found keeps none of
+    /// searches races): for the case and the cases one edit away (a command deleted, one
+    /// choice at any other option), every run whose only non-default decisions are faults
+    /// at the first fault ticks (their targets, and which of a crashed node's unsynced
+    /// writes are lost or torn): the first tick's window first, then the first two, up to
+    /// the failure's last fault tick, each with the fewest faults first (at most
+    /// [`FAULT_SEARCH_DEVIATIONS_MAX`]). The run found keeps none of
     /// the failure's other decisions: a crash found behind message delays and random draws
     /// that made another node the leader, on another target, fails the same way on the
     /// default leader with the delays gone, and every seed that found the crash at some
