@@ -349,24 +349,9 @@ fn weft_explore_searches_latencies_when_asked() {
     use common::{json_of, tempdir, weft};
     let dir = tempdir();
     let replay = dir.join("ctl.json");
-    let out = weft()
-        .args([
-            "fuzz",
-            "pool",
-            "--bug",
-            "checkout-timeout-leak",
-            "--seed",
-            "3",
-        ])
-        .arg("--replay-out")
-        .arg(&replay)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::fuzz_finding(
+        &["pool", "--bug", "checkout-timeout-leak", "--seed", "3"],
+        &replay,
     );
     let explore = |latencies: &str| {
         let out = weft()

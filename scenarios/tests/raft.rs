@@ -167,18 +167,8 @@ fn weft_explore_searches_the_faults_of_the_first_ticks_when_asked() {
     use common::{json_of, tempdir, weft};
     let dir = tempdir();
     let replay = dir.join("vote.json");
-    let out = weft()
-        .args(["fuzz", "raft", "--bug", "vote-not-persisted", "--seed", "0"])
-        .args(["--cases", "20000", "--replay-out"])
-        .arg(&replay)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let search = ["raft", "--bug", "vote-not-persisted", "--seed", "0"];
+    common::fuzz_finding(&search, &replay);
     let explore = |preemptions: &str| {
         let out = weft()
             .args(["explore", "--fault-ticks", "1", "--no-schedule", "--json"])

@@ -45,3 +45,22 @@ pub fn replay_json(file: &std::path::Path) -> serde_json::Value {
     );
     json_of(&out)
 }
+
+/// `weft fuzz ARGS --replay-out REPLAY` of a search that must find its failure: asserts exit 1
+/// and returns the output.
+pub fn fuzz_finding(args: &[&str], replay: &std::path::Path) -> Output {
+    let out = weft()
+        .arg("fuzz")
+        .args(args)
+        .arg("--replay-out")
+        .arg(replay)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
